@@ -1,0 +1,220 @@
+"""Validation rules of the product: addresses, CIDRs, names, membership, route entries.
+
+Pure functions over domain objects and values. Each raises a ``HavipError`` with a
+stable code when a rule is broken and returns nothing (or the computed value) when
+it holds. Called by the service layer; never by adapters directly.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from collections.abc import Collection, Iterable
+
+from havip.domain.errors import Conflict, InvalidParameter
+from havip.domain.model import HaVip, HaVipMember, MemberType, NetworkInterface, Subnet
+
+VPC_PREFIX_RANGE = (8, 28)
+SUBNET_PREFIX_RANGE = (16, 29)
+NAME_MAX = 128
+DESCRIPTION_MAX = 256
+_FORBIDDEN_PREFIXES = ("http://", "https://")
+_MAC_RE = re.compile(r"^[0-9a-f]{2}(:[0-9a-f]{2}){5}$")
+_DEVICE_RE = re.compile(r"^[A-Za-z0-9_.\-]{1,15}$")  # Linux IFNAMSIZ - 1
+
+
+def parse_ipv4(text: str, what: str = "IP address") -> ipaddress.IPv4Address:
+    try:
+        return ipaddress.IPv4Address(text)
+    except ValueError as exc:
+        raise InvalidParameter(
+            f"{what} {text!r} is not a valid IPv4 address", code="InvalidIpAddress.Malformed"
+        ) from exc
+
+
+def parse_cidr(text: str, what: str = "CIDR block") -> ipaddress.IPv4Network:
+    try:
+        return ipaddress.IPv4Network(text, strict=True)
+    except ValueError as exc:
+        raise InvalidParameter(
+            f"{what} {text!r} is not a valid IPv4 network in CIDR notation "
+            "(host bits must be zero, e.g. 172.17.16.0/24)",
+            code="InvalidCidrBlock.Malformed",
+        ) from exc
+
+
+def check_vpc_cidr(cidr: str) -> str:
+    net = parse_cidr(cidr, "VPC CIDR block")
+    lo, hi = VPC_PREFIX_RANGE
+    if not lo <= net.prefixlen <= hi:
+        raise InvalidParameter(
+            f"VPC CIDR block {cidr} must have a prefix length between /{lo} and /{hi}",
+            code="InvalidCidrBlock.PrefixLength",
+        )
+    if not net.is_private:
+        raise InvalidParameter(
+            f"VPC CIDR block {cidr} must be a private range (10.0.0.0/8, 172.16.0.0/12, "
+            "192.168.0.0/16 or a part of one)",
+            code="InvalidCidrBlock.NotPrivate",
+        )
+    return str(net)
+
+
+def check_subnet_cidr(cidr: str, vpc_cidr: str, siblings: Iterable[str]) -> str:
+    """A subnet lies inside its VPC and overlaps no other subnet of that VPC."""
+    net = parse_cidr(cidr, "subnet CIDR block")
+    lo, hi = SUBNET_PREFIX_RANGE
+    if not lo <= net.prefixlen <= hi:
+        raise InvalidParameter(
+            f"subnet CIDR block {cidr} must have a prefix length between /{lo} and /{hi}",
+            code="InvalidCidrBlock.PrefixLength",
+        )
+    if not net.subnet_of(ipaddress.IPv4Network(vpc_cidr)):
+        raise InvalidParameter(
+            f"subnet CIDR block {cidr} is not inside the VPC's CIDR block {vpc_cidr}",
+            code="InvalidCidrBlock.OutsideVpc",
+        )
+    for other in siblings:
+        if net.overlaps(ipaddress.IPv4Network(other)):
+            raise Conflict(
+                f"subnet CIDR block {cidr} overlaps the existing subnet {other} of this VPC",
+                code="InvalidCidrBlock.Overlap",
+            )
+    return str(net)
+
+
+def reserved_addresses(subnet_cidr: str) -> frozenset[ipaddress.IPv4Address]:
+    """The network address, the gateway (first usable) and the last three addresses."""
+    net = ipaddress.IPv4Network(subnet_cidr)
+    first = net.network_address
+    last = net.broadcast_address
+    return frozenset({first, first + 1, last - 2, last - 1, last})
+
+
+def gateway_address(subnet_cidr: str) -> str:
+    return str(ipaddress.IPv4Network(subnet_cidr).network_address + 1)
+
+
+def check_address(subnet: Subnet, ip: str, used: Collection[str], what: str = "IP address") -> str:
+    """A given address must be inside the subnet, not reserved and not in use."""
+    addr = parse_ipv4(ip, what)
+    if addr not in ipaddress.IPv4Network(subnet.cidr):
+        raise InvalidParameter(
+            f"{what} {ip} is outside the subnet {subnet.id} ({subnet.cidr})",
+            code="InvalidIpAddress.OutOfRange",
+        )
+    if addr in reserved_addresses(subnet.cidr):
+        raise InvalidParameter(
+            f"{what} {ip} is reserved in subnet {subnet.cidr}: the network address, the "
+            "gateway (first address) and the last three addresses cannot be used",
+            code="InvalidIpAddress.Reserved",
+        )
+    if str(addr) in used:
+        raise Conflict(f"{what} {ip} is already in use in subnet {subnet.id}", code="InvalidIpAddress.AlreadyUsed")
+    return str(addr)
+
+
+def allocate_address(subnet: Subnet, used: Collection[str]) -> str:
+    """The lowest free, non-reserved address of the subnet."""
+    reserved = reserved_addresses(subnet.cidr)
+    for addr in ipaddress.IPv4Network(subnet.cidr).hosts():
+        if addr not in reserved and str(addr) not in used:
+            return str(addr)
+    raise Conflict(f"subnet {subnet.id} ({subnet.cidr}) has no free address left", code="InsufficientIpAddresses")
+
+
+def check_name(value: str, what: str = "name", max_len: int = NAME_MAX) -> str:
+    return _check_text(value, what, max_len, "InvalidName.Malformed")
+
+
+def check_description(value: str) -> str:
+    return _check_text(value, "description", DESCRIPTION_MAX, "InvalidDescription.Malformed")
+
+
+def _check_text(value: str, what: str, max_len: int, code: str) -> str:
+    if len(value) > max_len:
+        raise InvalidParameter(f"{what} is {len(value)} characters long; at most {max_len} are allowed", code=code)
+    if value.lower().startswith(_FORBIDDEN_PREFIXES):
+        raise InvalidParameter(f"{what} must not start with http:// or https://", code=code)
+    if any(ord(ch) < 32 or ord(ch) == 127 for ch in value):
+        raise InvalidParameter(f"{what} must not contain control characters", code=code)
+    return value
+
+
+def check_mac(mac: str) -> str:
+    norm = mac.strip().lower().replace("-", ":")
+    if not _MAC_RE.match(norm):
+        raise InvalidParameter(f"MAC address {mac!r} is not of the form 00:16:3e:12:34:56", code="InvalidMac.Malformed")
+    if int(norm[:2], 16) & 1:
+        raise InvalidParameter(f"MAC address {mac} is a multicast address", code="InvalidMac.Multicast")
+    if norm == "00:00:00:00:00:00":
+        raise InvalidParameter("MAC address 00:00:00:00:00:00 is not usable", code="InvalidMac.Malformed")
+    return norm
+
+
+def check_device(device: str) -> str:
+    if not _DEVICE_RE.match(device):
+        raise InvalidParameter(
+            f"device name {device!r} must be 1-15 characters of letters, digits, '_', '-' or '.'",
+            code="InvalidDevice.Malformed",
+        )
+    return device
+
+
+def check_new_member(
+    havip: HaVip,
+    member_type: MemberType,
+    member_id: str,
+    member_subnet_ids: Collection[str],
+    existing: Collection[HaVipMember],
+) -> None:
+    """Members share the HaVip's subnet, are all of one type, and are not duplicated.
+
+    ``member_subnet_ids`` are the subnets the candidate has interfaces in (for an ENI,
+    just its own subnet; for an instance, the subnets of all its interfaces).
+    """
+    if havip.subnet_id not in member_subnet_ids:
+        raise InvalidParameter(
+            f"{member_type.value} {member_id} has no network interface in the HaVip's subnet "
+            f"{havip.subnet_id}; a HaVip can only be associated within its own subnet",
+            code="InvalidMember.NotInSameSubnet",
+        )
+    if havip.member_type is not None and havip.member_type != member_type and existing:
+        raise InvalidParameter(
+            f"HaVip {havip.id} is associated with {havip.member_type.value}s; instances and "
+            "network interfaces cannot be mixed",
+            code="InvalidMember.MixedTypes",
+        )
+    if any(m.member_id == member_id for m in existing):
+        raise Conflict(
+            f"{member_type.value} {member_id} is already associated with HaVip {havip.id}",
+            code="InvalidMember.AlreadyAssociated",
+        )
+
+
+def is_holder(havip: HaVip, member_type: MemberType, member_id: str) -> bool:
+    if member_type is MemberType.INSTANCE:
+        return havip.holder_instance_id == member_id
+    return havip.holder_interface_id == member_id
+
+
+def check_route_destination(destination: str, vpc_cidr: str, others: Iterable[str]) -> str:
+    """A route entry's destination overlaps neither the VPC nor another entry."""
+    net = parse_cidr(destination, "destination CIDR block")
+    if net.overlaps(ipaddress.IPv4Network(vpc_cidr)):
+        raise InvalidParameter(
+            f"destination {destination} overlaps the VPC's CIDR block {vpc_cidr}; traffic inside "
+            "the VPC is routed by the system routes",
+            code="InvalidDestinationCidrBlock.OverlapsVpc",
+        )
+    for other in others:
+        if net.overlaps(ipaddress.IPv4Network(other)):
+            raise Conflict(
+                f"destination {destination} overlaps the existing route entry for {other}",
+                code="InvalidDestinationCidrBlock.Overlap",
+            )
+    return str(net)
+
+
+def interface_in_subnet(interface: NetworkInterface, subnet_id: str) -> bool:
+    return interface.subnet_id == subnet_id

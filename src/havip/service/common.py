@@ -1,0 +1,73 @@
+"""Helpers shared by the use cases: idempotent creates and address bookkeeping."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TypeVar
+
+from havip.domain import ids
+from havip.domain import rules
+from havip.domain.errors import InvalidParameter
+from havip.domain.model import IdempotencyRecord, IpAllocation, Subnet
+from havip.service.ports import Repository, UnitOfWork
+
+T = TypeVar("T")
+
+CLIENT_TOKEN_MAX = 64
+
+
+def check_client_token(token: str | None) -> str | None:
+    if token is None or token == "":
+        return None
+    if len(token) > CLIENT_TOKEN_MAX or not token.isascii() or not token.isprintable():
+        raise InvalidParameter(
+            f"client token must be at most {CLIENT_TOKEN_MAX} printable ASCII characters",
+            code="InvalidClientToken.Malformed",
+        )
+    return token
+
+
+def replay(uow: UnitOfWork, account_id: str, operation: str, token: str | None, repo: Repository[T]) -> T | None:
+    """The resource a previous create with the same client token made, if any."""
+    if token is None:
+        return None
+    found = uow.idempotency.find(account_id=account_id, operation=operation, token=token, limit=1)
+    if not found:
+        return None
+    return repo.get(found[0].resource_id)
+
+
+def remember(uow: UnitOfWork, account_id: str, operation: str, token: str | None, resource_id: str) -> None:
+    if token is None:
+        return
+    uow.idempotency.add(
+        IdempotencyRecord(
+            id=ids.new_id("idempotency"),
+            account_id=account_id,
+            token=token,
+            operation=operation,
+            resource_id=resource_id,
+        )
+    )
+
+
+def used_addresses(uow: UnitOfWork, subnet_id: str) -> set[str]:
+    return {a.ip for a in uow.allocations.find(subnet_id=subnet_id, order_by="ip")}
+
+
+def take_address(
+    uow: UnitOfWork, subnet: Subnet, ip: str | None, owner_type: str, owner_id: str, what: str = "IP address"
+) -> str:
+    """Check a given address (or allocate a free one) and record it as taken."""
+    used = used_addresses(uow, subnet.id)
+    addr = rules.check_address(subnet, ip, used, what) if ip else rules.allocate_address(subnet, used)
+    uow.allocations.add(
+        IpAllocation(id=ids.new_id("allocation"), subnet_id=subnet.id, ip=addr, owner_type=owner_type, owner_id=owner_id)
+    )
+    return addr
+
+
+def release_addresses(uow: UnitOfWork, owner_id: str, keep: Callable[[str], bool] = lambda _ip: False) -> None:
+    for alloc in uow.allocations.find(owner_id=owner_id, order_by="ip"):
+        if not keep(alloc.ip):
+            uow.allocations.remove(alloc)

@@ -1,0 +1,418 @@
+"""Hosts, instances and network interfaces (ENIs).
+
+An instance is created with its primary network interface in one transaction. An
+interface's placement (host and device) tells the host's agent which port is its.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from havip.domain import ids, rules
+from havip.domain.errors import Conflict, DependencyViolation, InvalidParameter, NotFound
+from havip.domain.model import EventKind, HaVipEvent, Host, Instance, NetworkInterface, Role
+from havip.service.accounts import IssuedKey, issue_key
+from havip.service.common import check_client_token, release_addresses, remember, replay, take_address
+from havip.service.context import Ctx, Page, check_region, get_owned, require_operator, scope_filters
+from havip.service.ports import UnitOfWork
+
+# ---------------------------------------------------------------- hosts
+
+
+def create_host(ctx: Ctx, *, name: str, region: str | None = None, description: str = "") -> tuple[Host, IssuedKey]:
+    """Register a host; returns its agent credential (shown once)."""
+    require_operator(ctx)
+    if not name or len(name) > 63 or not all(c.isalnum() or c in "-_." for c in name):
+        raise InvalidParameter(
+            "host name must be 1-63 characters of letters, digits, '-', '_' or '.'", code="InvalidName.Malformed"
+        )
+    rules.check_description(description)
+    region = check_region(ctx, region)
+    with ctx.uow(write=True) as uow:
+        if uow.hosts.count(name=name):
+            raise Conflict(f"a host named {name!r} already exists", code="InvalidName.Duplicate")
+        host = Host(ids.new_id("host"), name, region, description, ctx.now())
+        uow.hosts.add(host)
+        key = issue_key(uow, Role.AGENT, host_id=host.id, description=f"agent of host {name}")
+        uow.commit()
+        return host, key
+
+
+def list_hosts(ctx: Ctx, page: Page) -> tuple[list[Host], int]:
+    scope_filters(ctx)  # tenants may see host names to place interfaces
+    with ctx.uow() as uow:
+        return uow.hosts.find(limit=page.limit, offset=page.offset), uow.hosts.count()
+
+
+def resolve_host(uow: UnitOfWork, ref: str) -> Host:
+    host = uow.hosts.get(ref)
+    if host is None:
+        found = uow.hosts.find(name=ref, limit=1)
+        if not found:
+            raise NotFound("Host", ref)
+        host = found[0]
+    return host
+
+
+def get_host(ctx: Ctx, ref: str) -> Host:
+    scope_filters(ctx)
+    with ctx.uow() as uow:
+        return resolve_host(uow, ref)
+
+
+def delete_host(ctx: Ctx, ref: str) -> None:
+    require_operator(ctx)
+    with ctx.uow(write=True) as uow:
+        host = resolve_host(uow, ref)
+        if n := uow.interfaces.count(host_id=host.id):
+            raise DependencyViolation(
+                f"host {host.name} still carries {n} network interface(s); move or delete them first",
+                code="DependencyViolation.HostInUse",
+            )
+        for key in uow.api_keys.find(host_id=host.id):
+            uow.api_keys.remove(key)
+        uow.hosts.remove(host)
+        uow.bump_revision()
+        uow.commit()
+
+
+# ---------------------------------------------------------------- interfaces
+
+
+@dataclass(frozen=True)
+class Placement:
+    host: str | None = None  # host id or name
+    device: str | None = None
+
+
+def _place(uow: UnitOfWork, eni: NetworkInterface, placement: Placement) -> None:
+    if placement.host is not None:
+        eni.host_id = resolve_host(uow, placement.host).id if placement.host else None
+    if placement.device is not None:
+        device = rules.check_device(placement.device) if placement.device else None
+        if device and eni.host_id:
+            clash = [
+                o for o in uow.interfaces.find(host_id=eni.host_id, device=device) if o.id != eni.id
+            ]
+            if clash:
+                raise Conflict(
+                    f"device {device} on this host already belongs to network interface {clash[0].id}",
+                    code="InvalidDevice.AlreadyUsed",
+                )
+        eni.device = device
+
+
+def _check_mac_free(uow: UnitOfWork, mac: str) -> str:
+    mac = rules.check_mac(mac)
+    if uow.interfaces.count(mac=mac):
+        raise Conflict(f"MAC address {mac} is already used by another network interface", code="InvalidMac.AlreadyUsed")
+    return mac
+
+
+def _fresh_mac(uow: UnitOfWork) -> str:
+    while True:
+        mac = ids.new_mac()
+        if not uow.interfaces.count(mac=mac):
+            return mac
+
+
+def _new_interface(
+    ctx: Ctx,
+    uow: UnitOfWork,
+    *,
+    subnet_id: str,
+    primary_ip: str | None,
+    secondary_ips: list[str],
+    mac: str | None,
+    instance_id: str | None,
+    primary: bool,
+    placement: Placement,
+    name: str,
+    description: str,
+) -> NetworkInterface:
+    subnet = get_owned(ctx, uow.subnets, "Subnet", subnet_id)
+    eni = NetworkInterface(
+        id=ids.new_id("network_interface"),
+        account_id=subnet.account_id,
+        region=subnet.region,
+        vpc_id=subnet.vpc_id,
+        subnet_id=subnet.id,
+        primary_ip="",
+        mac=_check_mac_free(uow, mac) if mac else _fresh_mac(uow),
+        instance_id=instance_id,
+        primary=primary,
+        name=rules.check_name(name),
+        description=rules.check_description(description),
+        created_at=ctx.now(),
+    )
+    eni.primary_ip = take_address(uow, subnet, primary_ip, "network_interface", eni.id, "primary IP address")
+    eni.secondary_ips = [
+        take_address(uow, subnet, ip, "network_interface", eni.id, "secondary IP address") for ip in secondary_ips
+    ]
+    _place(uow, eni, placement)
+    uow.interfaces.add(eni)
+    return eni
+
+
+def create_interface(
+    ctx: Ctx,
+    *,
+    subnet_id: str,
+    primary_ip: str | None = None,
+    secondary_ips: list[str] | None = None,
+    mac: str | None = None,
+    instance_id: str | None = None,
+    placement: Placement = Placement(),
+    name: str = "",
+    description: str = "",
+    client_token: str | None = None,
+) -> NetworkInterface:
+    scope_filters(ctx)
+    token = check_client_token(client_token)
+    with ctx.uow(write=True) as uow:
+        subnet = get_owned(ctx, uow.subnets, "Subnet", subnet_id)
+        if (again := replay(uow, subnet.account_id, "create_interface", token, uow.interfaces)) is not None:
+            return again
+        if instance_id is not None:
+            inst = get_owned(ctx, uow.instances, "Instance", instance_id)
+            if inst.vpc_id != subnet.vpc_id:
+                raise InvalidParameter(
+                    f"instance {inst.id} is in VPC {inst.vpc_id}, the subnet in {subnet.vpc_id}; "
+                    "an interface can only be attached to an instance of its own VPC",
+                    code="InvalidInstance.VpcMismatch",
+                )
+        eni = _new_interface(
+            ctx,
+            uow,
+            subnet_id=subnet_id,
+            primary_ip=primary_ip,
+            secondary_ips=list(secondary_ips or []),
+            mac=mac,
+            instance_id=instance_id,
+            primary=False,
+            placement=placement,
+            name=name,
+            description=description,
+        )
+        remember(uow, subnet.account_id, "create_interface", token, eni.id)
+        uow.bump_revision()
+        uow.commit()
+        return eni
+
+
+def list_interfaces(
+    ctx: Ctx,
+    page: Page,
+    account_id: str | None = None,
+    subnet_id: str | None = None,
+    vpc_id: str | None = None,
+    instance_id: str | None = None,
+) -> tuple[list[NetworkInterface], int]:
+    f = scope_filters(ctx, account_id)
+    for key, value in (("subnet_id", subnet_id), ("vpc_id", vpc_id), ("instance_id", instance_id)):
+        if value:
+            f[key] = value
+    with ctx.uow() as uow:
+        return uow.interfaces.find(limit=page.limit, offset=page.offset, **f), uow.interfaces.count(**f)
+
+
+def get_interface(ctx: Ctx, eni_id: str) -> NetworkInterface:
+    scope_filters(ctx)
+    with ctx.uow() as uow:
+        return get_owned(ctx, uow.interfaces, "NetworkInterface", eni_id)
+
+
+def update_interface(
+    ctx: Ctx,
+    eni_id: str,
+    *,
+    name: str | None = None,
+    description: str | None = None,
+    placement: Placement = Placement(),
+    secondary_ips: list[str] | None = None,
+) -> NetworkInterface:
+    scope_filters(ctx)
+    with ctx.uow(write=True) as uow:
+        eni = get_owned(ctx, uow.interfaces, "NetworkInterface", eni_id)
+        if name is not None:
+            eni.name = rules.check_name(name)
+        if description is not None:
+            eni.description = rules.check_description(description)
+        _place(uow, eni, placement)
+        if secondary_ips is not None:
+            subnet = get_owned(ctx, uow.subnets, "Subnet", eni.subnet_id)
+            wanted = [rules.parse_ipv4(ip, "secondary IP address").compressed for ip in secondary_ips]
+            if len(set(wanted)) != len(wanted) or eni.primary_ip in wanted:
+                raise InvalidParameter("secondary IP addresses must be distinct from each other and the primary IP")
+            release_addresses(uow, eni.id, keep=lambda ip: ip == eni.primary_ip or ip in wanted)
+            uow.flush()
+            kept = set(eni.secondary_ips) & set(wanted)
+            eni.secondary_ips = [
+                ip if ip in kept else take_address(uow, subnet, ip, "network_interface", eni.id, "secondary IP address")
+                for ip in wanted
+            ]
+        uow.bump_revision()
+        uow.commit()
+        return eni
+
+
+def check_interface_free(uow: UnitOfWork, eni: NetworkInterface) -> None:
+    """Nothing may depend on an interface that is deleted."""
+    if n := uow.members.count(member_id=eni.id):
+        raise DependencyViolation(
+            f"network interface {eni.id} is associated with {n} HaVip(s); unassociate it first",
+            code="DependencyViolation.InterfaceIsHaVipMember",
+        )
+    if uow.eips.count(network_interface_id=eni.id):
+        raise DependencyViolation(
+            f"network interface {eni.id} has an associated EIP; unassociate it first",
+            code="DependencyViolation.InterfaceHasEip",
+        )
+    if uow.route_entries.count(next_hop_id=eni.id):
+        raise DependencyViolation(
+            f"network interface {eni.id} is the next hop of a route entry; delete it first",
+            code="DependencyViolation.InterfaceIsNextHop",
+        )
+
+
+def _drop_interface(ctx: Ctx, uow: UnitOfWork, eni: NetworkInterface) -> None:
+    for havip in uow.havips.find(holder_interface_id=eni.id):
+        uow.events.add(
+            HaVipEvent(
+                id=ids.new_id("event"),
+                havip_id=havip.id,
+                account_id=havip.account_id,
+                kind=EventKind.HOLDER_CLEARED,
+                at=ctx.now(),
+                previous_interface_id=eni.id,
+                previous_instance_id=havip.holder_instance_id,
+                cause="api",
+                reason="the holding network interface was deleted",
+            )
+        )
+        havip.holder_interface_id = havip.holder_instance_id = havip.holder_host_id = None
+        havip.holder_since = None
+    release_addresses(uow, eni.id)
+    uow.interfaces.remove(eni)
+
+
+def delete_interface(ctx: Ctx, eni_id: str) -> None:
+    scope_filters(ctx)
+    with ctx.uow(write=True) as uow:
+        eni = get_owned(ctx, uow.interfaces, "NetworkInterface", eni_id)
+        if eni.primary:
+            raise Conflict(
+                f"network interface {eni.id} is the primary interface of instance {eni.instance_id}; "
+                "delete the instance instead",
+                code="Conflict.PrimaryInterface",
+            )
+        check_interface_free(uow, eni)
+        _drop_interface(ctx, uow, eni)
+        uow.bump_revision()
+        uow.commit()
+
+
+# ---------------------------------------------------------------- instances
+
+
+def create_instance(
+    ctx: Ctx,
+    *,
+    subnet_id: str,
+    primary_ip: str | None = None,
+    mac: str | None = None,
+    placement: Placement = Placement(),
+    name: str = "",
+    client_token: str | None = None,
+) -> tuple[Instance, NetworkInterface]:
+    scope_filters(ctx)
+    token = check_client_token(client_token)
+    with ctx.uow(write=True) as uow:
+        subnet = get_owned(ctx, uow.subnets, "Subnet", subnet_id)
+        if (again := replay(uow, subnet.account_id, "create_instance", token, uow.instances)) is not None:
+            return again, uow.interfaces.find(instance_id=again.id, primary=True)[0]
+        inst = Instance(
+            ids.new_id("instance"),
+            subnet.account_id,
+            subnet.region,
+            subnet.vpc_id,
+            subnet.id,
+            rules.check_name(name),
+            created_at=ctx.now(),
+        )
+        uow.instances.add(inst)
+        eni = _new_interface(
+            ctx,
+            uow,
+            subnet_id=subnet.id,
+            primary_ip=primary_ip,
+            secondary_ips=[],
+            mac=mac,
+            instance_id=inst.id,
+            primary=True,
+            placement=placement,
+            name=f"{name or inst.id} primary",
+            description="",
+        )
+        remember(uow, subnet.account_id, "create_instance", token, inst.id)
+        uow.bump_revision()
+        uow.commit()
+        return inst, eni
+
+
+def list_instances(
+    ctx: Ctx, page: Page, account_id: str | None = None, subnet_id: str | None = None, vpc_id: str | None = None
+) -> tuple[list[Instance], int]:
+    f = scope_filters(ctx, account_id)
+    for key, value in (("subnet_id", subnet_id), ("vpc_id", vpc_id)):
+        if value:
+            f[key] = value
+    with ctx.uow() as uow:
+        return uow.instances.find(limit=page.limit, offset=page.offset, **f), uow.instances.count(**f)
+
+
+def get_instance(ctx: Ctx, instance_id: str) -> tuple[Instance, list[NetworkInterface]]:
+    scope_filters(ctx)
+    with ctx.uow() as uow:
+        inst = get_owned(ctx, uow.instances, "Instance", instance_id)
+        return inst, uow.interfaces.find(instance_id=inst.id)
+
+
+def update_instance(ctx: Ctx, instance_id: str, *, name: str | None = None) -> Instance:
+    scope_filters(ctx)
+    with ctx.uow(write=True) as uow:
+        inst = get_owned(ctx, uow.instances, "Instance", instance_id)
+        if name is not None:
+            inst.name = rules.check_name(name)
+        uow.commit()
+        return inst
+
+
+def delete_instance(ctx: Ctx, instance_id: str) -> None:
+    scope_filters(ctx)
+    with ctx.uow(write=True) as uow:
+        inst = get_owned(ctx, uow.instances, "Instance", instance_id)
+        if n := uow.members.count(member_id=inst.id):
+            raise DependencyViolation(
+                f"instance {inst.id} is associated with {n} HaVip(s); unassociate it first",
+                code="DependencyViolation.InstanceIsHaVipMember",
+            )
+        if uow.route_entries.count(next_hop_id=inst.id):
+            raise DependencyViolation(
+                f"instance {inst.id} is the next hop of a route entry; delete it first",
+                code="DependencyViolation.InstanceIsNextHop",
+            )
+        enis = uow.interfaces.find(instance_id=inst.id)
+        secondary = [e for e in enis if not e.primary]
+        if secondary:
+            raise DependencyViolation(
+                f"instance {inst.id} still has {len(secondary)} secondary network interface(s) attached; "
+                "delete them first",
+                code="DependencyViolation.InstanceHasInterfaces",
+            )
+        for eni in enis:
+            check_interface_free(uow, eni)
+            _drop_interface(ctx, uow, eni)
+        uow.instances.remove(inst)
+        uow.bump_revision()
+        uow.commit()

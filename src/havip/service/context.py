@@ -1,0 +1,128 @@
+"""Who is calling and with what: the principal, the clock, the unit-of-work factory.
+
+Every use case takes a ``Ctx``. Tenant scoping is decided here once: a tenant sees
+and touches only its own account's resources; an operator sees every account; an
+agent sees only what its host needs.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any, Protocol, TypeVar
+
+from havip.domain.errors import Forbidden, InvalidParameter, NotFound
+from havip.domain.model import Role, utcnow
+from havip.service.ports import Clock, Repository, UnitOfWorkFactory
+
+
+@dataclass(frozen=True)
+class Principal:
+    role: Role
+    key_id: str
+    account_id: str | None = None
+    host_id: str | None = None
+
+    @property
+    def is_operator(self) -> bool:
+        return self.role is Role.OPERATOR
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Control-plane settings the use cases need (read once at the edge)."""
+
+    regions: tuple[str, ...] = ("local",)
+    default_region: str = "local"
+
+
+@dataclass(frozen=True)
+class Ctx:
+    uow: UnitOfWorkFactory
+    principal: Principal
+    clock: Clock = utcnow
+    settings: Settings = field(default_factory=Settings)
+
+    def now(self) -> dt.datetime:
+        return self.clock()
+
+
+class _Owned(Protocol):
+    id: str
+    account_id: str
+
+
+O = TypeVar("O", bound=_Owned)
+
+
+def require_operator(ctx: Ctx) -> None:
+    if not ctx.principal.is_operator:
+        raise Forbidden("this operation needs the operator key", code="Forbidden.OperatorOnly")
+
+
+def require_tenant_or_operator(ctx: Ctx) -> None:
+    if ctx.principal.role is Role.AGENT:
+        raise Forbidden("an agent credential may only read its host's state and report claims", code="Forbidden.Agent")
+
+
+def acting_account(ctx: Ctx, account_id: str | None) -> str:
+    """The account a create acts for: a tenant's own; an operator must name one."""
+    require_tenant_or_operator(ctx)
+    p = ctx.principal
+    if p.is_operator:
+        if not account_id:
+            raise InvalidParameter(
+                "the operator key acts for every account: name the account (account_id or --account)",
+                code="MissingParameter.AccountId",
+            )
+        return account_id
+    assert p.account_id is not None
+    if account_id and account_id != p.account_id:
+        raise NotFound("Account", account_id)
+    return p.account_id
+
+
+def scope_filters(ctx: Ctx, account_id: str | None = None) -> dict[str, Any]:
+    """Filters that restrict a listing to what the caller may see."""
+    require_tenant_or_operator(ctx)
+    p = ctx.principal
+    if p.is_operator:
+        return {"account_id": account_id} if account_id else {}
+    if account_id and account_id != p.account_id:
+        return {"account_id": "\x00none"}
+    return {"account_id": p.account_id}
+
+
+def get_owned(ctx: Ctx, repo: Repository[O], resource: str, ident: str) -> O:
+    """Load a resource the caller may see; another account's looks like a missing one."""
+    obj = repo.get(ident)
+    if obj is None:
+        raise NotFound(resource, ident)
+    p = ctx.principal
+    if not p.is_operator and obj.account_id != p.account_id:
+        raise NotFound(resource, ident)
+    return obj
+
+
+def check_region(ctx: Ctx, region: str | None) -> str:
+    region = region or ctx.settings.default_region
+    if region not in ctx.settings.regions:
+        raise InvalidParameter(
+            f"region {region!r} is not served here; regions: {', '.join(ctx.settings.regions)}",
+            code="InvalidRegionId.NotFound",
+        )
+    return region
+
+
+@dataclass(frozen=True)
+class Page:
+    limit: int = 50
+    offset: int = 0
+
+    MAX_LIMIT = 1000
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.limit <= self.MAX_LIMIT:
+            raise InvalidParameter(f"limit must be between 1 and {self.MAX_LIMIT}", code="InvalidParameter.Limit")
+        if self.offset < 0:
+            raise InvalidParameter("offset must not be negative", code="InvalidParameter.Offset")

@@ -1,0 +1,155 @@
+"""EIP pools (operator) and EIPs (tenants), associated with a HaVip or an interface.
+
+Pool addresses are recorded as ``IpAllocation`` rows keyed by the pool's id, so the
+store's uniqueness of (space, ip) keeps one public address with one owner.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+
+from havip.domain import ids, quotas, rules, status
+from havip.domain.errors import Conflict, DependencyViolation, InvalidParameter, NotFound
+from havip.domain.model import Eip, EipPool, IpAllocation
+from havip.domain.quotas import Quota
+from havip.service.accounts import limit_of
+from havip.service.common import check_client_token, release_addresses, remember, replay, used_addresses
+from havip.service.context import Ctx, Page, acting_account, check_region, get_owned, require_operator, scope_filters
+
+
+def create_pool(ctx: Ctx, *, cidr: str, name: str = "", region: str | None = None) -> EipPool:
+    require_operator(ctx)
+    net = rules.parse_cidr(cidr, "EIP pool CIDR block")
+    if net.prefixlen < 16 or net.prefixlen > 30:
+        raise InvalidParameter("an EIP pool's prefix length must be between /16 and /30", code="InvalidCidrBlock.PrefixLength")
+    rules.check_name(name)
+    region = check_region(ctx, region)
+    with ctx.uow(write=True) as uow:
+        for other in uow.eip_pools.find():
+            if net.overlaps(ipaddress.IPv4Network(other.cidr)):
+                raise Conflict(f"EIP pool {cidr} overlaps pool {other.id} ({other.cidr})", code="InvalidCidrBlock.Overlap")
+        pool = EipPool(ids.new_id("eip_pool"), region, str(net), name, ctx.now())
+        uow.eip_pools.add(pool)
+        uow.commit()
+        return pool
+
+
+def list_pools(ctx: Ctx, page: Page) -> tuple[list[EipPool], int]:
+    scope_filters(ctx)
+    with ctx.uow() as uow:
+        return uow.eip_pools.find(limit=page.limit, offset=page.offset), uow.eip_pools.count()
+
+
+def delete_pool(ctx: Ctx, pool_id: str) -> None:
+    require_operator(ctx)
+    with ctx.uow(write=True) as uow:
+        pool = uow.eip_pools.get(pool_id)
+        if pool is None:
+            raise NotFound("EipPool", pool_id)
+        if n := uow.eips.count(pool_id=pool.id):
+            raise DependencyViolation(f"EIP pool {pool.id} still has {n} allocated EIP(s)", code="DependencyViolation.PoolInUse")
+        uow.eip_pools.remove(pool)
+        uow.commit()
+
+
+def allocate(
+    ctx: Ctx,
+    *,
+    region: str | None = None,
+    pool_id: str | None = None,
+    name: str = "",
+    account_id: str | None = None,
+    client_token: str | None = None,
+) -> Eip:
+    acc = acting_account(ctx, account_id)
+    region = check_region(ctx, region)
+    rules.check_name(name)
+    token = check_client_token(client_token)
+    with ctx.uow(write=True) as uow:
+        if (again := replay(uow, acc, "allocate_eip", token, uow.eips)) is not None:
+            return again
+        pools = [uow.eip_pools.get(pool_id)] if pool_id else uow.eip_pools.find(region=region)
+        for pool in pools:
+            if pool is None:
+                raise NotFound("EipPool", str(pool_id))
+            used = used_addresses(uow, pool.id)
+            free = next((str(a) for a in ipaddress.IPv4Network(pool.cidr).hosts() if str(a) not in used), None)
+            if free is None:
+                continue
+            eip = Eip(ids.new_id("eip"), acc, pool.region, pool.id, free, name, created_at=ctx.now())
+            uow.allocations.add(IpAllocation(ids.new_id("allocation"), pool.id, free, "eip", eip.id))
+            uow.eips.add(eip)
+            remember(uow, acc, "allocate_eip", token, eip.id)
+            uow.commit()
+            return eip
+        raise Conflict(f"no EIP pool in region {region} has a free address", code="InsufficientEipAddresses")
+
+
+def list_eips(ctx: Ctx, page: Page, account_id: str | None = None, havip_id: str | None = None) -> tuple[list[Eip], int]:
+    f = scope_filters(ctx, account_id)
+    if havip_id:
+        f["havip_id"] = havip_id
+    with ctx.uow() as uow:
+        return uow.eips.find(limit=page.limit, offset=page.offset, **f), uow.eips.count(**f)
+
+
+def get_eip(ctx: Ctx, eip_id: str) -> Eip:
+    scope_filters(ctx)
+    with ctx.uow() as uow:
+        return get_owned(ctx, uow.eips, "Eip", eip_id)
+
+
+def associate(ctx: Ctx, eip_id: str, *, havip_id: str | None = None, network_interface_id: str | None = None) -> Eip:
+    scope_filters(ctx)
+    if (havip_id is None) == (network_interface_id is None):
+        raise InvalidParameter("associate an EIP with exactly one of a HaVip or a network interface")
+    with ctx.uow(write=True) as uow:
+        eip = get_owned(ctx, uow.eips, "Eip", eip_id)
+        if eip.associated:
+            raise Conflict(f"EIP {eip.id} is already associated; unassociate it first", code="IncorrectEipStatus")
+        if havip_id is not None:
+            havip = get_owned(ctx, uow.havips, "HaVip", havip_id)
+            status.check_mutable(havip, "associate an EIP with")
+            quotas.check(
+                Quota.EIPS_PER_HAVIP,
+                limit_of(uow, havip.account_id, Quota.EIPS_PER_HAVIP),
+                uow.eips.count(havip_id=havip.id),
+                f"associating EIP {eip.id} with HaVip {havip.id}",
+            )
+            if havip.region != eip.region:
+                raise InvalidParameter("the EIP and the HaVip must be in one region", code="InvalidRegionId.Mismatch")
+            eip.havip_id = havip.id
+        else:
+            assert network_interface_id is not None
+            eni = get_owned(ctx, uow.interfaces, "NetworkInterface", network_interface_id)
+            if uow.eips.count(network_interface_id=eni.id):
+                raise Conflict(f"network interface {eni.id} already has an EIP", code="IncorrectEipStatus")
+            eip.network_interface_id = eni.id
+        uow.bump_revision()
+        uow.commit()
+        return eip
+
+
+def unassociate(ctx: Ctx, eip_id: str) -> Eip:
+    scope_filters(ctx)
+    with ctx.uow(write=True) as uow:
+        eip = get_owned(ctx, uow.eips, "Eip", eip_id)
+        if not eip.associated:
+            raise Conflict(f"EIP {eip.id} is not associated", code="IncorrectEipStatus")
+        eip.havip_id = eip.network_interface_id = None
+        uow.bump_revision()
+        uow.commit()
+        return eip
+
+
+def release(ctx: Ctx, eip_id: str) -> None:
+    scope_filters(ctx)
+    with ctx.uow(write=True) as uow:
+        eip = get_owned(ctx, uow.eips, "Eip", eip_id)
+        if eip.associated:
+            raise DependencyViolation(
+                f"EIP {eip.id} is associated; unassociate it before releasing it", code="IncorrectEipStatus"
+            )
+        release_addresses(uow, eip.id)
+        uow.eips.remove(eip)
+        uow.commit()

@@ -1,0 +1,298 @@
+"""HaVips: create, describe, change, associate members, delete, and their history.
+
+Every rule comes from the domain (rules, quotas, status, claims); this module loads
+what those rules need inside one write transaction and commits only if all hold.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from havip.domain import ids, quotas, rules, status
+from havip.domain.errors import Conflict, NotFound
+from havip.domain.model import (
+    BindingMode,
+    Eip,
+    EventKind,
+    HaVip,
+    HaVipEvent,
+    HaVipMember,
+    MemberType,
+)
+from havip.domain.quotas import Quota
+from havip.service.accounts import limit_of
+from havip.service.common import check_client_token, release_addresses, remember, replay, take_address
+from havip.service.context import Ctx, Page, get_owned, scope_filters
+from havip.service.ports import UnitOfWork
+
+
+@dataclass(frozen=True)
+class HaVipView:
+    """A HaVip with what depends on it, as every surface shows it."""
+
+    havip: HaVip
+    members: list[HaVipMember]
+    eips: list[Eip]
+    route_entry_ids: list[str]
+
+
+def view(uow: UnitOfWork, havip: HaVip) -> HaVipView:
+    return HaVipView(
+        havip,
+        uow.members.find(havip_id=havip.id),
+        uow.eips.find(havip_id=havip.id),
+        [r.id for r in uow.route_entries.find(next_hop_id=havip.id)],
+    )
+
+
+def create_havip(
+    ctx: Ctx,
+    *,
+    subnet_id: str,
+    ip: str | None = None,
+    name: str = "",
+    description: str = "",
+    binding_mode: BindingMode = BindingMode.EXPLICIT,
+    client_token: str | None = None,
+) -> HaVipView:
+    scope_filters(ctx)
+    rules.check_name(name)
+    rules.check_description(description)
+    token = check_client_token(client_token)
+    with ctx.uow(write=True) as uow:
+        subnet = get_owned(ctx, uow.subnets, "Subnet", subnet_id)
+        acc = subnet.account_id
+        if (again := replay(uow, acc, "create_havip", token, uow.havips)) is not None:
+            return view(uow, again)
+        quotas.check(
+            Quota.HAVIPS_PER_ACCOUNT,
+            limit_of(uow, acc, Quota.HAVIPS_PER_ACCOUNT),
+            uow.havips.count(account_id=acc),
+            "creating this HaVip",
+        )
+        quotas.check(
+            Quota.HAVIPS_PER_VPC,
+            limit_of(uow, acc, Quota.HAVIPS_PER_VPC),
+            uow.havips.count(vpc_id=subnet.vpc_id),
+            f"creating a HaVip in VPC {subnet.vpc_id}",
+        )
+        now = ctx.now()
+        havip = HaVip(
+            id=ids.new_id("havip"),
+            account_id=acc,
+            region=subnet.region,
+            vpc_id=subnet.vpc_id,
+            subnet_id=subnet.id,
+            ip="",
+            name=name,
+            description=description,
+            binding_mode=BindingMode(binding_mode),
+            created_at=now,
+            updated_at=now,
+        )
+        havip.ip = take_address(uow, subnet, ip, "havip", havip.id, "HaVip address")
+        uow.havips.add(havip)
+        remember(uow, acc, "create_havip", token, havip.id)
+        uow.bump_revision()
+        uow.commit()
+        return HaVipView(havip, [], [], [])
+
+
+def list_havips(
+    ctx: Ctx,
+    page: Page,
+    account_id: str | None = None,
+    **filters: Any,
+) -> tuple[list[HaVipView], int]:
+    """Filters: vpc_id, subnet_id, status, ip, name, id (a value or a list of values)."""
+    f = scope_filters(ctx, account_id)
+    allowed = {"vpc_id", "subnet_id", "status", "ip", "name", "id", "region", "binding_mode"}
+    for key, value in filters.items():
+        if key not in allowed:
+            raise ValueError(f"unknown HaVip filter {key}")
+        if value not in (None, [], ""):
+            f[key] = value
+    with ctx.uow() as uow:
+        items = uow.havips.find(limit=page.limit, offset=page.offset, **f)
+        return [view(uow, h) for h in items], uow.havips.count(**f)
+
+
+def get_havip(ctx: Ctx, havip_id: str) -> HaVipView:
+    scope_filters(ctx)
+    with ctx.uow() as uow:
+        return view(uow, get_owned(ctx, uow.havips, "HaVip", havip_id))
+
+
+def update_havip(
+    ctx: Ctx,
+    havip_id: str,
+    *,
+    name: str | None = None,
+    description: str | None = None,
+    binding_mode: BindingMode | None = None,
+) -> HaVipView:
+    scope_filters(ctx)
+    with ctx.uow(write=True) as uow:
+        havip = get_owned(ctx, uow.havips, "HaVip", havip_id)
+        status.check_mutable(havip, "modify")
+        if name is not None:
+            havip.name = rules.check_name(name)
+        if description is not None:
+            havip.description = rules.check_description(description)
+        if binding_mode is not None:
+            havip.binding_mode = BindingMode(binding_mode)
+        havip.updated_at = ctx.now()
+        uow.bump_revision()
+        uow.commit()
+        return view(uow, havip)
+
+
+def delete_havip(ctx: Ctx, havip_id: str) -> None:
+    scope_filters(ctx)
+    with ctx.uow(write=True) as uow:
+        havip = get_owned(ctx, uow.havips, "HaVip", havip_id)
+        status.check_deletable(
+            havip,
+            members=uow.members.count(havip_id=havip.id),
+            eips=uow.eips.count(havip_id=havip.id),
+            route_entries=uow.route_entries.count(next_hop_id=havip.id),
+        )
+        havip.status = status.HaVipStatus.DELETING
+        release_addresses(uow, havip.id)
+        for event in uow.events.find(havip_id=havip.id, order_by="at"):
+            uow.events.remove(event)
+        uow.havips.remove(havip)
+        uow.bump_revision()
+        uow.commit()
+
+
+def _member_subnets(ctx: Ctx, uow: UnitOfWork, member_type: MemberType, member_id: str) -> set[str]:
+    if member_type is MemberType.INSTANCE:
+        inst = get_owned(ctx, uow.instances, "Instance", member_id)
+        return {e.subnet_id for e in uow.interfaces.find(instance_id=inst.id)}
+    eni = get_owned(ctx, uow.interfaces, "NetworkInterface", member_id)
+    return {eni.subnet_id}
+
+
+def associate(ctx: Ctx, havip_id: str, member_type: MemberType, member_id: str) -> HaVipView:
+    scope_filters(ctx)
+    member_type = MemberType(member_type)
+    with ctx.uow(write=True) as uow:
+        havip = get_owned(ctx, uow.havips, "HaVip", havip_id)
+        status.check_mutable(havip, "associate")
+        subnets = _member_subnets(ctx, uow, member_type, member_id)
+        existing = uow.members.find(havip_id=havip.id)
+        rules.check_new_member(havip, member_type, member_id, subnets, existing)
+        acc = havip.account_id
+        quotas.check(
+            Quota.MEMBERS_PER_HAVIP,
+            limit_of(uow, acc, Quota.MEMBERS_PER_HAVIP),
+            len(existing),
+            f"associating {member_id} with HaVip {havip.id}",
+        )
+        quotas.check(
+            Quota.HAVIPS_PER_MEMBER,
+            limit_of(uow, acc, Quota.HAVIPS_PER_MEMBER),
+            uow.members.count(member_id=member_id),
+            f"associating another HaVip with {member_id}",
+        )
+        now = ctx.now()
+        uow.members.add(HaVipMember(ids.new_id("member"), havip.id, member_type, member_id, acc, now))
+        havip.member_type = member_type
+        havip.status = status.status_for(len(existing) + 1)
+        havip.updated_at = now
+        _event(uow, havip, EventKind.ASSOCIATED, now, cause="api", detail={"member": member_id})
+        uow.bump_revision()
+        uow.commit()
+        return view(uow, havip)
+
+
+def unassociate(ctx: Ctx, havip_id: str, member_id: str, *, force: bool = False) -> HaVipView:
+    scope_filters(ctx)
+    with ctx.uow(write=True) as uow:
+        havip = get_owned(ctx, uow.havips, "HaVip", havip_id)
+        status.check_mutable(havip, "unassociate")
+        existing = uow.members.find(havip_id=havip.id)
+        member = next((m for m in existing if m.member_id == member_id), None)
+        if member is None:
+            raise NotFound("HaVipMember", member_id)
+        now = ctx.now()
+        if rules.is_holder(havip, member.member_type, member.member_id):
+            if not force:
+                raise Conflict(
+                    f"{member_id} currently holds HaVip {havip.id}; unassociating the holder needs force "
+                    "(the VIP then has no holder until another member announces it)",
+                    code="Forbidden.UnassociateHolder",
+                )
+            _event(
+                uow,
+                havip,
+                EventKind.HOLDER_CLEARED,
+                now,
+                previous=(havip.holder_interface_id, havip.holder_instance_id),
+                cause="api",
+                reason="holder unassociated with force",
+            )
+            havip.holder_interface_id = havip.holder_instance_id = havip.holder_host_id = None
+            havip.holder_since = None
+        uow.members.remove(member)
+        remaining = len(existing) - 1
+        havip.status = status.status_for(remaining)
+        if remaining == 0:
+            havip.member_type = None
+        havip.updated_at = now
+        _event(uow, havip, EventKind.UNASSOCIATED, now, cause="api", detail={"member": member_id, "force": str(force)})
+        uow.bump_revision()
+        uow.commit()
+        return view(uow, havip)
+
+
+def _event(
+    uow: UnitOfWork,
+    havip: HaVip,
+    kind: EventKind,
+    at: Any,
+    *,
+    previous: tuple[str | None, str | None] = (None, None),
+    new: tuple[str | None, str | None] = (None, None),
+    host_id: str | None = None,
+    cause: str = "",
+    reason: str = "",
+    latency_us: int | None = None,
+    detail: dict[str, str] | None = None,
+) -> HaVipEvent:
+    event = HaVipEvent(
+        id=ids.new_id("event"),
+        havip_id=havip.id,
+        account_id=havip.account_id,
+        kind=kind,
+        at=at,
+        previous_interface_id=previous[0],
+        previous_instance_id=previous[1],
+        interface_id=new[0],
+        instance_id=new[1],
+        host_id=host_id,
+        cause=cause,
+        reason=reason,
+        latency_us=latency_us,
+        detail=dict(detail or {}),
+    )
+    uow.events.add(event)
+    return event
+
+
+record_event = _event
+
+
+def list_events(
+    ctx: Ctx, havip_id: str, page: Page, kind: str | None = None
+) -> tuple[list[HaVipEvent], int]:
+    scope_filters(ctx)
+    with ctx.uow() as uow:
+        havip = get_owned(ctx, uow.havips, "HaVip", havip_id)
+        f: dict[str, Any] = {"havip_id": havip.id}
+        if kind:
+            f["kind"] = EventKind(kind)
+        items = uow.events.find(limit=page.limit, offset=page.offset, order_by="-at", **f)
+        return items, uow.events.count(**f)

@@ -1,0 +1,88 @@
+"""The ports the service layer needs: repositories and a unit of work.
+
+Implemented by ``havip.store`` (SQLAlchemy) and by ``havip.service.fakes`` (memory,
+for unit tests of the layers above).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from types import TracebackType
+from typing import Any, Protocol, Self, TypeVar
+
+from havip.domain import model as m
+
+T = TypeVar("T")
+
+Clock = Callable[[], dt.datetime]
+
+
+class Repository(Protocol[T]):
+    """Access to one kind of resource.
+
+    Filters are keyword arguments: ``attr=value`` matches equality, ``attr=[v1, v2]``
+    (a list or tuple) matches any of the values; ``None`` as a value matches NULL.
+    """
+
+    def get(self, ident: str) -> T | None: ...
+
+    def add(self, obj: T) -> None: ...
+
+    def remove(self, obj: T) -> None: ...
+
+    def find(
+        self, *, limit: int | None = None, offset: int = 0, order_by: str = "created_at", **filters: Any
+    ) -> list[T]: ...
+
+    def count(self, **filters: Any) -> int: ...
+
+
+class UnitOfWork(Protocol):
+    """One atomic transaction over every repository.
+
+    Used as a context manager; leaving it without ``commit()`` rolls back. ``write=True``
+    (given when the unit of work is created) takes the store's write lock at the start
+    of the transaction, so rules checked inside it (quotas, unique addresses, member
+    limits) cannot be broken by a concurrent request.
+    """
+
+    accounts: Repository[m.Account]
+    api_keys: Repository[m.ApiKey]
+    quota_overrides: Repository[m.QuotaOverride]
+    hosts: Repository[m.Host]
+    vpcs: Repository[m.Vpc]
+    subnets: Repository[m.Subnet]
+    instances: Repository[m.Instance]
+    interfaces: Repository[m.NetworkInterface]
+    havips: Repository[m.HaVip]
+    members: Repository[m.HaVipMember]
+    events: Repository[m.HaVipEvent]
+    eip_pools: Repository[m.EipPool]
+    eips: Repository[m.Eip]
+    route_tables: Repository[m.RouteTable]
+    route_entries: Repository[m.RouteEntry]
+    idempotency: Repository[m.IdempotencyRecord]
+    allocations: Repository[m.IpAllocation]
+
+    def __enter__(self) -> Self: ...
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None: ...
+
+    def commit(self) -> None: ...
+
+    def rollback(self) -> None: ...
+
+    def flush(self) -> None: ...
+
+    def bump_revision(self) -> int:
+        """Advance the desired-state revision (agents watch it); call in write transactions."""
+        ...
+
+    def revision(self) -> int: ...
+
+
+class UnitOfWorkFactory(Protocol):
+    def __call__(self, *, write: bool = False) -> UnitOfWork: ...

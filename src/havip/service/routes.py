@@ -1,0 +1,104 @@
+"""Route entries of a VPC's route table, with a HaVip, an instance or an ENI as next hop."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from havip.domain import ids, quotas, rules, status
+from havip.domain.errors import InvalidParameter
+from havip.domain.model import NextHopType, RouteEntry
+from havip.domain.quotas import Quota
+from havip.service.accounts import limit_of
+from havip.service.common import check_client_token, remember, replay
+from havip.service.context import Ctx, Page, get_owned, scope_filters
+from havip.service.ports import UnitOfWork
+
+
+def _next_hop_vpc(ctx: Ctx, uow: UnitOfWork, kind: NextHopType, ident: str) -> str:
+    if kind is NextHopType.HAVIP:
+        havip = get_owned(ctx, uow.havips, "HaVip", ident)
+        status.check_mutable(havip, "route to")
+        return havip.vpc_id
+    if kind is NextHopType.INSTANCE:
+        return get_owned(ctx, uow.instances, "Instance", ident).vpc_id
+    return get_owned(ctx, uow.interfaces, "NetworkInterface", ident).vpc_id
+
+
+def create_entry(
+    ctx: Ctx,
+    *,
+    route_table_id: str,
+    destination: str,
+    next_hop_type: NextHopType,
+    next_hop_id: str,
+    name: str = "",
+    description: str = "",
+    client_token: str | None = None,
+) -> RouteEntry:
+    scope_filters(ctx)
+    next_hop_type = NextHopType(next_hop_type)
+    rules.check_name(name)
+    rules.check_description(description)
+    token = check_client_token(client_token)
+    with ctx.uow(write=True) as uow:
+        table = get_owned(ctx, uow.route_tables, "RouteTable", route_table_id)
+        if (again := replay(uow, table.account_id, "create_route_entry", token, uow.route_entries)) is not None:
+            return again
+        vpc = get_owned(ctx, uow.vpcs, "Vpc", table.vpc_id)
+        if _next_hop_vpc(ctx, uow, next_hop_type, next_hop_id) != vpc.id:
+            raise InvalidParameter(
+                f"next hop {next_hop_id} is not in the route table's VPC {vpc.id}", code="InvalidNextHop.VpcMismatch"
+            )
+        existing = uow.route_entries.find(route_table_id=table.id)
+        destination = rules.check_route_destination(destination, vpc.cidr, [e.destination for e in existing])
+        if next_hop_type is NextHopType.HAVIP:
+            quotas.check(
+                Quota.HAVIP_ROUTES_PER_TABLE,
+                limit_of(uow, table.account_id, Quota.HAVIP_ROUTES_PER_TABLE),
+                sum(1 for e in existing if e.next_hop_type is NextHopType.HAVIP),
+                f"adding a route entry to a HaVip in route table {table.id}",
+            )
+        entry = RouteEntry(
+            ids.new_id("route_entry"),
+            table.account_id,
+            table.region,
+            table.id,
+            vpc.id,
+            destination,
+            next_hop_type,
+            next_hop_id,
+            name,
+            description,
+            ctx.now(),
+        )
+        uow.route_entries.add(entry)
+        remember(uow, table.account_id, "create_route_entry", token, entry.id)
+        uow.bump_revision()
+        uow.commit()
+        return entry
+
+
+def list_entries(
+    ctx: Ctx, page: Page, account_id: str | None = None, **filters: Any
+) -> tuple[list[RouteEntry], int]:
+    f = scope_filters(ctx, account_id)
+    for key in ("route_table_id", "vpc_id", "next_hop_id", "next_hop_type"):
+        if filters.get(key):
+            f[key] = filters[key]
+    with ctx.uow() as uow:
+        return uow.route_entries.find(limit=page.limit, offset=page.offset, **f), uow.route_entries.count(**f)
+
+
+def get_entry(ctx: Ctx, entry_id: str) -> RouteEntry:
+    scope_filters(ctx)
+    with ctx.uow() as uow:
+        return get_owned(ctx, uow.route_entries, "RouteEntry", entry_id)
+
+
+def delete_entry(ctx: Ctx, entry_id: str) -> None:
+    scope_filters(ctx)
+    with ctx.uow(write=True) as uow:
+        entry = get_owned(ctx, uow.route_entries, "RouteEntry", entry_id)
+        uow.route_entries.remove(entry)
+        uow.bump_revision()
+        uow.commit()
