@@ -11,6 +11,7 @@ import hashlib
 import hmac
 import secrets
 from dataclasses import dataclass
+from typing import Any
 
 from havip.domain import ids, quotas, rules
 from havip.domain.errors import Conflict, NotFound, Unauthenticated
@@ -59,7 +60,9 @@ def issue_key(
 def authenticate(uow_factory: UnitOfWorkFactory, token: str) -> Principal:
     key_id, _, secret = token.partition(".")
     if not secret:
-        raise Unauthenticated("the API key is malformed; expected '<key id>.<secret>'", code="Unauthenticated.Malformed")
+        raise Unauthenticated(
+            "the API key is malformed; expected '<key id>.<secret>'", code="Unauthenticated.Malformed"
+        )
     with uow_factory() as uow:
         key = uow.api_keys.get(key_id)
         if key is None or not hmac.compare_digest(key.secret_hash, _hash(secret)):
@@ -110,7 +113,7 @@ def create_account(ctx: Ctx, name: str) -> tuple[Account, IssuedKey]:
 
 def list_accounts(ctx: Ctx, page: Page) -> tuple[list[Account], int]:
     require_tenant_or_operator(ctx)
-    filters = {} if ctx.principal.is_operator else {"id": ctx.principal.account_id}
+    filters: dict[str, Any] = {} if ctx.principal.is_operator else {"id": ctx.principal.account_id}
     with ctx.uow() as uow:
         return uow.accounts.find(limit=page.limit, offset=page.offset, **filters), uow.accounts.count(**filters)
 

@@ -52,7 +52,7 @@ class _Owned(Protocol):
     account_id: str
 
 
-O = TypeVar("O", bound=_Owned)
+OwnedT = TypeVar("OwnedT", bound=_Owned)
 
 
 def require_operator(ctx: Ctx) -> None:
@@ -93,7 +93,7 @@ def scope_filters(ctx: Ctx, account_id: str | None = None) -> dict[str, Any]:
     return {"account_id": p.account_id}
 
 
-def get_owned(ctx: Ctx, repo: Repository[O], resource: str, ident: str) -> O:
+def get_owned(ctx: Ctx, repo: Repository[OwnedT], resource: str, ident: str) -> OwnedT:
     """Load a resource the caller may see; another account's looks like a missing one."""
     obj = repo.get(ident)
     if obj is None:

@@ -18,6 +18,7 @@ from havip.domain.model import (
     HaVip,
     HaVipEvent,
     HaVipMember,
+    HaVipStatus,
     MemberType,
 )
 from havip.domain.quotas import Quota
@@ -158,7 +159,7 @@ def delete_havip(ctx: Ctx, havip_id: str) -> None:
             eips=uow.eips.count(havip_id=havip.id),
             route_entries=uow.route_entries.count(next_hop_id=havip.id),
         )
-        havip.status = status.HaVipStatus.DELETING
+        havip.status = HaVipStatus.DELETING
         release_addresses(uow, havip.id)
         for event in uow.events.find(havip_id=havip.id, order_by="at"):
             uow.events.remove(event)
@@ -285,9 +286,7 @@ def _event(
 record_event = _event
 
 
-def list_events(
-    ctx: Ctx, havip_id: str, page: Page, kind: str | None = None
-) -> tuple[list[HaVipEvent], int]:
+def list_events(ctx: Ctx, havip_id: str, page: Page, kind: str | None = None) -> tuple[list[HaVipEvent], int]:
     scope_filters(ctx)
     with ctx.uow() as uow:
         havip = get_owned(ctx, uow.havips, "HaVip", havip_id)

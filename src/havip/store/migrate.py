@@ -1,0 +1,45 @@
+"""Schema migrations with Alembic, configured in code (no alembic.ini to ship).
+
+``upgrade`` brings a database to head; ``havip db upgrade`` and ``Store.migrate`` call it.
+``new_revision`` is for developers adding a migration (see docs/development.md).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import Engine, create_engine
+
+MIGRATIONS = Path(__file__).with_name("migrations")
+
+
+def _config() -> Config:
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    return cfg
+
+
+def upgrade(engine: Engine, url: str) -> None:
+    cfg = _config()
+    with engine.connect() as conn:
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, "head")
+        conn.commit()
+
+
+def current(engine: Engine) -> str | None:
+    from alembic.runtime.migration import MigrationContext
+
+    with engine.connect() as conn:
+        return MigrationContext.configure(conn).get_current_revision()
+
+
+def new_revision(url: str, message: str) -> None:
+    """Autogenerate a migration from the difference between ``url``'s schema and the tables."""
+    cfg = _config()
+    engine = create_engine(url)
+    with engine.connect() as conn:
+        cfg.attributes["connection"] = conn
+        command.revision(cfg, message=message, autogenerate=True)
