@@ -132,9 +132,7 @@ def desired_state(ctx: Ctx, host_ref: str) -> DesiredState:
                 for e in local
             ],
             havips=out_havips,
-            routes=[
-                DesiredRoute(r.id, r.vpc_id, r.destination, r.next_hop_type.value, r.next_hop_id) for r in routes
-            ],
+            routes=[DesiredRoute(r.id, r.vpc_id, r.destination, r.next_hop_type.value, r.next_hop_id) for r in routes],
         )
 
 
@@ -194,20 +192,34 @@ def report(ctx: Ctx, host_ref: str, rep: ClaimReport) -> Outcome:
         return outcome
 
 
-def _apply(uow: UnitOfWork, host: Host, havip: HaVip, eni: NetworkInterface, kind: ReportKind, rep: ClaimReport) -> Outcome:
+def _apply(
+    uow: UnitOfWork, host: Host, havip: HaVip, eni: NetworkInterface, kind: ReportKind, rep: ClaimReport
+) -> Outcome:
     members = uow.members.find(havip_id=havip.id)
     decision = may_claim(havip, eni, members)
     at = rep.at if rep.at.tzinfo else rep.at.replace(tzinfo=dt.UTC)
     new = (eni.id, eni.instance_id)
     if kind is ReportKind.SPLIT_BRAIN:
         record_event(
-            uow, havip, EventKind.SPLIT_BRAIN, at, new=new, host_id=host.id, cause=rep.cause or "probe-answer",
+            uow,
+            havip,
+            EventKind.SPLIT_BRAIN,
+            at,
+            new=new,
+            host_id=host.id,
+            cause=rep.cause or "probe-answer",
             detail={"others": ",".join(rep.others)},
         )
         return Outcome.RECORDED
     if kind is ReportKind.REFUSED or not decision.allowed:
         record_event(
-            uow, havip, EventKind.CLAIM_REFUSED, at, new=new, host_id=host.id, cause=rep.cause or kind.value,
+            uow,
+            havip,
+            EventKind.CLAIM_REFUSED,
+            at,
+            new=new,
+            host_id=host.id,
+            cause=rep.cause or kind.value,
             reason=decision.reason.value if not decision.allowed else "refused by the data plane",
         )
         return Outcome.REFUSED

@@ -5,8 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TypeVar
 
-from havip.domain import ids
-from havip.domain import rules
+from havip.domain import ids, rules
 from havip.domain.errors import InvalidParameter
 from havip.domain.model import IdempotencyRecord, IpAllocation, Subnet
 from havip.service.ports import Repository, UnitOfWork
@@ -62,7 +61,9 @@ def take_address(
     used = used_addresses(uow, subnet.id)
     addr = rules.check_address(subnet, ip, used, what) if ip else rules.allocate_address(subnet, used)
     uow.allocations.add(
-        IpAllocation(id=ids.new_id("allocation"), subnet_id=subnet.id, ip=addr, owner_type=owner_type, owner_id=owner_id)
+        IpAllocation(
+            id=ids.new_id("allocation"), subnet_id=subnet.id, ip=addr, owner_type=owner_type, owner_id=owner_id
+        )
     )
     return addr
 

@@ -91,9 +91,7 @@ def _place(uow: UnitOfWork, eni: NetworkInterface, placement: Placement) -> None
     if placement.device is not None:
         device = rules.check_device(placement.device) if placement.device else None
         if device and eni.host_id:
-            clash = [
-                o for o in uow.interfaces.find(host_id=eni.host_id, device=device) if o.id != eni.id
-            ]
+            clash = [o for o in uow.interfaces.find(host_id=eni.host_id, device=device) if o.id != eni.id]
             if clash:
                 raise Conflict(
                     f"device {device} on this host already belongs to network interface {clash[0].id}",

@@ -21,13 +21,17 @@ def create_pool(ctx: Ctx, *, cidr: str, name: str = "", region: str | None = Non
     require_operator(ctx)
     net = rules.parse_cidr(cidr, "EIP pool CIDR block")
     if net.prefixlen < 16 or net.prefixlen > 30:
-        raise InvalidParameter("an EIP pool's prefix length must be between /16 and /30", code="InvalidCidrBlock.PrefixLength")
+        raise InvalidParameter(
+            "an EIP pool's prefix length must be between /16 and /30", code="InvalidCidrBlock.PrefixLength"
+        )
     rules.check_name(name)
     region = check_region(ctx, region)
     with ctx.uow(write=True) as uow:
         for other in uow.eip_pools.find():
             if net.overlaps(ipaddress.IPv4Network(other.cidr)):
-                raise Conflict(f"EIP pool {cidr} overlaps pool {other.id} ({other.cidr})", code="InvalidCidrBlock.Overlap")
+                raise Conflict(
+                    f"EIP pool {cidr} overlaps pool {other.id} ({other.cidr})", code="InvalidCidrBlock.Overlap"
+                )
         pool = EipPool(ids.new_id("eip_pool"), region, str(net), name, ctx.now())
         uow.eip_pools.add(pool)
         uow.commit()
@@ -47,7 +51,9 @@ def delete_pool(ctx: Ctx, pool_id: str) -> None:
         if pool is None:
             raise NotFound("EipPool", pool_id)
         if n := uow.eips.count(pool_id=pool.id):
-            raise DependencyViolation(f"EIP pool {pool.id} still has {n} allocated EIP(s)", code="DependencyViolation.PoolInUse")
+            raise DependencyViolation(
+                f"EIP pool {pool.id} still has {n} allocated EIP(s)", code="DependencyViolation.PoolInUse"
+            )
         uow.eip_pools.remove(pool)
         uow.commit()
 
@@ -85,7 +91,9 @@ def allocate(
         raise Conflict(f"no EIP pool in region {region} has a free address", code="InsufficientEipAddresses")
 
 
-def list_eips(ctx: Ctx, page: Page, account_id: str | None = None, havip_id: str | None = None) -> tuple[list[Eip], int]:
+def list_eips(
+    ctx: Ctx, page: Page, account_id: str | None = None, havip_id: str | None = None
+) -> tuple[list[Eip], int]:
     f = scope_filters(ctx, account_id)
     if havip_id:
         f["havip_id"] = havip_id

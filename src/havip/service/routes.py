@@ -78,9 +78,7 @@ def create_entry(
         return entry
 
 
-def list_entries(
-    ctx: Ctx, page: Page, account_id: str | None = None, **filters: Any
-) -> tuple[list[RouteEntry], int]:
+def list_entries(ctx: Ctx, page: Page, account_id: str | None = None, **filters: Any) -> tuple[list[RouteEntry], int]:
     f = scope_filters(ctx, account_id)
     for key in ("route_table_id", "vpc_id", "next_hop_id", "next_hop_type"):
         if filters.get(key):

@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Sets up a fresh Debian machine for havip: system packages and the Python venv.
+# Idempotent: run it as often as you like. Needs root for apt (the lab and the
+# kernel tests need root anyway).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+APT_PACKAGES=(keepalived nftables iproute2 iputils-ping arping tcpdump postgresql python3-venv)
+missing=()
+for p in "${APT_PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  echo "==> installing Debian packages: ${missing[*]}"
+  if [ "$(id -u)" -ne 0 ]; then echo "error: installing packages needs root (try: sudo $0)" >&2; exit 1; fi
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  # keepalived's package starts a system service; havip runs its own instances in namespaces.
+  systemctl disable --now keepalived >/dev/null 2>&1 || true
+else
+  echo "==> Debian packages present"
+fi
+
+PY=${PYTHON:-python3}
+if [ ! -x .venv/bin/python ]; then
+  echo "==> creating .venv"
+  "$PY" -m venv .venv
+fi
+echo "==> installing havip and its Python dependencies into .venv"
+.venv/bin/python -m pip install -q --disable-pip-version-check --upgrade pip >/dev/null
+.venv/bin/python -m pip install -q --disable-pip-version-check -e '.[dev]'
+echo "==> ready: .venv/bin/havip --help"
