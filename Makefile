@@ -1,20 +1,21 @@
-# Thin targets over scripts/. The README's two commands are `make demo` and `make test`.
-.PHONY: setup demo test lint check unit fmt
+# Thin targets over scripts/. The README's two commands call the scripts directly
+# (a fresh Debian machine may not have make).
+.PHONY: setup demo test lint unit fmt
 
 setup:
 	bash scripts/setup.sh
 
-demo: setup
-	bash scripts/demo.sh
+demo:
+	./scripts/demo.sh
+
+test:
+	./scripts/test.sh
 
 lint:
 	.venv/bin/ruff check src tests scripts
 	.venv/bin/ruff format --check src tests scripts
 	.venv/bin/mypy
 	.venv/bin/lint-imports
-
-test: setup lint
-	.venv/bin/python scripts/run_tests.py
 
 unit:
 	.venv/bin/python -m pytest tests/unit -q
