@@ -1,0 +1,140 @@
+"""Who may claim a HaVip by ARP announcement (domain/claims.py)."""
+
+from __future__ import annotations
+
+import pytest
+
+from havip.domain.claims import ClaimReason, is_current_holder, may_claim
+from havip.domain.model import BindingMode, HaVip, HaVipMember, HaVipStatus, MemberType, NetworkInterface
+
+pytestmark = pytest.mark.unit
+
+INST, ENI = MemberType.INSTANCE, MemberType.NETWORK_INTERFACE
+
+
+def _havip(mode: BindingMode = BindingMode.EXPLICIT, state: HaVipStatus = HaVipStatus.IN_USE) -> HaVip:
+    return HaVip("havip-1", "acc-1", "local", "vpc-1", "vsw-1", "172.17.16.3", binding_mode=mode, status=state)
+
+
+def _eni(
+    ident: str = "eni-1", instance: str | None = "i-1", subnet: str = "vsw-1", vpc: str = "vpc-1"
+) -> NetworkInterface:
+    return NetworkInterface(
+        ident, "acc-1", "local", vpc, subnet, "172.17.16.7", "00:16:3e:00:00:01", instance_id=instance
+    )
+
+
+def _members(member_type: MemberType, *member_ids: str) -> list[HaVipMember]:
+    return [HaVipMember(f"hvm-{i}", "havip-1", member_type, i, "acc-1") for i in member_ids]
+
+
+@pytest.mark.parametrize(
+    ("havip", "eni", "members", "allowed", "reason"),
+    [
+        pytest.param(_havip(), _eni(), _members(INST, "i-1"), True, ClaimReason.MEMBER, id="explicit-instance-member"),
+        pytest.param(
+            _havip(), _eni(), _members(INST, "i-9", "i-1"), True, ClaimReason.MEMBER, id="explicit-second-instance"
+        ),
+        pytest.param(
+            _havip(), _eni(instance=None), _members(ENI, "eni-1"), True, ClaimReason.MEMBER, id="explicit-eni-member"
+        ),
+        pytest.param(
+            _havip(), _eni(), _members(INST, "i-2"), False, ClaimReason.NOT_A_MEMBER, id="explicit-other-instance"
+        ),
+        pytest.param(
+            _havip(), _eni(), _members(ENI, "eni-2"), False, ClaimReason.NOT_A_MEMBER, id="explicit-other-eni"
+        ),
+        pytest.param(
+            _havip(),
+            _eni(ident="eni-2", instance="i-1"),
+            _members(ENI, "eni-1"),
+            False,
+            ClaimReason.NOT_A_MEMBER,
+            id="explicit-eni-member-other-nic-of-same-instance",
+        ),
+        pytest.param(
+            _havip(), _eni(instance=None), _members(INST, "i-1"), False, ClaimReason.NOT_A_MEMBER, id="unattached-eni"
+        ),
+        pytest.param(
+            _havip(BindingMode.EXPLICIT, HaVipStatus.AVAILABLE),
+            _eni(),
+            [],
+            False,
+            ClaimReason.NO_MEMBERS,
+            id="explicit-no-members",
+        ),
+        pytest.param(
+            _havip(), _eni(subnet="vsw-2"), _members(INST, "i-1"), False, ClaimReason.NOT_IN_SUBNET, id="other-subnet"
+        ),
+        pytest.param(
+            _havip(),
+            _eni(subnet="vsw-2", vpc="vpc-2"),
+            _members(INST, "i-1"),
+            False,
+            ClaimReason.OTHER_VPC,
+            id="other-vpc",
+        ),
+        pytest.param(
+            _havip(BindingMode.SUBNET, HaVipStatus.AVAILABLE),
+            _eni(),
+            [],
+            True,
+            ClaimReason.SUBNET_MODE,
+            id="subnet-mode-no-members",
+        ),
+        pytest.param(
+            _havip(BindingMode.SUBNET),
+            _eni(),
+            _members(INST, "i-2"),
+            True,
+            ClaimReason.SUBNET_MODE,
+            id="subnet-mode-non-member",
+        ),
+        pytest.param(
+            _havip(BindingMode.SUBNET),
+            _eni(subnet="vsw-2"),
+            [],
+            False,
+            ClaimReason.NOT_IN_SUBNET,
+            id="subnet-mode-other-subnet",
+        ),
+        pytest.param(
+            _havip(BindingMode.SUBNET),
+            _eni(subnet="vsw-2", vpc="vpc-2"),
+            [],
+            False,
+            ClaimReason.OTHER_VPC,
+            id="subnet-mode-other-vpc",
+        ),
+        pytest.param(
+            _havip(state=HaVipStatus.DELETING),
+            _eni(),
+            _members(INST, "i-1"),
+            False,
+            ClaimReason.HAVIP_DELETING,
+            id="deleting-explicit-member",
+        ),
+        pytest.param(
+            _havip(BindingMode.SUBNET, HaVipStatus.DELETING),
+            _eni(),
+            [],
+            False,
+            ClaimReason.HAVIP_DELETING,
+            id="deleting-subnet-mode",
+        ),
+    ],
+)
+def test_may_claim(
+    havip: HaVip, eni: NetworkInterface, members: list[HaVipMember], allowed: bool, reason: ClaimReason
+) -> None:
+    decision = may_claim(havip, eni, members)
+    assert decision.allowed is allowed
+    assert bool(decision) is allowed
+    assert decision.reason is reason
+
+
+def test_is_current_holder() -> None:
+    havip = _havip()
+    havip.holder_interface_id = "eni-1"
+    assert is_current_holder(havip, _eni("eni-1"))
+    assert not is_current_holder(havip, _eni("eni-2"))
