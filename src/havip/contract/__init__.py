@@ -1,1 +1,122 @@
-"""havip.contract."""
+"""The wire schemas of the native REST API (/v1), shared by api, client, cli and agent.
+
+Request bodies reject unknown fields; answers are built from domain objects by
+attribute and ignore unknown fields when parsed, so an older client reads a newer
+server. The routes themselves are listed in docs/api-routes.md. This package must
+not know about HTTP frameworks or the store.
+"""
+
+from havip.contract.accounts import (
+    Account,
+    AccountCreate,
+    AccountCreated,
+    IssuedKey,
+    KeyCreate,
+    Quota,
+    QuotaList,
+    QuotaSet,
+)
+from havip.contract.agents import (
+    DesiredHaVip,
+    DesiredInterface,
+    DesiredRoute,
+    DesiredState,
+    DesiredSubnet,
+    Outcome,
+    Report,
+    ReportKind,
+    ReportResult,
+)
+from havip.contract.common import DEFAULT_LIMIT, MAX_LIMIT, Error, Health, ListOf, Request, Resource, UtcDatetime
+from havip.contract.compute import (
+    Host,
+    HostCreate,
+    HostCreated,
+    Instance,
+    InstanceCreate,
+    InstanceUpdate,
+    NetworkInterface,
+    NetworkInterfaceCreate,
+    NetworkInterfaceUpdate,
+)
+from havip.contract.eips import Eip, EipAssociate, EipCreate, EipPool, EipPoolCreate
+from havip.contract.havips import Event, HaVip, HaVipCreate, HaVipEip, HaVipUpdate, Holder, Member, MemberAdd
+from havip.contract.network import (
+    RouteEntry,
+    RouteEntryCreate,
+    RouteTable,
+    RouteTableDetail,
+    Subnet,
+    SubnetCreate,
+    SubnetUpdate,
+    Vpc,
+    VpcCreate,
+    VpcUpdate,
+)
+from havip.domain.model import BindingMode, EventKind, HaVipStatus, MemberType, NextHopType, Role
+
+__all__ = [
+    "DEFAULT_LIMIT",
+    "MAX_LIMIT",
+    "Account",
+    "AccountCreate",
+    "AccountCreated",
+    "BindingMode",
+    "DesiredHaVip",
+    "DesiredInterface",
+    "DesiredRoute",
+    "DesiredState",
+    "DesiredSubnet",
+    "Eip",
+    "EipAssociate",
+    "EipCreate",
+    "EipPool",
+    "EipPoolCreate",
+    "Error",
+    "Event",
+    "EventKind",
+    "HaVip",
+    "HaVipCreate",
+    "HaVipEip",
+    "HaVipStatus",
+    "HaVipUpdate",
+    "Health",
+    "Holder",
+    "Host",
+    "HostCreate",
+    "HostCreated",
+    "Instance",
+    "InstanceCreate",
+    "InstanceUpdate",
+    "IssuedKey",
+    "KeyCreate",
+    "ListOf",
+    "Member",
+    "MemberAdd",
+    "MemberType",
+    "NetworkInterface",
+    "NetworkInterfaceCreate",
+    "NetworkInterfaceUpdate",
+    "NextHopType",
+    "Outcome",
+    "Quota",
+    "QuotaList",
+    "QuotaSet",
+    "Report",
+    "ReportKind",
+    "ReportResult",
+    "Request",
+    "Resource",
+    "Role",
+    "RouteEntry",
+    "RouteEntryCreate",
+    "RouteTable",
+    "RouteTableDetail",
+    "Subnet",
+    "SubnetCreate",
+    "SubnetUpdate",
+    "UtcDatetime",
+    "Vpc",
+    "VpcCreate",
+    "VpcUpdate",
+]

@@ -1,0 +1,84 @@
+"""Wire schemas between the control plane and a host's agent: desired state and reports."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, Field
+
+from havip.contract.common import Request, Resource, UtcDatetime
+from havip.service.agents import Outcome, ReportKind
+
+
+class DesiredInterface(Resource):
+    id: str
+    vpc_id: str
+    subnet_id: str
+    instance_id: str | None
+    mac: str
+    device: str | None
+    addresses: list[str]
+
+
+class DesiredSubnet(Resource):
+    id: str
+    vpc_id: str
+    cidr: str
+    gateway: str
+
+
+class DesiredHaVip(Resource):
+    id: str
+    vpc_id: str
+    subnet_id: str
+    ip: str
+    binding_mode: str
+    claimants: list[str] = Field(description="interfaces on this host that may claim the HaVip")
+    holder_interface_id: str | None
+    holder_host: str | None = Field(description="host name of the holder; null when unheld")
+    eips: list[str]
+
+
+class DesiredRoute(Resource):
+    id: str
+    vpc_id: str
+    destination: str
+    next_hop_type: str
+    next_hop_id: str
+
+
+class DesiredState(Resource):
+    revision: int = Field(description="the store's revision; pass it back as since_revision to wait for a change")
+    host: str
+    vpcs: dict[str, str] = Field(description="VPC id -> CIDR block")
+    subnets: list[DesiredSubnet]
+    interfaces: list[DesiredInterface]
+    havips: list[DesiredHaVip]
+    routes: list[DesiredRoute]
+
+
+class Report(Request):
+    """What a host's agent saw about one HaVip on one of its interfaces."""
+
+    havip_id: str
+    interface_id: str
+    kind: ReportKind
+    at: UtcDatetime
+    cause: str = ""
+    latency_us: int | None = None
+    others: list[str] = Field(default_factory=list, description="split brain: the other interfaces")
+
+
+class ReportResult(BaseModel):
+    outcome: Outcome
+
+
+__all__ = [
+    "DesiredHaVip",
+    "DesiredInterface",
+    "DesiredRoute",
+    "DesiredState",
+    "DesiredSubnet",
+    "Outcome",
+    "Report",
+    "ReportKind",
+    "ReportResult",
+]

@@ -1,0 +1,62 @@
+"""Building blocks every wire schema shares: bases, UTC datetimes, lists, errors.
+
+Used by the other contract modules; the api serialises with them and the client
+parses with them. Nothing here knows about HTTP or the store.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Generic, TypeVar
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+
+T = TypeVar("T")
+
+
+def _as_utc(value: dt.datetime) -> dt.datetime:
+    """Naive datetimes are UTC (SQLite forgets the zone); aware ones are converted."""
+    if value.tzinfo is None:
+        return value.replace(tzinfo=dt.UTC)
+    return value.astimezone(dt.UTC)
+
+
+UtcDatetime = Annotated[dt.datetime, AfterValidator(_as_utc)]
+"""A datetime that is always timezone-aware UTC (ISO 8601 with ``Z`` on the wire)."""
+
+
+class Request(BaseModel):
+    """Base of request bodies: unknown fields are an error, not silently dropped."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class Resource(BaseModel):
+    """Base of answers: built from domain objects by attribute; unknown fields ignored when parsing."""
+
+    model_config = ConfigDict(from_attributes=True, extra="ignore")
+
+
+class ListOf(BaseModel, Generic[T]):
+    """One page of a listing: ``?limit=`` (1..1000, default 50) and ``&offset=``."""
+
+    items: list[T]
+    total: int = Field(description="how many items match, over all pages")
+    limit: int
+    offset: int
+
+
+class Error(BaseModel):
+    """The body of every error answer."""
+
+    code: str = Field(description="stable machine code, e.g. NotFound.HaVip or QuotaExceeded.havips_per_account")
+    message: str = Field(description="what went wrong, for a human")
+    request_id: str = Field(description="the X-Request-Id of the request, for the logs")
+
+
+class Health(BaseModel):
+    status: str = "ok"
+
+
+MAX_LIMIT = 1000
+DEFAULT_LIMIT = 50
