@@ -1,0 +1,51 @@
+"""The FastAPI application of the native API: ``create_app(uow_factory, settings)``.
+
+Called by the server entry point and by tests. Everything the app needs hangs off
+``app.state`` (the store as a unit-of-work factory, settings, a metrics registry);
+nothing is built at import time, so many apps can live in one process. The app never
+imports the store: it is handed a ``UnitOfWorkFactory``.
+"""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from havip.api import errors
+from havip.api.deps import AppState
+from havip.api.metrics import Metrics
+from havip.api.middleware import RequestMiddleware
+from havip.api.routers import accounts, compute, eips, havips, health, hosts, network
+from havip.service.context import Settings
+from havip.service.ports import UnitOfWorkFactory
+
+TAGS = [
+    {"name": "health", "description": "liveness and metrics (no auth)"},
+    {"name": "accounts", "description": "accounts and API keys"},
+    {"name": "quotas", "description": "per-account limits"},
+    {"name": "hosts", "description": "hypervisors running an agent"},
+    {"name": "agents", "description": "a host agent's desired state and claim reports"},
+    {"name": "vpcs", "description": "virtual private clouds"},
+    {"name": "subnets", "description": "subnets (vSwitches) of a VPC"},
+    {"name": "instances", "description": "compute instances with their primary interface"},
+    {"name": "network-interfaces", "description": "network interfaces (ENIs) and their placement"},
+    {"name": "havips", "description": "high-availability virtual IPs, members and history"},
+    {"name": "eip-pools", "description": "public address ranges (operator)"},
+    {"name": "eips", "description": "elastic IPs"},
+    {"name": "route-tables", "description": "route tables and entries"},
+]
+
+
+def create_app(uow_factory: UnitOfWorkFactory, settings: Settings) -> FastAPI:
+    app = FastAPI(
+        title="havip",
+        version="1",
+        description="High-Availability Virtual IPs: the native REST API (docs/api-routes.md).",
+        openapi_tags=TAGS,
+    )
+    app.state.havip = AppState(uow_factory=uow_factory, settings=settings)
+    app.state.metrics = Metrics()
+    errors.install(app)
+    app.add_middleware(RequestMiddleware, metrics=app.state.metrics)
+    for module in (health, accounts, hosts, network, compute, havips, eips):
+        app.include_router(module.router)
+    return app

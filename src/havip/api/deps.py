@@ -1,0 +1,61 @@
+"""FastAPI dependencies: the caller's credential, the use-case context, paging.
+
+``ctx`` authenticates the Bearer token against the store (through the app's
+unit-of-work factory) and builds the ``Ctx`` every use case takes. Dependencies
+only read the request; what a principal may do is the service layer's decision.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, Query, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from havip.contract import DEFAULT_LIMIT, MAX_LIMIT
+from havip.domain.errors import Unauthenticated
+from havip.service.accounts import authenticate
+from havip.service.context import Ctx, Page, Settings
+from havip.service.ports import UnitOfWorkFactory
+
+bearer = HTTPBearer(auto_error=False, description="an API key: '<key id>.<secret>'")
+
+
+@dataclass(frozen=True)
+class AppState:
+    """What the routes need from the app; kept on ``app.state.havip``."""
+
+    uow_factory: UnitOfWorkFactory
+    settings: Settings
+
+
+def app_state(request: Request) -> AppState:
+    state = request.app.state.havip
+    assert isinstance(state, AppState)
+    return state
+
+
+def ctx(
+    request: Request,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
+) -> Ctx:
+    state = app_state(request)
+    if credentials is None:
+        raise Unauthenticated(
+            "this request needs an API key: 'Authorization: Bearer <key id>.<secret>'",
+            code="Unauthenticated.MissingKey",
+        )
+    principal = authenticate(state.uow_factory, credentials.credentials)
+    return Ctx(uow=state.uow_factory, principal=principal, settings=state.settings)
+
+
+def page(
+    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT, description="items per page")] = DEFAULT_LIMIT,
+    offset: Annotated[int, Query(ge=0, description="items to skip")] = 0,
+) -> Page:
+    return Page(limit=limit, offset=offset)
+
+
+CtxDep = Annotated[Ctx, Depends(ctx)]
+PageDep = Annotated[Page, Depends(page)]

@@ -1,0 +1,90 @@
+"""Per-request plumbing: request id, one log line, metrics, and the last-resort 500.
+
+A pure ASGI middleware (no BaseHTTPMiddleware: it must not buffer the long poll).
+It gives each request an id (a sane incoming ``X-Request-Id`` is kept, otherwise a
+uuid4 hex), puts it in ``scope["state"]`` for the error handlers, adds the header to
+every answer, and after the answer logs one line and observes the metrics under the
+route template (``/v1/havips/{havip_id}``), never the raw path.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+import uuid
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from havip.api.errors import internal_error
+from havip.api.metrics import Metrics
+
+log = logging.getLogger("havip.api")
+
+_SANE_ID = re.compile(r"^[A-Za-z0-9._:\-]{1,128}$")
+UNMATCHED_ROUTE = "<unmatched>"
+
+
+def request_id_from(headers: list[tuple[bytes, bytes]]) -> str:
+    for name, value in headers:
+        if name.lower() == b"x-request-id":
+            text = value.decode("latin-1")
+            if _SANE_ID.match(text):
+                return text
+    return uuid.uuid4().hex
+
+
+def route_template(scope: Scope) -> str:
+    route = scope.get("route")
+    path = getattr(route, "path", None)
+    return path if isinstance(path, str) else UNMATCHED_ROUTE
+
+
+class RequestMiddleware:
+    def __init__(self, app: ASGIApp, metrics: Metrics) -> None:
+        self.app = app
+        self.metrics = metrics
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        rid = request_id_from(scope.get("headers", []))
+        scope.setdefault("state", {})["request_id"] = rid
+        started = time.perf_counter()
+        status = 500
+        response_started = False
+
+        async def send_with_id(message: Message) -> None:
+            nonlocal status, response_started
+            if message["type"] == "http.response.start":
+                response_started = True
+                status = int(message["status"])
+                headers = [(k, v) for k, v in message.get("headers", []) if k.lower() != b"x-request-id"]
+                headers.append((b"x-request-id", rid.encode("latin-1")))
+                message = {**message, "headers": headers}
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_id)
+        except Exception as exc:
+            if response_started:
+                raise
+            await internal_error(rid, exc)(scope, receive, send_with_id)
+        finally:
+            self._record(scope, status, time.perf_counter() - started, rid)
+
+    def _record(self, scope: Scope, status: int, seconds: float, rid: str) -> None:
+        route = route_template(scope)
+        method = str(scope.get("method", ""))
+        self.metrics.observe(method, route, status, seconds)
+        duration_ms = round(seconds * 1000, 1)
+        log.info(
+            "method=%s route=%s status=%d duration_ms=%.1f request_id=%s",
+            method,
+            route,
+            status,
+            duration_ms,
+            rid,
+            extra={"method": method, "route": route, "status": status, "duration_ms": duration_ms, "request_id": rid},
+        )
