@@ -40,11 +40,12 @@ def _ids(rows: list[Any]) -> list[str]:
     ("kwargs", "expected"),
     [
         pytest.param({}, ["acc-d", "acc-a", "acc-b", "acc-c"], id="default-created_at-ties-by-id"),
-        pytest.param({"order_by": "-created_at"}, ["acc-c", "acc-a", "acc-b", "acc-d"], id="descending-ties-by-id"),
+        pytest.param({"order_by": "-created_at"}, ["acc-c", "acc-b", "acc-a", "acc-d"], id="descending-ties-by-id-desc"),
         pytest.param({"order_by": "name"}, ["acc-b", "acc-c", "acc-d", "acc-a"], id="by-name"),
         pytest.param({"name": "blue"}, ["acc-b", "acc-c"], id="equality"),
         pytest.param({"name": ["red", "green"]}, ["acc-d", "acc-a"], id="list-means-in"),
         pytest.param({"name": ("red",)}, ["acc-a"], id="tuple-means-in"),
+        pytest.param({"name": {"red", "green"}}, ["acc-d", "acc-a"], id="set-means-in"),
         pytest.param({"name": []}, [], id="empty-in-matches-nothing"),
         pytest.param({"name": "blue", "id": "acc-c"}, ["acc-c"], id="filters-are-anded"),
         pytest.param({"limit": 2}, ["acc-d", "acc-a"], id="limit"),

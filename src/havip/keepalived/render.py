@@ -110,10 +110,7 @@ def render(vip: str, me: Member, peers: list[str], options: RenderOptions | None
         f"    garp_master_delay {o.garp_master_delay}",
         f"    garp_master_repeat {o.garp_master_repeat}",
         f"    garp_master_refresh {o.garp_master_refresh}",
-        "    track_interface {",
-        f"        {me.interface}",
-        "    }",
-    ]
+    ]  # no track_interface: keepalived always tracks its own interface
     if o.track_scripts:
         out.append("    track_script {")
         out += [f"        {name}" for name in o.track_scripts]

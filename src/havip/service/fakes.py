@@ -16,9 +16,11 @@ store's lock for its whole duration, so write transactions are serialised as the
 store's write lock serialises them; a nested write unit of work in the same thread
 raises instead of deadlocking.
 
-Choices the port leaves open: ``order_by`` sorts NULLs first (SQLite's ascending
-order) and breaks ties by ascending id, also when descending; a kind of resource
-that has no ``created_at`` is ordered by id under the default ``order_by``; an
+Choices the port leaves open, made as ``havip.store`` makes them: ties are broken by
+id in the direction of the order; sets are IN like lists; a kind of resource that has
+no ``created_at`` is ordered by id under the default ``order_by``. Where the store is
+lenient the fake is strict, so that tests catch misuse: NULLs sort first (SQLite's
+ascending order; PostgreSQL's is the opposite, so do not rely on it); an
 unknown filter or order attribute raises ``AttributeError``; adding an id twice
 raises ``ValueError`` (a primary-key violation); writing in a unit of work opened
 without ``write=True`` raises ``RuntimeError``.
@@ -122,8 +124,7 @@ class FakeRepository(Generic[T]):
             if key != _DEFAULT_ORDER:
                 raise AttributeError(f"{self._cls.__name__} has no attribute {key!r} to order by")
             key = "id"
-        found.sort(key=lambda obj: obj.id)
-        found.sort(key=lambda obj: _null_first(getattr(obj, key)), reverse=descending)  # stable: ties stay by id
+        found.sort(key=lambda obj: (_null_first(getattr(obj, key)), obj.id), reverse=descending)
         end = None if limit is None else offset + limit
         return found[offset:end]
 
@@ -139,7 +140,7 @@ class FakeRepository(Generic[T]):
 
 
 def _matcher(wanted: Any) -> Any:
-    if isinstance(wanted, list | tuple):
+    if isinstance(wanted, list | tuple | set | frozenset):
         choices: Iterable[Any] = tuple(wanted)
         return lambda value: any(_equal(value, choice) for choice in choices)
     return lambda value: _equal(value, wanted)
