@@ -40,7 +40,9 @@ def _ids(rows: list[Any]) -> list[str]:
     ("kwargs", "expected"),
     [
         pytest.param({}, ["acc-d", "acc-a", "acc-b", "acc-c"], id="default-created_at-ties-by-id"),
-        pytest.param({"order_by": "-created_at"}, ["acc-c", "acc-b", "acc-a", "acc-d"], id="descending-ties-by-id-desc"),
+        pytest.param(
+            {"order_by": "-created_at"}, ["acc-c", "acc-b", "acc-a", "acc-d"], id="descending-ties-by-id-desc"
+        ),
         pytest.param({"order_by": "name"}, ["acc-b", "acc-c", "acc-d", "acc-a"], id="by-name"),
         pytest.param({"name": "blue"}, ["acc-b", "acc-c"], id="equality"),
         pytest.param({"name": ["red", "green"]}, ["acc-d", "acc-a"], id="list-means-in"),

@@ -17,13 +17,13 @@ store's write lock serialises them; a nested write unit of work in the same thre
 raises instead of deadlocking.
 
 Choices the port leaves open, made as ``havip.store`` makes them: ties are broken by
-id in the direction of the order; sets are IN like lists; a kind of resource that has
-no ``created_at`` is ordered by id under the default ``order_by``. Where the store is
-lenient the fake is strict, so that tests catch misuse: NULLs sort first (SQLite's
-ascending order; PostgreSQL's is the opposite, so do not rely on it); an
-unknown filter or order attribute raises ``AttributeError``; adding an id twice
-raises ``ValueError`` (a primary-key violation); writing in a unit of work opened
-without ``write=True`` raises ``RuntimeError``.
+id in the direction of the order; sets are IN like lists; a kind of resource without
+``created_at`` is ordered by id under the default ``order_by``. NULLs sort first when
+ascending (SQLite's order; PostgreSQL's is the opposite, so do not rely on it). Where
+the store is lenient the fake is strict, so that tests catch misuse: an unknown filter
+or order attribute raises ``AttributeError``; adding an id twice raises ``ValueError``
+(a primary-key violation); writing in a unit of work opened without ``write=True``
+raises ``RuntimeError``.
 """
 
 from __future__ import annotations
