@@ -1,0 +1,128 @@
+"""Fixtures of the integration tier: the real API on the real SQLite store.
+
+``store`` is a fresh migrated SQLite file per test; ``client`` drives the app in
+process (FastAPI's TestClient); ``server`` runs it under uvicorn on 127.0.0.1 with
+an ephemeral port for tests that need real concurrent HTTP. ``Caller`` wraps one
+credential and checks statuses and error bodies, so tests read as the API does.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+import uvicorn
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+
+from havip.api import create_app
+from havip.service.accounts import Bootstrap, bootstrap
+from havip.service.context import Settings
+from havip.store import Store
+
+from .helpers import Caller, LiveServer, Net, wait_until
+
+
+@pytest.fixture
+def store(tmp_path: Any) -> Iterator[Store]:
+    s = Store("sqlite:///" + str(tmp_path / "t.db"))
+    s.migrate()
+    yield s
+    s.dispose()
+
+
+@pytest.fixture
+def boot(store: Store) -> Bootstrap:
+    return bootstrap(store.uow)
+
+
+@pytest.fixture
+def app(store: Store) -> FastAPI:
+    return create_app(store.uow, Settings())
+
+
+@pytest.fixture
+def client(app: FastAPI) -> Iterator[TestClient]:
+    with TestClient(app) as c:
+        yield c
+
+
+@pytest.fixture
+def anonymous(client: TestClient) -> Caller:
+    return Caller(client, None)
+
+
+@pytest.fixture
+def operator(client: TestClient, boot: Bootstrap) -> Caller:
+    return Caller(client, boot.operator_token)
+
+
+@pytest.fixture
+def tenant(client: TestClient, boot: Bootstrap) -> Caller:
+    """The default account's tenant key (account A)."""
+    return Caller(client, boot.tenant_token)
+
+
+@pytest.fixture
+def account_a(boot: Bootstrap) -> str:
+    return boot.account.id
+
+
+@pytest.fixture
+def created_b(operator: Caller) -> dict[str, Any]:
+    body: dict[str, Any] = operator.post("/v1/accounts", {"name": "bravo"})
+    return body
+
+
+@pytest.fixture
+def account_b(created_b: dict[str, Any]) -> str:
+    return str(created_b["account"]["id"])
+
+
+@pytest.fixture
+def tenant_b(client: TestClient, created_b: dict[str, Any]) -> Caller:
+    """A second account's tenant key (account B), made through POST /v1/accounts."""
+    return Caller(client, created_b["key"]["token"])
+
+
+# ---------------------------------------------------------------- a small cloud
+
+
+@pytest.fixture
+def net(client: TestClient, operator: Caller, tenant: Caller) -> Net:
+    vpc = tenant.post("/v1/vpcs", {"cidr": "10.0.0.0/16", "name": "main"})
+    subnet = tenant.post("/v1/subnets", {"vpc_id": vpc["id"], "cidr": "10.0.1.0/24", "name": "front"})
+    tables = tenant.get("/v1/route-tables", params={"vpc_id": vpc["id"]})
+    agents = {}
+    for name in ("h1", "h2"):
+        created = operator.post("/v1/hosts", {"name": name})
+        agents[name] = (created["host"]["id"], Caller(client, created["agent_key"]["token"]))
+    return Net(
+        vpc=vpc["id"],
+        subnet=subnet["id"],
+        route_table=tables["items"][0]["id"],
+        h1=agents["h1"][0],
+        h2=agents["h2"][0],
+        agent_h1=agents["h1"][1],
+        agent_h2=agents["h2"][1],
+    )
+
+
+# ---------------------------------------------------------------- a live server
+
+
+@pytest.fixture
+def server(app: FastAPI) -> Iterator[LiveServer]:
+    """The app under uvicorn on 127.0.0.1, an ephemeral port, in a thread."""
+    config = uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="off")
+    srv = uvicorn.Server(config)
+    thread = threading.Thread(target=srv.run, name="uvicorn", daemon=True)
+    thread.start()
+    wait_until(lambda: srv.started or not thread.is_alive())
+    assert srv.started, "uvicorn did not start"
+    port = srv.servers[0].sockets[0].getsockname()[1]
+    yield LiveServer(f"http://127.0.0.1:{port}")
+    srv.should_exit = True
+    thread.join(timeout=10)
