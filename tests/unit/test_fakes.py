@@ -9,8 +9,9 @@ from typing import Any
 
 import pytest
 
-from havip.domain.model import Account, EventKind, HaVipEvent, IpAllocation, QuotaOverride
-from havip.service.fakes import FakeStore
+from havip.domain.errors import Conflict
+from havip.domain.model import Account, EventKind, HaVipEvent, IpAllocation, NetworkInterface, QuotaOverride
+from havip.service.fakes import TABLES, UNIQUE, FakeStore
 
 pytestmark = pytest.mark.unit
 
@@ -28,7 +29,7 @@ def _accounts(store: FakeStore, *rows: tuple[str, str, int]) -> None:
 @pytest.fixture
 def store() -> FakeStore:
     s = FakeStore()
-    _accounts(s, ("acc-c", "blue", 2), ("acc-a", "red", 1), ("acc-b", "blue", 1), ("acc-d", "green", 0))
+    _accounts(s, ("acc-c", "cyan", 2), ("acc-a", "red", 1), ("acc-b", "blue", 1), ("acc-d", "green", 0))
     return s
 
 
@@ -44,12 +45,13 @@ def _ids(rows: list[Any]) -> list[str]:
             {"order_by": "-created_at"}, ["acc-c", "acc-b", "acc-a", "acc-d"], id="descending-ties-by-id-desc"
         ),
         pytest.param({"order_by": "name"}, ["acc-b", "acc-c", "acc-d", "acc-a"], id="by-name"),
-        pytest.param({"name": "blue"}, ["acc-b", "acc-c"], id="equality"),
+        pytest.param({"name": "blue"}, ["acc-b"], id="equality"),
         pytest.param({"name": ["red", "green"]}, ["acc-d", "acc-a"], id="list-means-in"),
         pytest.param({"name": ("red",)}, ["acc-a"], id="tuple-means-in"),
         pytest.param({"name": {"red", "green"}}, ["acc-d", "acc-a"], id="set-means-in"),
         pytest.param({"name": []}, [], id="empty-in-matches-nothing"),
-        pytest.param({"name": "blue", "id": "acc-c"}, ["acc-c"], id="filters-are-anded"),
+        pytest.param({"name": "cyan", "id": "acc-c"}, ["acc-c"], id="filters-are-anded"),
+        pytest.param({"name": "cyan", "id": "acc-a"}, [], id="filters-are-anded-none"),
         pytest.param({"limit": 2}, ["acc-d", "acc-a"], id="limit"),
         pytest.param({"limit": 2, "offset": 1}, ["acc-a", "acc-b"], id="limit-offset"),
         pytest.param({"offset": 3}, ["acc-c"], id="offset-only"),
@@ -64,8 +66,8 @@ def test_find(store: FakeStore, kwargs: dict[str, Any], expected: list[str]) -> 
 def test_count_uses_the_same_filters(store: FakeStore) -> None:
     with store.uow() as uow:
         assert uow.accounts.count() == 4
-        assert uow.accounts.count(name="blue") == 2
-        assert uow.accounts.count(name=["blue", "red"]) == 3
+        assert uow.accounts.count(name="blue") == 1
+        assert uow.accounts.count(name=["blue", "red", "pink"]) == 2
 
 
 def test_none_matches_null_only() -> None:
@@ -276,3 +278,75 @@ def test_write_units_of_work_are_serialised() -> None:
 def test_using_a_unit_of_work_outside_with_raises() -> None:
     with pytest.raises(RuntimeError, match="context manager"):
         FakeStore().uow().revision()
+
+
+@pytest.mark.parametrize(
+    ("rows", "clash"),
+    [
+        pytest.param(
+            [
+                IpAllocation("ipa-1", "vsw-1", "10.0.0.2", "havip", "h1"),
+                IpAllocation("ipa-2", "vsw-1", "10.0.0.2", "havip", "h2"),
+            ],
+            True,
+            id="same-address-same-subnet",
+        ),
+        pytest.param(
+            [
+                IpAllocation("ipa-1", "vsw-1", "10.0.0.2", "havip", "h1"),
+                IpAllocation("ipa-2", "vsw-2", "10.0.0.2", "havip", "h2"),
+            ],
+            False,
+            id="same-address-other-subnet",
+        ),
+        pytest.param(
+            [
+                NetworkInterface("eni-1", "a", "r", "v", "s", "10.0.0.2", "00:16:3e:00:00:01"),
+                NetworkInterface("eni-2", "a", "r", "v", "s", "10.0.0.3", "00:16:3e:00:00:02"),
+            ],
+            False,
+            id="null-host-and-device-never-collide",
+        ),
+        pytest.param(
+            [
+                NetworkInterface(
+                    "eni-1", "a", "r", "v", "s", "10.0.0.2", "00:16:3e:00:00:01", host_id="h", device="t0"
+                ),
+                NetworkInterface(
+                    "eni-2", "a", "r", "v", "s", "10.0.0.3", "00:16:3e:00:00:02", host_id="h", device="t0"
+                ),
+            ],
+            True,
+            id="same-device-on-one-host",
+        ),
+    ],
+)
+def test_unique_constraints_are_checked_at_commit(rows: list[Any], clash: bool) -> None:
+    store = FakeStore()
+    repo = "allocations" if isinstance(rows[0], IpAllocation) else "interfaces"
+    with store.uow(write=True) as uow:
+        for row in rows:
+            getattr(uow, repo).add(row)
+        if not clash:
+            uow.commit()
+            return
+        with pytest.raises(Conflict) as info:
+            uow.commit()
+        assert info.value.code == "Conflict.Concurrent"
+        assert getattr(uow, repo).count() == 0  # rolled back
+    assert store.revision == 0
+
+
+def test_unique_constraints_mirror_the_store() -> None:
+    from sqlalchemy import UniqueConstraint
+
+    from havip.store.tables import MAPPINGS
+
+    by_class = {cls: name for name, cls in TABLES.items()}
+    store: dict[str, set[tuple[str, ...]]] = {}
+    for cls, table in MAPPINGS:
+        found = {tuple(c.name for c in con.columns) for con in table.constraints if isinstance(con, UniqueConstraint)}
+        found |= {(c.name,) for c in table.columns if c.unique}
+        if found:
+            store[by_class[cls]] = found
+    assert {name: set(cols) for name, cols in UNIQUE.items()} == store

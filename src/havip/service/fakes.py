@@ -19,7 +19,9 @@ raises instead of deadlocking.
 Choices the port leaves open, made as ``havip.store`` makes them: ties are broken by
 id in the direction of the order; sets are IN like lists; a kind of resource without
 ``created_at`` is ordered by id under the default ``order_by``. NULLs sort first when
-ascending (SQLite's order; PostgreSQL's is the opposite, so do not rely on it). Where
+ascending (SQLite's order; PostgreSQL's is the opposite, so do not rely on it). The
+store's unique constraints (``UNIQUE``) are checked at ``commit()``, which then rolls
+back and raises ``Conflict`` with the store's code ``Conflict.Concurrent``. Where
 the store is lenient the fake is strict, so that tests catch misuse: an unknown filter
 or order attribute raises ``AttributeError``; adding an id twice raises ``ValueError``
 (a primary-key violation); writing in a unit of work opened without ``write=True``
@@ -37,6 +39,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any, Generic, Protocol, Self, TypeVar
 
 from havip.domain import model as m
+from havip.domain.errors import Conflict
 from havip.service.ports import Repository, UnitOfWork, UnitOfWorkFactory
 
 __all__ = ["FakeRepository", "FakeStore", "FakeUnitOfWork"]
@@ -71,6 +74,21 @@ TABLES: dict[str, type[Any]] = {
     "route_entries": m.RouteEntry,
     "idempotency": m.IdempotencyRecord,
     "allocations": m.IpAllocation,
+}
+
+
+# the unique constraints of ``havip.store.tables`` (besides ids), by table; NULLs never collide
+UNIQUE: dict[str, tuple[tuple[str, ...], ...]] = {
+    "accounts": (("name",),),
+    "quota_overrides": (("account_id", "name"),),
+    "hosts": (("name",),),
+    "interfaces": (("mac",), ("host_id", "device")),
+    "havips": (("subnet_id", "ip"),),
+    "members": (("havip_id", "member_id"),),
+    "eips": (("pool_id", "ip"),),
+    "route_entries": (("route_table_id", "destination"),),
+    "idempotency": (("account_id", "operation", "token"),),
+    "allocations": (("subnet_id", "ip"),),
 }
 
 
@@ -206,6 +224,12 @@ class FakeUnitOfWork:
 
     def commit(self) -> None:
         self._check_writable("commit")
+        clash = _first_clash(self._tables)
+        if clash is not None:
+            self.rollback()
+            raise Conflict(
+                f"the request conflicts with a concurrent change ({clash}); retry it", code="Conflict.Concurrent"
+            )
         self._store._state = _State(copy.deepcopy(self._tables), self._revision)
 
     def rollback(self) -> None:
@@ -241,6 +265,21 @@ class FakeUnitOfWork:
         self._check_entered()
         if not self.write:
             raise RuntimeError(f"cannot {what} in a read-only unit of work; open it with write=True")
+
+
+def _first_clash(tables: dict[str, _Rows]) -> str | None:
+    """The first unique constraint two rows break, described; None if all hold."""
+    for name, constraints in UNIQUE.items():
+        for columns in constraints:
+            seen: set[tuple[Any, ...]] = set()
+            for obj in tables[name].values():
+                key = tuple(getattr(obj, c) for c in columns)
+                if None in key:
+                    continue
+                if key in seen:
+                    return f"{name} {', '.join(columns)} = {', '.join(map(str, key))} twice"
+                seen.add(key)
+    return None
 
 
 class FakeStore:
