@@ -39,6 +39,10 @@ def replay(uow: UnitOfWork, account_id: str, operation: str, token: str | None, 
 def remember(uow: UnitOfWork, account_id: str, operation: str, token: str | None, resource_id: str) -> None:
     if token is None:
         return
+    found = uow.idempotency.find(account_id=account_id, operation=operation, token=token, limit=1)
+    if found:  # its resource was deleted (``replay`` found none): the token now names the new one
+        found[0].resource_id = resource_id
+        return
     uow.idempotency.add(
         IdempotencyRecord(
             id=ids.new_id("idempotency"),
