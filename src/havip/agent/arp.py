@@ -1,0 +1,177 @@
+"""ARP frames for the claim path: classify what the watcher receives, build what we send.
+
+``classify`` decides whether a frame seen on a port is a HaVip claim (a gratuitous ARP:
+sender IP = target IP, request or reply, never a probe from 0.0.0.0, never our own
+outgoing frame) and returns either ``GarpSeen`` or ``Ignored`` with a reason.
+``claim_filter`` is the same decision as a classic BPF program that the watcher's
+packet socket runs in the kernel; ``run_filter`` interprets such a program so unit tests
+can check the two agree. ``build_arp`` crafts frames for tests and holder probes.
+Pure: bytes in, values out.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import socket
+import struct
+from dataclasses import dataclass
+
+ETH_P_ARP = 0x0806
+ETH_P_IP = 0x0800
+ARP_REQUEST = 1
+ARP_REPLY = 2
+PACKET_OUTGOING = 4
+ETH_HLEN = 14
+ARP_LEN = 28
+BROADCAST = "ff:ff:ff:ff:ff:ff"
+
+
+@dataclass(frozen=True)
+class GarpSeen:
+    ifindex: int
+    ip: str  # the announced address (sender IP = target IP)
+    sender_mac: str
+    op: int  # ARP_REQUEST or ARP_REPLY
+
+
+@dataclass(frozen=True)
+class Ignored:
+    reason: str
+
+
+def mac_str(b: bytes) -> str:
+    return ":".join(f"{x:02x}" for x in b)
+
+
+def mac_bytes(s: str) -> bytes:
+    return bytes(int(x, 16) for x in s.split(":"))
+
+
+def classify(frame: bytes, ifindex: int, pkttype: int = 0) -> GarpSeen | Ignored:
+    """Is ``frame`` (Ethernet header included), received on ``ifindex``, a claim?"""
+    if pkttype == PACKET_OUTGOING:
+        return Ignored("outgoing")
+    if len(frame) < ETH_HLEN + ARP_LEN:
+        return Ignored("short")
+    (ethertype,) = struct.unpack_from("!H", frame, 12)
+    if ethertype != ETH_P_ARP:
+        return Ignored("not-arp")
+    htype, ptype, hlen, plen, op = struct.unpack_from("!HHBBH", frame, ETH_HLEN)
+    if (htype, ptype, hlen, plen) != (1, ETH_P_IP, 6, 4):
+        return Ignored("not-ipv4-over-ethernet")
+    if op not in (ARP_REQUEST, ARP_REPLY):
+        return Ignored("bad-op")
+    sha = frame[ETH_HLEN + 8 : ETH_HLEN + 14]
+    spa = frame[ETH_HLEN + 14 : ETH_HLEN + 18]
+    tpa = frame[ETH_HLEN + 24 : ETH_HLEN + 28]
+    if spa == b"\0\0\0\0":
+        return Ignored("probe")
+    if spa != tpa:
+        return Ignored("not-gratuitous")
+    return GarpSeen(ifindex, socket.inet_ntoa(spa), mac_str(sha), op)
+
+
+def build_arp(
+    op: int,
+    sender_mac: str,
+    sender_ip: str,
+    target_ip: str,
+    target_mac: str = "00:00:00:00:00:00",
+    eth_dst: str = BROADCAST,
+    eth_src: str | None = None,
+) -> bytes:
+    """An Ethernet + ARP frame (IPv4 over Ethernet)."""
+    eth = mac_bytes(eth_dst) + mac_bytes(eth_src or sender_mac) + struct.pack("!H", ETH_P_ARP)
+    arp = struct.pack("!HHBBH", 1, ETH_P_IP, 6, 4, op)
+    arp += mac_bytes(sender_mac) + ipaddress.IPv4Address(sender_ip).packed
+    arp += mac_bytes(target_mac) + ipaddress.IPv4Address(target_ip).packed
+    return eth + arp
+
+
+def build_garp(mac: str, ip: str, op: int = ARP_REQUEST) -> bytes:
+    """What keepalived sends on becoming master."""
+    return build_arp(op, mac, ip, ip, target_mac="ff:ff:ff:ff:ff:ff" if op == ARP_REPLY else "00:00:00:00:00:00")
+
+
+# ------------------------------------------------------------------- classic BPF
+
+# struct sock_filter { u16 code; u8 jt; u8 jf; u32 k; }
+Insn = tuple[int, int, int, int]
+
+_LD_W_ABS = 0x20
+_LD_H_ABS = 0x28
+_LD_B_ABS = 0x30
+_JEQ_K = 0x15
+_JEQ_X = 0x1D
+_RET_K = 0x06
+_TAX = 0x07
+_SKF_AD_PKTTYPE = (-0x1000 + 4) & 0xFFFFFFFF
+ACCEPT = 0xFFFF
+
+
+def claim_filter() -> list[Insn]:
+    """BPF: accept ARP request/reply, IPv4 over Ethernet, spa == tpa, spa != 0, not outgoing."""
+    prog: list[Insn] = [
+        (_LD_B_ABS, 0, 0, _SKF_AD_PKTTYPE),  # 0
+        (_JEQ_K, 12, 0, PACKET_OUTGOING),  # 1 -> drop
+        (_LD_H_ABS, 0, 0, 12),  # 2 ethertype
+        (_JEQ_K, 0, 10, ETH_P_ARP),  # 3
+        (_LD_W_ABS, 0, 0, 14),  # 4 htype . ptype
+        (_JEQ_K, 0, 8, (1 << 16) | ETH_P_IP),  # 5
+        (_LD_W_ABS, 0, 0, 18),  # 6 hlen . plen . op
+        (_JEQ_K, 1, 0, 0x06040000 | ARP_REQUEST),  # 7 -> 9
+        (_JEQ_K, 0, 5, 0x06040000 | ARP_REPLY),  # 8
+        (_LD_W_ABS, 0, 0, 28),  # 9 spa
+        (_JEQ_K, 3, 0, 0),  # 10 probe -> drop
+        (_TAX, 0, 0, 0),  # 11 X = spa
+        (_LD_W_ABS, 0, 0, 38),  # 12 tpa
+        (_JEQ_X, 1, 0, 0),  # 13 -> accept
+        (_RET_K, 0, 0, 0),  # 14 drop
+        (_RET_K, 0, 0, ACCEPT),  # 15 accept
+    ]
+    return _fix_jumps(prog)
+
+
+def _fix_jumps(prog: list[Insn]) -> list[Insn]:
+    """The listing above jumps to 'drop' with hand-counted offsets; verify them."""
+    drop = len(prog) - 2
+    for i, (code, jt, jf, _k) in enumerate(prog):
+        if code in (_JEQ_K, _JEQ_X):
+            for off in (jt, jf):
+                target = i + 1 + off
+                if not 0 <= target < len(prog):
+                    raise AssertionError(f"bpf jump out of range at {i}")
+    if prog[drop] != (_RET_K, 0, 0, 0):
+        raise AssertionError("bpf drop instruction moved")
+    return prog
+
+
+def pack_filter(prog: list[Insn]) -> bytes:
+    return b"".join(struct.pack("HBBI", *insn) for insn in prog)
+
+
+def run_filter(prog: list[Insn], frame: bytes, pkttype: int = 0) -> int:
+    """Interpret the subset of classic BPF ``claim_filter`` uses; returns the kept length."""
+    a = x = 0
+    pc = 0
+    while True:
+        code, jt, jf, k = prog[pc]
+        pc += 1
+        if code in (_LD_W_ABS, _LD_H_ABS, _LD_B_ABS):
+            if k == _SKF_AD_PKTTYPE:
+                a = pkttype
+                continue
+            size = {_LD_W_ABS: 4, _LD_H_ABS: 2, _LD_B_ABS: 1}[code]
+            if k + size > len(frame):
+                return 0  # the kernel drops on an out-of-bounds load
+            a = int.from_bytes(frame[k : k + size], "big")
+        elif code == _TAX:
+            x = a
+        elif code == _JEQ_K:
+            pc += jt if a == k else jf
+        elif code == _JEQ_X:
+            pc += jt if a == x else jf
+        elif code == _RET_K:
+            return k
+        else:
+            raise ValueError(f"unsupported bpf opcode {code:#x}")

@@ -1,0 +1,307 @@
+"""The namespace-scoped kernel adapter: read back observed state, execute planned actions.
+
+``Dataplane(netns)`` reads links, routes of the VPC table range, permanent neighbours,
+IPv4 policy rules, the agent's nftables tables and the relevant sysctls into an
+``Observed``, and executes ``havip.agent.actions`` idempotently (exists / absent is
+success). All work runs on the namespace's thread (``Netns``); pyroute2 is used there
+and nowhere else. It decides nothing: what to do comes from ``plan``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import json
+import re
+import socket
+import subprocess
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from pyroute2 import IPRoute
+from pyroute2.netlink.exceptions import NetlinkError
+
+from havip.agent import actions as a
+from havip.agent import marks
+from havip.agent import ruleset as rs
+from havip.agent.dataplane.errors import DataplaneError
+from havip.agent.dataplane.netns import Netns
+from havip.agent.observed import Link, Neigh, Observed, Route, Rule
+
+IFF_UP = 0x1
+NUD_PERMANENT = 0x80
+FR_ACT_TO_TBL = 1
+FR_ACT_UNREACHABLE = 7
+RT_SCOPE_LINK = 253
+
+PORT_SYSCTLS = {
+    "net/ipv4/conf/{dev}/proxy_arp": "1",
+    "net/ipv4/neigh/{dev}/proxy_delay": "0",
+    "net/ipv4/conf/{dev}/rp_filter": "0",
+    "net/ipv4/conf/{dev}/forwarding": "1",
+    "net/ipv4/conf/{dev}/send_redirects": "0",
+}
+HOST_SYSCTLS = {
+    "net/ipv4/ip_forward": "1",
+    "net/ipv4/conf/all/rp_filter": "0",
+    "net/ipv4/conf/default/rp_filter": "0",
+    "net/ipv4/conf/all/send_redirects": "0",
+    "net/ipv4/conf/default/send_redirects": "0",
+}
+_NFT_TABLE = re.compile(r'^table (\w+) (\S+) \{\n(?:\s*comment "([^"]*)")?', re.MULTILINE)
+
+
+def _read_sysctl(key: str) -> str | None:
+    try:
+        with open(f"/proc/sys/{key}") as f:
+            return f.read().strip()
+    except OSError:
+        return None
+
+
+def _write_sysctl(key: str, value: str) -> None:
+    with open(f"/proc/sys/{key}", "w") as f:
+        f.write(value)
+
+
+def _ignore(*codes: int) -> Callable[[NetlinkError], bool]:
+    return lambda e: e.code in codes
+
+
+class Dataplane:
+    """Kernel I/O for one host namespace. Not thread-safe; one agent loop drives it."""
+
+    def __init__(self, netns: str | Netns) -> None:
+        self.ns = netns if isinstance(netns, Netns) else Netns(netns)
+        self._ipr: IPRoute = self.ns.run(IPRoute)
+        self._index: dict[str, int] = {}
+        self._handlers: dict[type, Callable[[Any], None]] = {
+            a.SetHostSysctls: self._set_host_sysctls,
+            a.CreateSink: self._create_sink,
+            a.CreateVeth: self._create_veth,
+            a.ConfigurePort: self._configure_port,
+            a.ReleasePort: self._release_port,
+            a.DeleteLink: self._delete_link,
+            a.AddRule: self._add_rule,
+            a.DeleteRule: self._delete_rule,
+            a.ReplaceRoute: self._replace_route,
+            a.DeleteRoute: self._delete_route,
+            a.ReplaceNeigh: self._replace_neigh,
+            a.DeleteNeigh: self._delete_neigh,
+            a.ApplyNftTable: self._apply_nft,
+            a.DeleteNftTable: self._delete_nft,
+        }
+
+    def close(self) -> None:
+        self.ns.run(self._ipr.close)
+        self.ns.close()
+
+    # ------------------------------------------------------------------ read back
+
+    def read(self) -> Observed:
+        """A full snapshot (``complete=True``) of everything the planner looks at."""
+        try:
+            return self.ns.run(self._read)
+        except (NetlinkError, OSError, subprocess.SubprocessError) as e:
+            raise DataplaneError(f"reading the kernel state of {self.ns.name} failed: {e}") from e
+
+    def _read(self) -> Observed:
+        links = {}
+        for msg in self._ipr.get_links():
+            name = msg.get("ifname")
+            info = msg.get("linkinfo")
+            kind = info.get("kind") if info is not None else None
+            links[name] = Link(
+                name=name,
+                index=msg["index"],
+                alias=msg.get("ifalias") or None,
+                mac=(msg.get("address") or "").lower(),
+                up=bool(msg["flags"] & IFF_UP),
+                kind=kind,
+                port_sysctls_ok=name != "lo" and self._port_sysctls_ok(name),
+            )
+        self._index = {n: link.index for n, link in links.items()}
+        names = {link.index: n for n, link in links.items()}
+        routes = set()
+        for msg in self._ipr.route("dump", family=socket.AF_INET):
+            table = msg.get("table")
+            if not marks.is_our_table(table):
+                continue
+            oif = msg.get("oif")
+            routes.add(Route(table, f"{msg.get('dst') or '0.0.0.0'}/{msg['dst_len']}", names.get(oif), msg["proto"]))
+        neighs = set()
+        for msg in self._ipr.get_neighbours(family=socket.AF_INET):
+            dev = names.get(msg["ifindex"])
+            if dev is None or msg.get("dst") is None:
+                continue
+            neighs.add(
+                Neigh(dev, msg.get("dst"), (msg.get("lladdr") or "").lower(), bool(msg["state"] & NUD_PERMANENT))
+            )
+        rules = set()
+        for msg in self._ipr.get_rules(family=socket.AF_INET):
+            table = msg.get("table") if msg["action"] == FR_ACT_TO_TBL else None
+            rules.add(Rule(msg.get("priority") or 0, msg.get("iifname"), table, msg.get("protocol") or 0))
+        host_ready = all(_read_sysctl(k) == v for k, v in HOST_SYSCTLS.items())
+        return Observed(
+            complete=True,
+            host_ready=host_ready,
+            links=links,
+            routes=frozenset(routes),
+            neighs=frozenset(neighs),
+            rules=frozenset(rules),
+            nft=self._nft_tables(),
+        )
+
+    @staticmethod
+    def _port_sysctls_ok(dev: str) -> bool:
+        return all(_read_sysctl(k.format(dev=dev)) == v for k, v in PORT_SYSCTLS.items())
+
+    def _nft_tables(self) -> dict[tuple[str, str], str]:
+        out = _nft(["-t", "list", "ruleset"])
+        tables = {}
+        for family, name, comment in _NFT_TABLE.findall(out):
+            digest = comment[len(rs.DIGEST_PREFIX) :] if comment.startswith(rs.DIGEST_PREFIX) else ""
+            tables[(family, name)] = digest
+        return tables
+
+    def nft_counters(self) -> dict[str, int]:
+        """Packets per named counter of the agent's tables ("<table>.<counter>" -> packets)."""
+
+        text = self.ns.run(_nft, ["-j", "list", "counters"])
+        out = {}
+        for item in json.loads(text).get("nftables", []):
+            c = item.get("counter")
+            if c and marks.is_our_nft_table(c.get("table", "")):
+                out[f"{c['table']}.{c['name']}"] = int(c["packets"])
+        return out
+
+    # ---------------------------------------------------------------------- apply
+
+    def apply(self, acts: Iterable[a.Action]) -> list[tuple[a.Action, DataplaneError]]:
+        """Execute actions in order; failures are collected, not raised, so one bad
+        port does not stop the rest. Returns (action, error) for each failure."""
+        failures = []
+        for act in acts:
+            try:
+                self.ns.run(self._handlers[type(act)], act)
+            except (NetlinkError, OSError, subprocess.SubprocessError, DataplaneError) as e:
+                err = e if isinstance(e, DataplaneError) else DataplaneError(f"{act!r}: {e}")
+                err.__cause__ = e if err is not e else e.__cause__
+                failures.append((act, err))
+        return failures
+
+    def _ifindex(self, dev: str) -> int:
+        found = self._ipr.link_lookup(ifname=dev)
+        if not found:
+            raise DataplaneError(f"no device {dev!r} in {self.ns.name}")
+        self._index[dev] = found[0]
+        return int(found[0])
+
+    def _nl(self, ok: Callable[[NetlinkError], bool], fn: Callable[..., Any], *args: Any, **kw: Any) -> None:
+        try:
+            fn(*args, **kw)
+        except NetlinkError as e:
+            if not ok(e):
+                raise
+
+    def _set_host_sysctls(self, _: a.SetHostSysctls) -> None:
+        for k, v in HOST_SYSCTLS.items():
+            _write_sysctl(k, v)
+
+    def _create_sink(self, act: a.CreateSink) -> None:
+        self._nl(_ignore(errno.EEXIST), self._ipr.link, "add", ifname=act.name, kind="ifb")
+        idx = self._ifindex(act.name)
+        self._disable_ipv6(act.name)
+        self._ipr.link("set", index=idx, ifalias=marks.ALIAS_SINK + act.vpc_id, state="up")
+
+    def _create_veth(self, act: a.CreateVeth) -> None:
+        self._nl(_ignore(errno.EEXIST), self._ipr.link, "add", ifname=act.name, kind="veth", peer=act.peer)
+
+    def _configure_port(self, act: a.ConfigurePort) -> None:
+        idx = self._ifindex(act.device)
+        for k, v in PORT_SYSCTLS.items():
+            _write_sysctl(k.format(dev=act.device), v)
+        self._disable_ipv6(act.device)
+        try:
+            self._ipr.link("set", index=idx, address=act.gateway_mac)
+        except NetlinkError as e:
+            if e.code != errno.EBUSY:
+                raise
+            self._ipr.link("set", index=idx, state="down")
+            self._ipr.link("set", index=idx, address=act.gateway_mac)
+        self._ipr.link("set", index=idx, ifalias=act.alias, state="up")
+
+    @staticmethod
+    def _disable_ipv6(dev: str) -> None:
+        """No link-local address either: the host side has no IP at all."""
+        with contextlib.suppress(OSError):  # no IPv6 on this kernel: nothing to disable
+            _write_sysctl(f"net/ipv6/conf/{dev}/disable_ipv6", "1")
+
+    def _release_port(self, act: a.ReleasePort) -> None:
+        found = self._ipr.link_lookup(ifname=act.device)
+        if found:
+            self._ipr.link("set", index=found[0], ifalias="")
+
+    def _delete_link(self, act: a.DeleteLink) -> None:
+        self._nl(_ignore(errno.ENODEV), self._ipr.link, "del", ifname=act.name)
+
+    def _rule_args(self, priority: int, iif: str | None, table: int | None) -> dict[str, Any]:
+        kw: dict[str, Any] = {"priority": priority, "protocol": marks.RTPROT_HAVIP, "family": socket.AF_INET}
+        if iif:
+            kw["iifname"] = iif
+        if table is None:
+            kw["action"] = "unreachable"
+        else:
+            kw["table"] = table
+        return kw
+
+    def _add_rule(self, act: a.AddRule) -> None:
+        self._nl(_ignore(errno.EEXIST), self._ipr.rule, "add", **self._rule_args(act.priority, act.iif, act.table))
+
+    def _delete_rule(self, act: a.DeleteRule) -> None:
+        self._nl(_ignore(errno.ENOENT), self._ipr.rule, "del", **self._rule_args(act.priority, act.iif, act.table))
+
+    def _replace_route(self, act: a.ReplaceRoute) -> None:
+        self._ipr.route(
+            "replace",
+            dst=act.dst,
+            table=act.table,
+            oif=self._ifindex(act.device),
+            proto=marks.RTPROT_HAVIP,
+            scope=RT_SCOPE_LINK,
+        )
+
+    def _delete_route(self, act: a.DeleteRoute) -> None:
+        self._nl(_ignore(errno.ESRCH, errno.ENOENT), self._ipr.route, "del", dst=act.dst, table=act.table)
+
+    def _replace_neigh(self, act: a.ReplaceNeigh) -> None:
+        self._ipr.neigh("replace", dst=act.ip, lladdr=act.mac, ifindex=self._ifindex(act.device), state=NUD_PERMANENT)
+
+    def _delete_neigh(self, act: a.DeleteNeigh) -> None:
+        found = self._ipr.link_lookup(ifname=act.device)
+        if found:
+            self._nl(_ignore(errno.ENOENT), self._ipr.neigh, "del", dst=act.ip, ifindex=found[0])
+
+    def _apply_nft(self, act: a.ApplyNftTable) -> None:
+        _nft(["-f", "-"], stdin=act.text)
+
+    def _delete_nft(self, act: a.DeleteNftTable) -> None:
+        _nft(["-f", "-"], stdin=f"table {act.family} {act.name}\ndelete table {act.family} {act.name}\n")
+
+    # ----------------------------------------------------------- claim path (slow)
+
+    def switch_vip(self, table: int, vip: str, device: str, mac: str) -> None:
+        """Move a VIP with pyroute2: neigh replace, then route replace, each acked."""
+        self.ns.run(self._replace_neigh, a.ReplaceNeigh(device, vip, mac))
+        self.ns.run(self._replace_route, a.ReplaceRoute(table, f"{vip}/32", device))
+
+
+def _nft(args: list[str], stdin: str | None = None) -> str:
+    """Run nft in the calling thread's namespace (always the Netns worker)."""
+    try:
+        done = subprocess.run(["nft", *args], input=stdin, capture_output=True, text=True, check=False, timeout=60)
+    except FileNotFoundError as e:
+        raise DataplaneError("nft is not installed") from e
+    if done.returncode != 0:
+        raise DataplaneError(f"nft {' '.join(args)} failed: {done.stderr.strip()[:2000]}")
+    return done.stdout

@@ -1,0 +1,59 @@
+"""A thread that lives inside one named network namespace and runs the agent's kernel work.
+
+``setns(2)`` moves only the calling thread, so the data plane owns one dedicated worker
+thread, moves it into ``/run/netns/<name>`` once, checks it got there and is not in the
+namespace the process started in, and runs every netlink call, sysctl write, ``nft``
+child process and socket creation on it. Sockets created there stay bound to that
+namespace whichever thread later reads them. Used only by ``havip.agent.dataplane``.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import TypeVar
+
+from havip.agent.dataplane.errors import DataplaneError
+
+CLONE_NEWNET = 0x40000000
+T = TypeVar("T")
+
+
+def _netns_inode(path: str) -> int:
+    return os.stat(path).st_ino
+
+
+class Netns:
+    """Run callables inside the network namespace ``name`` (never the process's own)."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.path = f"/run/netns/{name}"
+        if not os.path.exists(self.path):
+            raise DataplaneError(f"network namespace {name!r} does not exist ({self.path})")
+        self._origin = _netns_inode("/proc/self/ns/net")
+        if _netns_inode(self.path) == self._origin:
+            raise DataplaneError(f"refusing to work in {name!r}: it is the namespace the agent runs in")
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"netns-{name}", initializer=self._enter)
+
+    def _enter(self) -> None:
+        libc = ctypes.CDLL(None, use_errno=True)
+        fd = os.open(self.path, os.O_RDONLY | os.O_CLOEXEC)
+        try:
+            if libc.setns(fd, CLONE_NEWNET) != 0:
+                err = ctypes.get_errno()
+                raise OSError(err, f"setns({self.path}): {os.strerror(err)}")
+        finally:
+            os.close(fd)
+        here = _netns_inode("/proc/thread-self/ns/net")
+        if here != _netns_inode(self.path) or here == self._origin:
+            raise OSError("setns did not move the worker thread into the target namespace")
+
+    def run(self, fn: Callable[..., T], *args: object) -> T:
+        """Run ``fn(*args)`` on the namespace's thread and return its result."""
+        return self._pool.submit(fn, *args).result()
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=True)

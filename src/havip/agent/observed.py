@@ -1,0 +1,74 @@
+"""What the data plane read back from the host's kernel: the planner's second input.
+
+The data plane fills these in (``havip.agent.dataplane``); the planner and the unit
+tests build them by hand. Only objects that can matter to the agent are listed: every
+link (so a desired device can be adopted), routes of the VPC table range, permanent
+neighbours, IPv4 policy rules and nftables tables. Pure values, no I/O.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from havip.agent import marks
+
+
+@dataclass(frozen=True)
+class Link:
+    name: str
+    index: int = 0
+    alias: str | None = None
+    mac: str = ""
+    up: bool = False
+    kind: str | None = None  # "veth", "ifb", "tun", ...
+    # per-device IPv4 settings the agent needs on a port: proxy_arp=1, proxy_delay=0,
+    # rp_filter=0, forwarding=1, send_redirects=0
+    port_sysctls_ok: bool = False
+
+
+@dataclass(frozen=True)
+class Route:
+    table: int
+    dst: str  # "a.b.c.d/len"
+    device: str | None
+    proto: int
+
+
+@dataclass(frozen=True)
+class Neigh:
+    device: str
+    ip: str
+    mac: str
+    permanent: bool
+
+
+@dataclass(frozen=True)
+class Rule:
+    priority: int
+    iif: str | None
+    table: int | None  # None: an unreachable rule
+    proto: int
+
+
+@dataclass(frozen=True)
+class Observed:
+    # True once every kind of object has been read at least once: before that the
+    # planner never deletes anything.
+    complete: bool = False
+    host_ready: bool = False  # ip_forward=1, all/default rp_filter=0 and send_redirects=0
+    links: Mapping[str, Link] = field(default_factory=dict)
+    routes: frozenset[Route] = frozenset()
+    neighs: frozenset[Neigh] = frozenset()
+    rules: frozenset[Rule] = frozenset()
+    nft: Mapping[tuple[str, str], str] = field(default_factory=dict)  # (family, name) -> digest ("" unknown)
+
+    def vpc_tables(self) -> dict[str, int]:
+        """VPC id -> table, from the sinks' aliases and names (keeps tables stable)."""
+        out: dict[str, int] = {}
+        for link in self.links.values():
+            if link.alias and link.alias.startswith(marks.ALIAS_SINK) and link.name.startswith(marks.SINK_NAME_PREFIX):
+                suffix = link.name[len(marks.SINK_NAME_PREFIX) :]
+                if suffix.isdigit() and marks.is_our_table(int(suffix)):
+                    out[link.alias[len(marks.ALIAS_SINK) :]] = int(suffix)
+        return out

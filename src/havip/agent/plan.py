@@ -1,0 +1,155 @@
+"""Desired vs observed -> the kernel operations that close the gap.
+
+``plan`` is the agent's one decision about the kernel: called on every reconcile with
+the output of ``build_desired`` and the data plane's read-back, it returns the actions
+the data plane executes in order. Two rules it never breaks: it only deletes objects
+that carry the agent's marks (``havip.agent.marks``), and it deletes nothing at all
+until the observed snapshot is complete. Planning the result of applying a plan yields
+no action. Pure: no I/O.
+"""
+
+from __future__ import annotations
+
+from havip.agent import marks
+from havip.agent import ruleset as rs
+from havip.agent.actions import (
+    Action,
+    ApplyNftTable,
+    ConfigurePort,
+    CreateSink,
+    CreateVeth,
+    DeleteLink,
+    DeleteNeigh,
+    DeleteNftTable,
+    DeleteRoute,
+    ReleasePort,
+    ReplaceNeigh,
+    ReplaceRoute,
+    SetHostSysctls,
+)
+from havip.agent.desired import DesiredHost
+from havip.agent.observed import Link, Observed
+from havip.agent.selector import IifRules, TableSelector
+
+DEFAULT_ROUTE = "0.0.0.0/0"
+
+
+def plan(desired: DesiredHost, observed: Observed, selector: TableSelector | None = None) -> list[Action]:
+    """Actions, in execution order: create and bind first, then fill, then sweep."""
+    selector = selector or IifRules()
+    links = observed.links
+    present = {p.device for p in desired.ports if p.device in links or p.create_peer}
+    acts: list[Action] = []
+    if not observed.host_ready:
+        acts.append(SetHostSysctls())
+    for vpc in desired.vpcs:
+        if not _is_sink(links.get(vpc.sink), vpc.vpc_id):
+            acts.append(CreateSink(vpc.vpc_id, vpc.sink))
+    for p in desired.ports:
+        if p.create_peer and p.device not in links:
+            acts.append(CreateVeth(p.device, p.create_peer))
+    bind, unbind = selector.plan(desired, observed)
+    acts += bind
+    for p in desired.ports:
+        link = links.get(p.device)
+        if p.device in present and not _is_configured(link, p.alias, desired.gateway_mac):
+            acts.append(ConfigurePort(p.device, p.alias, desired.gateway_mac))
+    tables = rs.render_tables(desired)
+    for (family, name), (digest, text) in sorted(tables.items()):
+        if observed.nft.get((family, name)) != digest:
+            acts.append(ApplyNftTable(family, name, digest, text))
+    acts += _fill_routes(desired, observed, present)
+    acts += _fill_neighs(desired, observed, present)
+    if observed.complete:
+        acts += _sweep(desired, observed, tables, unbind)
+    return acts
+
+
+def _is_sink(link: Link | None, vpc_id: str) -> bool:
+    return link is not None and link.alias == marks.ALIAS_SINK + vpc_id and link.up
+
+
+def _is_configured(link: Link | None, alias: str, gateway_mac: str) -> bool:
+    return (
+        link is not None
+        and link.alias == alias
+        and link.mac.lower() == gateway_mac
+        and link.up
+        and link.port_sysctls_ok
+    )
+
+
+def _wanted_routes(desired: DesiredHost, present: set[str]) -> dict[tuple[int, str], str]:
+    out: dict[tuple[int, str], str] = {}
+    for vpc in desired.vpcs:
+        out[(vpc.table, DEFAULT_ROUTE)] = vpc.sink
+    for p in desired.ports:
+        if p.device in present:
+            for a in p.addresses:
+                out[(p.table, f"{a}/32")] = p.device
+    for v in desired.vips:
+        if v.device in present:
+            out[(v.table, f"{v.ip}/32")] = v.device
+    return out
+
+
+def _wanted_neighs(desired: DesiredHost, present: set[str]) -> dict[tuple[str, str], str]:
+    out: dict[tuple[str, str], str] = {}
+    for p in desired.ports:
+        if p.device in present:
+            for a in p.addresses:
+                out[(p.device, a)] = p.mac
+    for v in desired.vips:
+        if v.device in present:
+            out[(v.device, v.ip)] = v.mac
+    return out
+
+
+def _fill_routes(desired: DesiredHost, observed: Observed, present: set[str]) -> list[Action]:
+    have = {(r.table, r.dst): r.device for r in observed.routes}
+    return [
+        ReplaceRoute(table, dst, dev)
+        for (table, dst), dev in sorted(_wanted_routes(desired, present).items())
+        if have.get((table, dst)) != dev
+    ]
+
+
+def _fill_neighs(desired: DesiredHost, observed: Observed, present: set[str]) -> list[Action]:
+    have = {(n.device, n.ip): n.mac.lower() for n in observed.neighs if n.permanent}
+    return [
+        ReplaceNeigh(dev, ip, mac)
+        for (dev, ip), mac in sorted(_wanted_neighs(desired, present).items())
+        if have.get((dev, ip)) != mac
+    ]
+
+
+def _sweep(
+    desired: DesiredHost,
+    observed: Observed,
+    tables: dict[tuple[str, str], tuple[str, str]],
+    unbind: list[Action],
+) -> list[Action]:
+    """Deletions of our objects that are no longer desired (complete snapshot only)."""
+    acts: list[Action] = []
+    wanted_routes = _wanted_routes(desired, set(observed.links) | {p.device for p in desired.ports})
+    for r in sorted(observed.routes, key=lambda r: (r.table, r.dst)):
+        if r.proto == marks.RTPROT_HAVIP and marks.is_our_table(r.table) and (r.table, r.dst) not in wanted_routes:
+            acts.append(DeleteRoute(r.table, r.dst))
+    ours = {n for n, link in observed.links.items() if marks.is_our_alias(link.alias)}
+    wanted_neighs = _wanted_neighs(desired, {p.device for p in desired.ports})
+    for n in sorted(observed.neighs, key=lambda n: (n.device, n.ip)):
+        if n.permanent and n.device in ours and (n.device, n.ip) not in wanted_neighs:
+            acts.append(DeleteNeigh(n.device, n.ip))
+    for family, name in sorted(observed.nft):
+        if marks.is_our_nft_table(name) and (family, name) not in tables:
+            acts.append(DeleteNftTable(family, name))
+    acts += unbind
+    desired_links = {p.device for p in desired.ports} | {v.sink for v in desired.vpcs}
+    for name, link in sorted(observed.links.items()):
+        if name in desired_links or not link.alias:
+            continue
+        if link.alias.startswith((marks.ALIAS_VETH, marks.ALIAS_SINK)):
+            acts.append(DeleteLink(name))
+        elif link.alias.startswith(marks.ALIAS_PORT):
+            acts.append(ReleasePort(name))
+    return acts

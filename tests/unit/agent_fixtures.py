@@ -1,0 +1,44 @@
+"""Small DesiredState-shaped values for the agent's unit tests (plain dataclasses)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass
+class Iface:
+    id: str
+    vpc_id: str
+    mac: str
+    device: str | None
+    addresses: list[str]
+    subnet_id: str = "vsw-1"
+
+
+@dataclass
+class Vip:
+    id: str
+    vpc_id: str
+    ip: str
+    claimants: list[str]
+    holder_interface_id: str | None = None
+    holder_host: str | None = None
+
+
+@dataclass
+class State:
+    interfaces: list[Iface]
+    havips: list[Vip] = field(default_factory=list)
+    revision: int = 1
+    host: str = "h1"
+    vpcs: dict[str, str] = field(default_factory=lambda: {"vpc-1": "10.0.0.0/24", "vpc-2": "10.0.0.0/24"})
+
+
+def two_ports(holder: str | None = "eni-1", holder_host: str | None = "h1") -> State:
+    return State(
+        interfaces=[
+            Iface("eni-1", "vpc-1", "52:54:00:00:00:01", "p1", ["10.0.0.11"]),
+            Iface("eni-2", "vpc-1", "52:54:00:00:00:02", "p2", ["10.0.0.12"]),
+        ],
+        havips=[Vip("havip-1", "vpc-1", "10.0.0.3", ["eni-1", "eni-2"], holder, holder_host)],
+    )
