@@ -272,7 +272,15 @@ class Dataplane:
         )
 
     def _delete_route(self, act: a.DeleteRoute) -> None:
-        self._nl(_ignore(errno.ESRCH, errno.ENOENT), self._ipr.route, "del", dst=act.dst, table=act.table)
+        self._nl(
+            _ignore(errno.ESRCH, errno.ENOENT),
+            self._ipr.route,
+            "del",
+            dst=act.dst,
+            table=act.table,
+            proto=marks.RTPROT_HAVIP,
+            scope=RT_SCOPE_LINK,
+        )
 
     def _replace_neigh(self, act: a.ReplaceNeigh) -> None:
         self._ipr.neigh("replace", dst=act.ip, lladdr=act.mac, ifindex=self._ifindex(act.device), state=NUD_PERMANENT)

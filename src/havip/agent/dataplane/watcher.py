@@ -1,0 +1,87 @@
+"""The claim path's eyes: a packet socket that sees gratuitous ARPs on every port.
+
+An ``AF_PACKET``/``ETH_P_ARP`` socket opened inside the host namespace (unbound, so it
+hears every device there) with the classic BPF filter of ``havip.agent.arp`` attached,
+so only ARP request/reply with sender IP = target IP that are not our own outgoing
+frames reach user space. An ``ETH_P_ARP`` socket is fed after the netdev ingress hook,
+so frames nftables dropped (spoofed claims) never arrive. Every frame comes with its
+kernel receive time (``SO_TIMESTAMPNS``, CLOCK_REALTIME). Classification stays pure
+(``arp.classify``); this module only receives.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import fcntl
+import select
+import socket
+import struct
+from dataclasses import dataclass
+
+from havip.agent.arp import ETH_P_ARP, claim_filter, pack_filter
+from havip.agent.dataplane.netns import Netns
+
+SO_ATTACH_FILTER = 26
+SO_TIMESTAMPNS = 35
+SIOCGIFINDEX = 0x8933
+
+
+@dataclass(frozen=True)
+class Frame:
+    data: bytes
+    ifname: str
+    ifindex: int
+    pkttype: int
+    rx_ns: int  # kernel receive time, ns since the epoch
+
+
+class ArpWatcher:
+    def __init__(self, ns: Netns) -> None:
+        self._sock: socket.socket = ns.run(self._open)
+        self._index: dict[str, int] = {}
+
+    @staticmethod
+    def _open() -> socket.socket:
+        s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW | socket.SOCK_CLOEXEC, socket.htons(ETH_P_ARP))
+        prog = pack_filter(claim_filter())
+        buf = ctypes.create_string_buffer(prog)
+        fprog = struct.pack("HL", len(prog) // 8, ctypes.addressof(buf))
+        s.setsockopt(socket.SOL_SOCKET, SO_ATTACH_FILTER, fprog)
+        s.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPNS, 1)
+        s.setblocking(False)
+        # frames queued before the filter was attached skipped it: drop them
+        with contextlib.suppress(BlockingIOError):
+            while True:
+                s.recv(65536)
+        return s
+
+    def fileno(self) -> int:
+        return self._sock.fileno()
+
+    def close(self) -> None:
+        self._sock.close()
+
+    def _ifindex(self, name: str) -> int:
+        if name not in self._index:
+            req = struct.pack("16si", name.encode(), 0)
+            res = fcntl.ioctl(self._sock.fileno(), SIOCGIFINDEX, req)  # in the socket's namespace
+            self._index[name] = struct.unpack("16si", res)[1]
+        return self._index[name]
+
+    def receive(self, timeout: float | None = None) -> Frame | None:
+        """The next frame that passed the filter, or None after ``timeout`` seconds."""
+        ready, _, _ = select.select([self._sock], [], [], timeout)
+        if not ready:
+            return None
+        try:
+            data, anc, _flags, addr = self._sock.recvmsg(65536, socket.CMSG_SPACE(16))
+        except BlockingIOError:
+            return None
+        rx_ns = 0
+        for level, kind, payload in anc:
+            if level == socket.SOL_SOCKET and kind == SO_TIMESTAMPNS:
+                sec, nsec = struct.unpack("qq", payload[:16])
+                rx_ns = sec * 1_000_000_000 + nsec
+        ifname, _proto, pkttype = addr[0], addr[1], addr[2]
+        return Frame(data, ifname, self._ifindex(ifname), pkttype, rx_ns)
