@@ -1,0 +1,185 @@
+"""``havip instance``, ``eni`` and ``host``: what a HaVip binds to and where it runs.
+
+An instance is created with its primary network interface (ENI); ``--host`` and
+``--device`` place an interface on a hypervisor so that host's agent wires it up.
+"""
+
+from __future__ import annotations
+
+import typer
+
+from havip.cli.render import Item, Section, columns
+from havip.cli.resources import Filter, Resource, add_standard, body, changes, state_of
+
+CLIENT_TOKEN_HELP = "An idempotency token: retrying a create with the same token returns the first result."
+HOST_HELP = "The host (id or name) whose agent plugs the interface in."
+DEVICE_HELP = "The host-side device: a veth end or the existing tap of a VM."
+
+
+def primary_ip(instance: Item) -> object:
+    """The instance's primary address, from its primary network interface."""
+    interfaces = instance.get("network_interfaces") or []
+    primary = [eni for eni in interfaces if eni.get("primary")] or interfaces
+    return primary[0].get("primary_ip") if primary else None
+
+
+ENI_COLUMNS = columns(
+    "id",
+    ("PRIMARY IP", "primary_ip"),
+    ("SECONDARY IPS", "secondary_ips"),
+    "mac",
+    ("INSTANCE", "instance_id"),
+    ("HOST", "host_id"),
+    "device",
+    "name",
+)
+
+INSTANCE = Resource(
+    "instances",
+    "instance",
+    "instances",
+    columns("id", "name", "status", ("PRIMARY IP", primary_ip), ("SUBNET", "subnet_id"), ("VPC", "vpc_id")),
+    filters=(
+        Filter("--vpc", "vpc_id", "Only instances in this VPC."),
+        Filter("--subnet", "subnet_id", "Only instances in this subnet."),
+    ),
+    sections=(Section("network_interfaces", "Network interfaces", ENI_COLUMNS),),
+)
+ENI = Resource(
+    "network-interfaces",
+    "network interface",
+    "network interfaces",
+    (*ENI_COLUMNS[:1], *columns(("SUBNET", "subnet_id")), *ENI_COLUMNS[1:]),
+    filters=(
+        Filter("--subnet", "subnet_id", "Only interfaces in this subnet."),
+        Filter("--vpc", "vpc_id", "Only interfaces in this VPC."),
+        Filter("--instance", "instance_id", "Only interfaces attached to this instance."),
+    ),
+)
+HOST = Resource(
+    "hosts",
+    "host",
+    "hosts",
+    columns("id", "name", "region", "description"),
+    role="operator",
+    by_account=False,
+)
+
+instance_app = typer.Typer(
+    no_args_is_help=True,
+    help="Instances (ECS/CVM). Each has a primary network interface in one subnet; HaVips bind to instances or ENIs.",
+)
+eni_app = typer.Typer(
+    no_args_is_help=True,
+    help="Network interfaces (ENIs): addresses in one subnet, a MAC, and a placement on a host.",
+)
+host_app = typer.Typer(
+    no_args_is_help=True,
+    help="Hosts (operator): hypervisors, each running one havip agent with its own agent key.",
+)
+
+
+@instance_app.command("create")
+def instance_create(
+    ctx: typer.Context,
+    subnet: str = typer.Option(..., "--subnet", help="The subnet of the primary network interface."),
+    ip: str | None = typer.Option(None, "--ip", help="The primary address (default: the next free one)."),
+    mac: str | None = typer.Option(None, "--mac", help="The MAC address (default: a fresh one)."),
+    host: str | None = typer.Option(None, "--host", help=HOST_HELP),
+    device: str | None = typer.Option(None, "--device", help=DEVICE_HELP),
+    name: str | None = typer.Option(None, "--name", help="A name for people."),
+    client_token: str | None = typer.Option(None, "--client-token", help=CLIENT_TOKEN_HELP),
+) -> None:
+    """Create an instance with its primary network interface."""
+    state = state_of(ctx)
+    fields = body(
+        subnet_id=subnet, primary_ip=ip, mac=mac, host=host, device=device, name=name, client_token=client_token
+    )
+    instance = state.client().create("instances", fields)
+    state.output.item(instance, title=INSTANCE.label(instance), sections=INSTANCE.sections)
+
+
+@instance_app.command("update")
+def instance_update(
+    ctx: typer.Context,
+    ident: str = typer.Argument(..., metavar="ID", help="The instance."),
+    name: str | None = typer.Option(None, "--name", help="The new name."),
+) -> None:
+    """Rename an instance."""
+    state = state_of(ctx)
+    instance = state.client().update("instances", ident, changes(name=name))
+    state.output.item(instance, title=INSTANCE.label(instance), sections=INSTANCE.sections)
+
+
+@eni_app.command("create")
+def eni_create(
+    ctx: typer.Context,
+    subnet: str = typer.Option(..., "--subnet", help="The subnet of the interface's addresses."),
+    ip: str | None = typer.Option(None, "--ip", help="The primary address (default: the next free one)."),
+    secondary_ip: list[str] | None = typer.Option(None, "--secondary-ip", help="A secondary address (repeatable)."),
+    mac: str | None = typer.Option(None, "--mac", help="The MAC address (default: a fresh one)."),
+    instance: str | None = typer.Option(None, "--instance", help="Attach it to this instance."),
+    host: str | None = typer.Option(None, "--host", help=HOST_HELP),
+    device: str | None = typer.Option(None, "--device", help=DEVICE_HELP),
+    name: str | None = typer.Option(None, "--name", help="A name for people."),
+    description: str | None = typer.Option(None, "--description", help="A free-text description."),
+    client_token: str | None = typer.Option(None, "--client-token", help=CLIENT_TOKEN_HELP),
+) -> None:
+    """Create a network interface (optionally attached to an instance and placed on a host)."""
+    state = state_of(ctx)
+    fields = body(
+        subnet_id=subnet,
+        primary_ip=ip,
+        secondary_ips=secondary_ip or None,
+        mac=mac,
+        instance_id=instance,
+        host=host,
+        device=device,
+        name=name,
+        description=description,
+        client_token=client_token,
+    )
+    eni = state.client().create("network-interfaces", fields)
+    state.output.item(eni, title=ENI.label(eni))
+
+
+@eni_app.command("update")
+def eni_update(
+    ctx: typer.Context,
+    ident: str = typer.Argument(..., metavar="ID", help="The network interface."),
+    name: str | None = typer.Option(None, "--name", help="The new name."),
+    description: str | None = typer.Option(None, "--description", help="The new description."),
+    host: str | None = typer.Option(None, "--host", help=HOST_HELP),
+    device: str | None = typer.Option(None, "--device", help=DEVICE_HELP),
+    secondary_ip: list[str] | None = typer.Option(
+        None, "--secondary-ip", help="Replace the secondary addresses with these (repeatable)."
+    ),
+) -> None:
+    """Change a network interface's name, description, placement or secondary addresses."""
+    state = state_of(ctx)
+    fields = changes(name=name, description=description, host=host, device=device, secondary_ips=secondary_ip or None)
+    eni = state.client().update("network-interfaces", ident, fields)
+    state.output.item(eni, title=ENI.label(eni))
+
+
+@host_app.command("create")
+def host_create(
+    ctx: typer.Context,
+    name: str = typer.Argument(..., help="The host's name (unique); agents and --host options use it."),
+    region: str | None = typer.Option(None, "--region", help="The region (default: the server's default region)."),
+    description: str | None = typer.Option(None, "--description", help="A free-text description."),
+) -> None:
+    """Register a host and issue its agent key (shown once)."""
+    state = state_of(ctx)
+    answer = state.client("operator").create("hosts", body(name=name, region=region, description=description))
+    if state.output.json_output:
+        state.output.raw(answer)
+        return
+    host = answer.get("host") or {}
+    state.output.item(host, title=HOST.label(host))
+    state.output.issued_key("agent key", answer.get("agent_key") or {})
+
+
+add_standard(instance_app, INSTANCE)
+add_standard(eni_app, ENI)
+add_standard(host_app, HOST)

@@ -1,0 +1,114 @@
+"""The ``havip`` command: the root, its global options, and one error handler.
+
+Entry point ``havip.cli.main:app``. The root callback reads ``--server``,
+``--token``, ``--json`` and ``HAVIP_HOME`` once into a :class:`CliState`; the noun
+groups live in their own modules. Every :class:`~havip.client.ApiError` and
+:class:`~havip.cli.state.CliError` a command raises ends here as one line on stderr
+and exit status 1; usage errors exit 2 (typer's own handling).
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import typer
+from typer.core import TyperGroup
+
+from havip.cli import accounts, compute, eips, havips, network, serve
+from havip.cli.credentials import havip_home
+from havip.cli.render import Output
+from havip.cli.resources import arrange
+from havip.cli.state import CliError, CliState
+from havip.client import ApiError
+
+HELP = "\n\n".join(
+    (
+        "havip: High-Availability Virtual IPs (HaVips) for Linux virtual networks.",
+        "A HaVip is a floating private IP address of one subnet. It belongs to no single instance: the "
+        "instances (or network interfaces) bound to it run keepalived, and whichever one announces the address "
+        "by ARP becomes its holder and gets its traffic, its EIP and the routes that point at it. Binding mode "
+        "'explicit' (the default) lets only the associated members take the address over; 'subnet' lets any "
+        "interface of the subnet do so.",
+        "Start a control plane with `havip serve`. On its first start it writes an operator key and a tenant key "
+        "to $HAVIP_HOME/credentials.json (HAVIP_HOME defaults to ~/.local/share/havip), which every other command "
+        "uses when --server and --token are not given: tenant commands use the tenant key, operator commands "
+        "(accounts, hosts, quota set, EIP pools, key revocation) the operator key.",
+    )
+)
+
+
+def error_line(code: str, message: str, request_id: str | None = None) -> str:
+    line = f"error: {code}: {message}"
+    return f"{line} (request {request_id})" if request_id else line
+
+
+class HavipGroup(TyperGroup):
+    """The root group: turns the errors of any command into one line and exit 1."""
+
+    # ctx is typed Any: its class is click's (vendored by newer typer), not a public name
+    def invoke(self, ctx: Any) -> Any:
+        try:
+            return super().invoke(ctx)
+        except ApiError as exc:
+            typer.echo(error_line(exc.code, exc.message, exc.request_id), err=True)
+        except CliError as exc:
+            typer.echo(error_line(exc.code, exc.message), err=True)
+        raise typer.Exit(1)
+
+
+app = typer.Typer(
+    cls=HavipGroup,
+    help=HELP,
+    no_args_is_help=True,
+    context_settings={"help_option_names": ["-h", "--help"]},
+    pretty_exceptions_enable=False,
+)
+
+
+@app.callback()
+def root(
+    ctx: typer.Context,
+    server: str | None = typer.Option(
+        None,
+        "--server",
+        envvar="HAVIP_SERVER",
+        help="The control plane: http://HOST:PORT or unix:///path/to.sock "
+        "(default: the server of the credentials file, else http://127.0.0.1:8080).",
+        show_default=False,
+    ),
+    token: str | None = typer.Option(
+        None,
+        "--token",
+        envvar="HAVIP_TOKEN",
+        help="The API key (KEY_ID.SECRET) to use for every command instead of the credentials file's keys.",
+        show_default=False,
+    ),
+    json_output: bool = typer.Option(False, "--json", help="Print the API's JSON instead of tables (for programs)."),
+) -> None:
+    # tests hand in a CliState (with a MockTransport) as ctx.obj; otherwise make one
+    state = ctx.ensure_object(CliState)
+    state.home = havip_home(os.environ)
+    state.server = server or state.server
+    state.token = token or state.token
+    state.output = Output(json_output=json_output)
+    ctx.call_on_close(state.close)
+
+
+for group, name in (
+    (network.vpc_app, "vpc"),
+    (network.subnet_app, "subnet"),
+    (compute.instance_app, "instance"),
+    (compute.eni_app, "eni"),
+    (havips.havip_app, "havip"),
+    (eips.pool_app, "eip-pool"),
+    (eips.eip_app, "eip"),
+    (network.route_table_app, "route-table"),
+    (network.route_entry_app, "route-entry"),
+    (compute.host_app, "host"),
+    (accounts.account_app, "account"),
+    (accounts.quota_app, "quota"),
+):
+    arrange(group)
+    app.add_typer(group, name=name)
+app.command("serve", help=serve.HELP)(serve.serve)

@@ -1,0 +1,171 @@
+"""``havip serve``: run the control plane (the REST API over a store) under uvicorn.
+
+Zero configuration: by default a SQLite file in ``$HAVIP_HOME`` and 127.0.0.1:8080.
+On the first start of a store, ``bootstrap`` issues an operator key and a default
+account with a tenant key; their tokens go to ``$HAVIP_HOME/credentials.json``
+(mode 0600), never to the log. The store and the API are imported when the command
+runs, so other commands do not pay for SQLAlchemy and FastAPI.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, cast
+from urllib.parse import urlsplit, urlunsplit
+
+import typer
+
+from havip.cli.credentials import credentials_path, havip_home, update
+
+log = logging.getLogger("havip.serve")
+
+DEFAULT_LISTEN = "127.0.0.1:8080"
+DEFAULT_REGION = "local"
+HELP = (
+    "Run the control plane: the REST API (docs/api-routes.md) over a SQLite or PostgreSQL store.\n\n"
+    "On the first start of a store it creates an operator key and a default account with a tenant key, and "
+    "writes them to $HAVIP_HOME/credentials.json (mode 0600) for the other havip commands; the keys are never "
+    "logged. The schema is migrated on every start."
+)
+LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s %(message)s"
+
+
+@dataclass(frozen=True)
+class Listen:
+    """Where the server listens: a TCP host and port, or a unix socket path."""
+
+    host: str = ""
+    port: int = 0
+    uds: str | None = None
+
+    @property
+    def client_url(self) -> str:
+        """The address clients on this machine should use (written to the credentials file)."""
+        if self.uds is not None:
+            return f"unix://{Path(self.uds).resolve()}"
+        host = {"0.0.0.0": "127.0.0.1", "": "127.0.0.1", "::": "::1"}.get(self.host, self.host)
+        return f"http://[{host}]:{self.port}" if ":" in host else f"http://{host}:{self.port}"
+
+
+def parse_listen(text: str) -> Listen:
+    """``HOST:PORT``, ``[IPv6]:PORT`` or ``unix:/path.sock``; raises ``ValueError``."""
+    if text.startswith("unix:"):
+        path = text.removeprefix("unix:").removeprefix("//")
+        if not path:
+            raise ValueError("unix: names no socket path; write unix:/path/to.sock")
+        return Listen(uds=path)
+    host, sep, port = text.rpartition(":")
+    if not sep or not port.isdigit() or not 0 < int(port) < 65536:
+        raise ValueError(f"{text!r} is not HOST:PORT (e.g. 127.0.0.1:8080) or unix:/path.sock")
+    return Listen(host=host.removeprefix("[").removesuffix("]"), port=int(port))
+
+
+def redact_url(url: str) -> str:
+    """The database URL without its password, fit for a log line."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
+    return urlunsplit(parts._replace(netloc=netloc))
+
+
+def new_credentials(
+    server: str, account_id: str, operator_token: str | None, tenant_token: str | None
+) -> dict[str, str]:
+    """The entries to write after bootstrap: none unless it issued new tokens."""
+    tokens = {"operator_token": operator_token, "tenant_token": tenant_token}
+    issued = {name: token for name, token in tokens.items() if token}
+    return {"server": server, "account_id": account_id, **issued} if issued else {}
+
+
+def serve(
+    db: str | None = typer.Option(
+        None,
+        "--db",
+        envvar="HAVIP_DB",
+        help="The store's SQLAlchemy URL: sqlite:///PATH or postgresql://... "
+        "(default: sqlite:///$HAVIP_HOME/havip.db).",
+        show_default=False,
+    ),
+    listen: str = typer.Option(DEFAULT_LISTEN, "--listen", help="HOST:PORT, or unix:/path/to.sock for a unix socket."),
+    region: list[str] | None = typer.Option(
+        None,
+        "--region",
+        help=f"A region this control plane serves (repeatable; the first is the default). Default: {DEFAULT_REGION}.",
+        show_default=False,
+    ),
+    log_level: str = typer.Option("info", "--log-level", help="debug, info, warning or error."),
+) -> None:
+    """Run the control plane (see HELP)."""
+    try:
+        where = parse_listen(listen)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--listen") from exc
+    logging.basicConfig(level=log_level.upper(), format=LOG_FORMAT)
+    logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)  # one line per plugin is noise
+    home = havip_home(os.environ)
+    home.mkdir(mode=0o700, parents=True, exist_ok=True)  # before the store creates it world-readable
+    url = db or f"sqlite:///{home / 'havip.db'}"
+    regions = tuple(region or (DEFAULT_REGION,))
+    run(url, where, regions, credentials_path(home), log_level)
+
+
+def run(url: str, where: Listen, regions: tuple[str, ...], credentials_file: Path, log_level: str) -> None:
+    """Migrate and bootstrap the store, record new credentials, then serve until stopped."""
+    import uvicorn
+
+    from havip.api.app import create_app
+    from havip.service.accounts import bootstrap
+    from havip.service.context import Settings
+    from havip.service.ports import UnitOfWorkFactory
+    from havip.store import Store
+
+    log.info("opening store db=%s", redact_url(url))
+    store = Store(url)
+    # Store.uow satisfies the UnitOfWorkFactory port; the cast through Any is for mypy,
+    # which holds the port's (mutable) repository attributes invariant.
+    uow_factory: UnitOfWorkFactory = cast(Any, store.uow)
+    try:
+        store.migrate()
+        boot = bootstrap(uow_factory)
+        record_credentials(credentials_file, where.client_url, boot.account.id, boot.operator_token, boot.tenant_token)
+        app = create_app(uow_factory, Settings(regions=regions, default_region=regions[0]))
+        log.info(
+            "listening address=%s regions=%s default_region=%s",
+            where.client_url,
+            ",".join(regions),
+            regions[0],
+        )
+        uvicorn.run(
+            app,
+            host=where.host or "127.0.0.1",
+            port=where.port or 8080,
+            uds=where.uds,
+            log_level=log_level.lower(),
+            log_config=None,  # keep our format; uvicorn's loggers propagate to the root
+            access_log=False,  # the API's middleware logs every request with its id
+        )
+    finally:
+        store.dispose()
+        log.info("stopped")
+
+
+def record_credentials(
+    path: Path, server: str, account_id: str, operator_token: str | None, tenant_token: str | None
+) -> None:
+    entries = new_credentials(server, account_id, operator_token, tenant_token)
+    if entries:
+        update(path, entries)
+        written = ",".join(sorted(k for k in entries if k.endswith("_token")))
+        log.info("credentials written path=%s entries=%s reason=the store issued new keys", path, written)
+    elif path.exists():
+        log.info("credentials kept path=%s reason=the store already had its keys", path)
+    else:
+        log.warning(
+            "credentials missing path=%s reason=the store already had its keys and their secrets cannot be "
+            "recovered; use a key you kept (--token) or start with a new --db",
+            path,
+        )
