@@ -349,7 +349,7 @@ def create_instance(
             instance_id=inst.id,
             primary=True,
             placement=placement,
-            name=f"{name or inst.id} primary",
+            name=f"{(name or inst.id)[: rules.NAME_MAX - len(' primary')]} primary",  # within NAME_MAX
             description="",
         )
         remember(uow, subnet.account_id, "create_instance", token, inst.id)
