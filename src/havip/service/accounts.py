@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from havip.domain import ids, quotas, rules
-from havip.domain.errors import Conflict, NotFound, Unauthenticated
+from havip.domain.errors import Conflict, InvalidParameter, NotFound, Unauthenticated
 from havip.domain.model import Account, ApiKey, QuotaOverride, Role
 from havip.service.context import Ctx, Page, Principal, require_operator, require_tenant_or_operator
 from havip.service.ports import UnitOfWork, UnitOfWorkFactory
@@ -164,7 +164,7 @@ def list_quotas(ctx: Ctx, account_id: str | None = None) -> list[QuotaView]:
     require_tenant_or_operator(ctx)
     acc = account_id or ctx.principal.account_id
     if acc is None:
-        raise Conflict("name the account whose quotas to show", code="MissingParameter.AccountId")
+        raise InvalidParameter("name the account whose quotas to show", code="MissingParameter.AccountId")
     if not ctx.principal.is_operator and acc != ctx.principal.account_id:
         raise NotFound("Account", acc)
     with ctx.uow() as uow:
