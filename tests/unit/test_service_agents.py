@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import itertools
+import threading
 from collections.abc import Callable
 
 import pytest
@@ -258,3 +260,27 @@ def test_revision_moves_with_changes_that_agents_need(pair: Pair) -> None:
     before = agents.current_revision(pair.agent1, "h1")
     havips.update_havip(pair.cloud.tenant, pair.havip_id, name="web")
     assert agents.current_revision(pair.agent1, "h1") == before + 1
+
+
+def test_concurrent_claims_leave_exactly_one_holder(pair: Pair) -> None:
+    claims = [(eni, pair.cloud.clock()) for eni in (pair.a, pair.b) * 4]  # distinct times, raced in any order
+    outcomes: list[Outcome] = []
+    done = threading.Lock()
+
+    def claim(eni: NetworkInterface, at: dt.datetime) -> None:
+        outcome = pair.report(eni, at=at)
+        with done:
+            outcomes.append(outcome)
+
+    threads = [threading.Thread(target=claim, args=c) for c in reversed(claims)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    changes = pair.events(EventKind.HOLDER_CHANGED)
+    assert outcomes.count(Outcome.HOLDER_CHANGED) == len(changes) >= 1
+    assert set(outcomes) <= {Outcome.HOLDER_CHANGED, Outcome.UNCHANGED, Outcome.STALE}
+    assert changes[-1].interface_id == pair.holder()
+    assert pair.holder() in (pair.a.id, pair.b.id)
+    for before, after in itertools.pairwise(changes):  # one chain: each change starts from the last holder
+        assert after.previous_interface_id == before.interface_id

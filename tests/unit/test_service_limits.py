@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import threading
 from collections.abc import Callable
 
 import pytest
@@ -153,3 +154,26 @@ def test_only_an_operator_sets_quotas(cloud: Cloud, who: str) -> None:
     assert info.value.code == "Forbidden.OperatorOnly"
     shown = {q.name: q.value for q in accounts.list_quotas(cloud.tenant)}
     assert shown["havips_per_account"] == 5
+
+
+def test_concurrent_creates_cannot_pass_a_quota(cloud: Cloud) -> None:
+    subnet = cloud.network()
+    outcomes: list[str] = []
+    lock = threading.Lock()
+
+    def create() -> None:
+        try:
+            cloud.havip(subnet)
+            result = "created"
+        except QuotaExceeded as exc:
+            result = exc.code
+        with lock:
+            outcomes.append(result)
+
+    threads = [threading.Thread(target=create) for _ in range(12)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(outcomes) == ["QuotaExceeded.havips_per_account"] * 7 + ["created"] * 5
+    assert havips.list_havips(cloud.tenant, Page())[1] == 5
