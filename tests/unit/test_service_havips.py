@@ -134,7 +134,7 @@ def test_unassociating_the_holder_needs_force_and_clears_it(cloud: Cloud, member
     claim = ClaimReport(havip_id, eni.id, ReportKind.CLAIM, cloud.clock(), cause="garp-request")
     assert agents.report(agent, host.id, claim) is Outcome.HOLDER_CHANGED
 
-    _code(lambda: havips.unassociate(cloud.tenant, havip_id, member), Conflict, "Forbidden.UnassociateHolder")
+    _code(lambda: havips.unassociate(cloud.tenant, havip_id, member), Conflict, "Conflict.UnassociateHolder")
     assert havips.get_havip(cloud.tenant, havip_id).havip.holder_interface_id == eni.id
 
     havips.unassociate(cloud.tenant, havip_id, standby.id)  # a standby leaves without force

@@ -88,6 +88,8 @@ class Placement:
 def _place(uow: UnitOfWork, eni: NetworkInterface, placement: Placement) -> None:
     if placement.host is not None:
         eni.host_id = resolve_host(uow, placement.host).id if placement.host else None
+        for havip in uow.havips.find(holder_interface_id=eni.id):
+            havip.holder_host_id = eni.host_id  # the holder moved with its interface
     if placement.device is not None:
         device = rules.check_device(placement.device) if placement.device else None
         if device and eni.host_id:

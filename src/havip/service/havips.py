@@ -224,7 +224,7 @@ def unassociate(ctx: Ctx, havip_id: str, member_id: str, *, force: bool = False)
                 raise Conflict(
                     f"{member_id} currently holds HaVip {havip.id}; unassociating the holder needs force "
                     "(the VIP then has no holder until another member announces it)",
-                    code="Forbidden.UnassociateHolder",
+                    code="Conflict.UnassociateHolder",
                 )
             _event(
                 uow,
