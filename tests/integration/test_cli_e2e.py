@@ -173,3 +173,9 @@ def test_the_cli_reaches_a_server_on_a_unix_socket(served_on_socket: Served) -> 
     assert creds["server"].startswith("unix:///")
     vpc = served_on_socket.json("vpc", "create", "--cidr", "10.8.0.0/16")
     assert [v["id"] for v in served_on_socket.json("vpc", "list")] == [vpc["id"]]
+
+
+def test_serve_stops_cleanly_on_sigterm(served: Served) -> None:
+    stop(served.process)
+    assert served.process.returncode == 0, served.log_tail()
+    assert served.log.read_text().rstrip().endswith("INFO havip.serve stopped")

@@ -9,16 +9,21 @@ runs, so other commands do not pay for SQLAlchemy and FastAPI.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
+import signal
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 from urllib.parse import urlsplit, urlunsplit
 
 import typer
 
 from havip.cli.credentials import credentials_path, havip_home, update
+
+if TYPE_CHECKING:
+    from fastapi import FastAPI
 
 log = logging.getLogger("havip.serve")
 
@@ -115,8 +120,6 @@ def serve(
 
 def run(url: str, where: Listen, regions: tuple[str, ...], credentials_file: Path, log_level: str) -> None:
     """Migrate and bootstrap the store, record new credentials, then serve until stopped."""
-    import uvicorn
-
     from havip.api.app import create_app
     from havip.service.accounts import bootstrap
     from havip.service.context import Settings
@@ -139,6 +142,20 @@ def run(url: str, where: Listen, regions: tuple[str, ...], credentials_file: Pat
             ",".join(regions),
             regions[0],
         )
+        listen_until_stopped(app, where, log_level)
+    finally:
+        store.dispose()
+        log.info("stopped")
+
+
+def listen_until_stopped(app: FastAPI, where: Listen, log_level: str) -> None:
+    """Serve ``app`` with uvicorn until SIGTERM or SIGINT."""
+    import uvicorn
+
+    # uvicorn shuts down gracefully on SIGTERM/SIGINT and then re-raises the signal:
+    # turn that into an orderly exit so the caller disposes of the store and logs the stop.
+    signal.signal(signal.SIGTERM, _exit_cleanly)
+    with contextlib.suppress(KeyboardInterrupt):
         uvicorn.run(
             app,
             host=where.host or "127.0.0.1",
@@ -148,9 +165,10 @@ def run(url: str, where: Listen, regions: tuple[str, ...], credentials_file: Pat
             log_config=None,  # keep our format; uvicorn's loggers propagate to the root
             access_log=False,  # the API's middleware logs every request with its id
         )
-    finally:
-        store.dispose()
-        log.info("stopped")
+
+
+def _exit_cleanly(_signum: int, _frame: object) -> None:
+    raise SystemExit(0)
 
 
 def record_credentials(
