@@ -8,12 +8,10 @@ credential and checks statuses and error bodies, so tests read as the API does.
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
-import uvicorn
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
@@ -22,7 +20,7 @@ from havip.service.accounts import Bootstrap, bootstrap
 from havip.service.context import Settings
 from havip.store import Store
 
-from .helpers import Caller, LiveServer, Net, wait_until
+from .helpers import Caller, LiveServer, Net, serve
 
 
 @pytest.fixture
@@ -116,13 +114,5 @@ def net(client: TestClient, operator: Caller, tenant: Caller) -> Net:
 @pytest.fixture
 def server(app: FastAPI) -> Iterator[LiveServer]:
     """The app under uvicorn on 127.0.0.1, an ephemeral port, in a thread."""
-    config = uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="off")
-    srv = uvicorn.Server(config)
-    thread = threading.Thread(target=srv.run, name="uvicorn", daemon=True)
-    thread.start()
-    wait_until(lambda: srv.started or not thread.is_alive())
-    assert srv.started, "uvicorn did not start"
-    port = srv.servers[0].sockets[0].getsockname()[1]
-    yield LiveServer(f"http://127.0.0.1:{port}")
-    srv.should_exit = True
-    thread.join(timeout=10)
+    with serve(app) as live:
+        yield live

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
 import httpx
+import uvicorn
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 ERROR_FIELDS = {"code", "message", "request_id"}
@@ -96,3 +100,20 @@ class LiveServer:
 
     def client(self) -> httpx.Client:
         return httpx.Client(base_url=self.base_url, timeout=60.0)
+
+
+@contextlib.contextmanager
+def serve(app: FastAPI) -> Iterator[LiveServer]:
+    """Run ``app`` under uvicorn on 127.0.0.1 with an ephemeral port, in a thread."""
+    config = uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="off")
+    srv = uvicorn.Server(config)
+    thread = threading.Thread(target=srv.run, name="uvicorn", daemon=True)
+    thread.start()
+    try:
+        wait_until(lambda: srv.started or not thread.is_alive())
+        assert srv.started, "uvicorn did not start"
+        port = srv.servers[0].sockets[0].getsockname()[1]
+        yield LiveServer(f"http://127.0.0.1:{port}")
+    finally:
+        srv.should_exit = True
+        thread.join(timeout=10)

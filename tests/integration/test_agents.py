@@ -1,0 +1,236 @@
+"""A host agent's side of the API: desired state, its long poll, and claim reports."""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+
+from havip.api import create_app
+from havip.service.context import Settings
+from havip.service.ports import UnitOfWork, UnitOfWorkFactory
+from havip.store import Store
+
+from .helpers import Caller, Net, serve, wait_until
+
+pytestmark = pytest.mark.integration
+
+T0 = dt.datetime(2030, 1, 1, tzinfo=dt.UTC)
+
+
+def at(seconds: float) -> str:
+    return (T0 + dt.timedelta(seconds=seconds)).isoformat().replace("+00:00", "Z")
+
+
+@dataclass
+class Pair:
+    """A HaVip with members i1 (on h1) and i2 (on h2), and i3 on h1 that is not a member."""
+
+    havip: str
+    i1: str
+    e1: str
+    e2: str
+    e3: str
+
+
+@pytest.fixture
+def pair(tenant: Caller, net: Net) -> Pair:
+    i1 = net.instance(tenant, host="h1", device="tap1")
+    i2 = net.instance(tenant, host="h2", device="tap2")
+    i3 = net.instance(tenant, host="h1", device="tap3")
+    h = tenant.post("/v1/havips", {"subnet_id": net.subnet, "ip": "10.0.1.100"})
+    for inst in (i1, i2):
+        tenant.post(f"/v1/havips/{h['id']}/members", {"member_type": "instance", "member_id": inst["id"]}, status=200)
+    return Pair(
+        havip=h["id"],
+        i1=i1["id"],
+        e1=i1["network_interfaces"][0]["id"],
+        e2=i2["network_interfaces"][0]["id"],
+        e3=i3["network_interfaces"][0]["id"],
+    )
+
+
+def report(agent: Caller, host: str, havip: str, eni: str, when: str, kind: str = "claim", **extra: Any) -> str:
+    body = {"havip_id": havip, "interface_id": eni, "kind": kind, "at": when, **extra}
+    outcome: str = agent.post(f"/v1/hosts/{host}/reports", body, status=200)["outcome"]
+    return outcome
+
+
+def test_desired_state_lists_what_the_host_needs(net: Net, pair: Pair) -> None:
+    state = net.agent_h1.get("/v1/hosts/h1/desired-state")
+    assert state["host"] == "h1"
+    assert isinstance(state["revision"], int)
+    assert state["vpcs"] == {net.vpc: "10.0.0.0/16"}
+    assert state["subnets"] == [{"id": net.subnet, "vpc_id": net.vpc, "cidr": "10.0.1.0/24", "gateway": "10.0.1.1"}]
+    assert sorted(e["id"] for e in state["interfaces"]) == sorted([pair.e1, pair.e3])
+    assert {e["device"] for e in state["interfaces"]} == {"tap1", "tap3"}
+    [havip] = state["havips"]
+    assert (havip["id"], havip["ip"], havip["binding_mode"]) == (pair.havip, "10.0.1.100", "explicit")
+    assert havip["claimants"] == [pair.e1]
+    assert (havip["holder_interface_id"], havip["holder_host"]) == (None, None)
+    assert net.agent_h2.get("/v1/hosts/h2/desired-state")["havips"][0]["claimants"] == [pair.e2]
+
+
+def test_a_claim_moves_the_holder_and_is_recorded(tenant: Caller, net: Net, pair: Pair) -> None:
+    before = net.agent_h1.get("/v1/hosts/h1/desired-state")["revision"]
+    assert report(net.agent_h1, "h1", pair.havip, pair.e1, at(1), cause="garp-request", latency_us=850) == (
+        "holder-changed"
+    )
+    view = tenant.get(f"/v1/havips/{pair.havip}")
+    assert view["holder"] == {"interface_id": pair.e1, "instance_id": pair.i1, "host_id": net.h1, "since": at(1)}
+    [event] = tenant.get(f"/v1/havips/{pair.havip}/events", params={"kind": "holder_changed"})["items"]
+    assert (event["interface_id"], event["instance_id"], event["host_id"]) == (pair.e1, pair.i1, net.h1)
+    assert (event["previous_interface_id"], event["cause"], event["latency_us"], event["at"]) == (
+        None,
+        "garp-request",
+        850,
+        at(1),
+    )
+    state = net.agent_h2.get("/v1/hosts/h2/desired-state")
+    assert state["revision"] > before
+    assert (state["havips"][0]["holder_interface_id"], state["havips"][0]["holder_host"]) == (pair.e1, "h1")
+
+
+def test_failover_refresh_and_stale_claims(tenant: Caller, net: Net, pair: Pair) -> None:
+    assert report(net.agent_h1, "h1", pair.havip, pair.e1, at(1)) == "holder-changed"
+    assert report(net.agent_h1, "h1", pair.havip, pair.e1, at(2)) == "unchanged"
+    assert report(net.agent_h2, "h2", pair.havip, pair.e2, at(3)) == "holder-changed"
+    assert report(net.agent_h1, "h1", pair.havip, pair.e1, at(2.5)) == "stale"
+    assert report(net.agent_h1, "h1", pair.havip, pair.e1, at(4), kind="probe-answer") == "stale"
+    assert tenant.get(f"/v1/havips/{pair.havip}")["holder"]["interface_id"] == pair.e2
+    events = tenant.get(f"/v1/havips/{pair.havip}/events", params={"kind": "holder_changed"})["items"]
+    assert [(e["previous_interface_id"], e["interface_id"]) for e in events] == [(pair.e1, pair.e2), (None, pair.e1)]
+
+
+def test_a_claim_from_a_non_member_is_refused_and_recorded(tenant: Caller, net: Net, pair: Pair) -> None:
+    assert report(net.agent_h1, "h1", pair.havip, pair.e3, at(1), cause="garp-reply") == "refused"
+    assert tenant.get(f"/v1/havips/{pair.havip}")["holder"] is None
+    [event] = tenant.get(f"/v1/havips/{pair.havip}/events", params={"kind": "claim_refused"})["items"]
+    assert (event["interface_id"], event["reason"], event["cause"]) == (pair.e3, "not-a-member", "garp-reply")
+    assert tenant.get(f"/v1/havips/{pair.havip}/events", params={"kind": "holder_changed"})["total"] == 0
+
+
+def test_split_brain_is_recorded(tenant: Caller, net: Net, pair: Pair) -> None:
+    assert report(net.agent_h1, "h1", pair.havip, pair.e1, at(1), kind="split-brain", others=[pair.e2]) == "recorded"
+    [event] = tenant.get(f"/v1/havips/{pair.havip}/events", params={"kind": "split_brain"})["items"]
+    assert event["detail"] == {"others": pair.e2}
+
+
+def test_subnet_mode_lets_any_interface_of_the_subnet_claim(tenant: Caller, net: Net, pair: Pair) -> None:
+    tenant.patch(f"/v1/havips/{pair.havip}", {"binding_mode": "subnet"})
+    assert report(net.agent_h1, "h1", pair.havip, pair.e3, at(1)) == "holder-changed"
+
+
+@pytest.mark.parametrize(
+    ("change", "status", "code"),
+    [
+        pytest.param({"kind": "hello"}, 400, "InvalidParameter", id="unknown-kind"),
+        pytest.param({"at": "yesterday"}, 400, "InvalidParameter", id="bad-time"),
+        pytest.param({"latency_us": -1}, 400, "InvalidParameter", id="negative-latency"),
+        pytest.param({"havip_id": "havip-nope"}, 404, "NotFound.HaVip", id="unknown-havip"),
+        pytest.param({"interface_id": "eni-nope"}, 404, "NotFound.NetworkInterface", id="unknown-interface"),
+    ],
+)
+def test_bad_reports(net: Net, pair: Pair, change: dict[str, Any], status: int, code: str) -> None:
+    body = {"havip_id": pair.havip, "interface_id": pair.e1, "kind": "claim", "at": at(1), **change}
+    net.agent_h1.fails("POST", "/v1/hosts/h1/reports", status, code, json=body)
+
+
+def test_reports_to_an_unknown_host_are_404(operator: Caller, pair: Pair) -> None:
+    body = {"havip_id": pair.havip, "interface_id": pair.e1, "kind": "claim", "at": at(1)}
+    operator.fails("POST", "/v1/hosts/h9/reports", 404, "NotFound.Host", json=body)
+
+
+# ---------------------------------------------------------------- the long poll
+
+
+class CountingUow:
+    """The store's unit-of-work factory, counting the units of work opened."""
+
+    def __init__(self, inner: UnitOfWorkFactory) -> None:
+        self.inner = inner
+        self.opened = 0
+
+    def __call__(self, *, write: bool = False) -> UnitOfWork:
+        self.opened += 1
+        return self.inner(write=write)
+
+
+def test_long_poll_without_since_revision_answers_at_once(net: Net, pair: Pair) -> None:
+    started = time.monotonic()
+    net.agent_h1.get("/v1/hosts/h1/desired-state", params={"wait": 30})
+    assert time.monotonic() - started < 5
+
+
+def test_long_poll_with_an_old_revision_answers_at_once(tenant: Caller, net: Net, pair: Pair) -> None:
+    old = net.agent_h1.get("/v1/hosts/h1/desired-state")["revision"]
+    tenant.patch(f"/v1/havips/{pair.havip}", {"name": "renamed"})
+    started = time.monotonic()
+    state = net.agent_h1.get("/v1/hosts/h1/desired-state", params={"since_revision": old, "wait": 30})
+    assert time.monotonic() - started < 5
+    assert state["revision"] > old
+
+
+def test_long_poll_waits_when_nothing_changes(net: Net, pair: Pair) -> None:
+    current = net.agent_h1.get("/v1/hosts/h1/desired-state")["revision"]
+    started = time.monotonic()
+    state = net.agent_h1.get("/v1/hosts/h1/desired-state", params={"since_revision": current, "wait": 0.4})
+    assert time.monotonic() - started >= 0.4
+    assert state["revision"] == current
+
+
+def test_long_poll_returns_early_when_a_change_happens(store: Store, tenant: Caller, net: Net, pair: Pair) -> None:
+    spare = net.instance(tenant)["id"]
+    counting = CountingUow(store.uow)
+    with serve(create_app(counting, Settings())) as live, live.client() as http:
+        agent = Caller(http, net.agent_h1.token)
+        current = agent.get("/v1/hosts/h1/desired-state")["revision"]
+        answers: list[tuple[float, Any]] = []
+
+        def poll() -> None:
+            started = time.monotonic()
+            body = agent.get("/v1/hosts/h1/desired-state", params={"since_revision": current, "wait": 30})
+            answers.append((time.monotonic() - started, body))
+
+        poller = threading.Thread(target=poll)
+        baseline = counting.opened
+        poller.start()
+        wait_until(lambda: counting.opened >= baseline + 4)  # authenticated and polling the revision
+        assert not answers
+        tenant.post(f"/v1/havips/{pair.havip}/members", {"member_type": "instance", "member_id": spare}, status=200)
+        poller.join(timeout=30)
+    [(elapsed, state)] = answers
+    assert elapsed < 10
+    assert state["revision"] > current
+
+
+def test_many_waiting_agents_do_not_block_other_requests(store: Store, net: Net, pair: Pair) -> None:
+    current = net.agent_h1.get("/v1/hosts/h1/desired-state")["revision"]
+    waiting = 50  # more than the threadpool's 40 workers
+    counting = CountingUow(store.uow)
+    with serve(create_app(counting, Settings())) as live:
+        done: list[int] = []
+
+        def poll() -> None:
+            with live.client() as http:
+                Caller(http, net.agent_h1.token).get(
+                    "/v1/hosts/h1/desired-state", params={"since_revision": current, "wait": 4}
+                )
+                done.append(1)
+
+        pollers = [threading.Thread(target=poll) for _ in range(waiting)]
+        for t in pollers:
+            t.start()
+        # every poller authenticated and looked at the revision at least once
+        wait_until(lambda: counting.opened >= 2 * waiting)
+        with live.client() as http:
+            started = time.monotonic()
+            assert Caller(http, net.agent_h1.token).get("/v1/hosts/h1/desired-state")["host"] == "h1"
+            assert time.monotonic() - started < 2
+        for t in pollers:
+            t.join(timeout=30)
+        assert len(done) == waiting
