@@ -88,10 +88,8 @@ def test_anti_spoofing_drops_and_counts_by_reason(lab: Lab) -> None:
     cases = {
         "bad_ip": [udp_frame(i3.mac, gw, "10.0.0.11", "10.0.0.12"), udp_frame(i3.mac, gw, "10.0.0.3", "10.0.0.12")],
         "bad_mac": [udp_frame(MACS[1], gw, "10.0.0.13", "10.0.0.12")],
-        "bad_arp": [
-            arp.build_arp(arp.ARP_REPLY, i3.mac, "10.0.0.11", "10.0.0.12", gw, eth_dst=gw),  # poisoning
-            arp.build_garp(i3.mac, "10.0.0.3"),  # a HaVip it may not claim
-        ],
+        "bad_arp": [arp.build_arp(arp.ARP_REPLY, i3.mac, "10.0.0.11", "10.0.0.12", gw, eth_dst=gw)],  # poisoning
+        "refused_claim": [arp.build_garp(i3.mac, "10.0.0.3")],  # a HaVip it may not claim
         "bad_arp_sha": [arp.build_arp(arp.ARP_REQUEST, "52:54:00:99:99:99", "10.0.0.13", "10.0.0.1", eth_src=i3.mac)],
         "bad_proto": [ipv6_frame(i3.mac)],
     }

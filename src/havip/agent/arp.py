@@ -1,6 +1,8 @@
 """ARP frames for the claim path: classify what the watcher receives, build what we send.
 
-``classify`` decides whether a frame seen on a port is a HaVip claim (a gratuitous ARP:
+``classify_watch`` adds the other kind of frame the watcher reads: an ARP reply
+addressed to the gateway MAC (``ProbeAnswer``), the answer to a holder-discovery probe;
+``watch_filter`` is its BPF twin. ``classify`` decides whether a frame seen on a port is a HaVip claim (a gratuitous ARP:
 sender IP = target IP, request or reply, never a probe from 0.0.0.0, never our own
 outgoing frame) and returns either ``GarpSeen`` or ``Ignored`` with a reason.
 ``claim_filter`` is the same decision as a classic BPF program that the watcher's
@@ -32,6 +34,15 @@ class GarpSeen:
     ip: str  # the announced address (sender IP = target IP)
     sender_mac: str
     op: int  # ARP_REQUEST or ARP_REPLY
+
+
+@dataclass(frozen=True)
+class ProbeAnswer:
+    """An ordinary ARP reply to the gateway MAC: the port's instance has ``ip``."""
+
+    ifindex: int
+    ip: str  # the sender IP: the address the instance answered for
+    sender_mac: str
 
 
 @dataclass(frozen=True)
@@ -69,6 +80,20 @@ def classify(frame: bytes, ifindex: int, pkttype: int = 0) -> GarpSeen | Ignored
     if spa != tpa:
         return Ignored("not-gratuitous")
     return GarpSeen(ifindex, socket.inet_ntoa(spa), mac_str(sha), op)
+
+
+def classify_watch(frame: bytes, ifindex: int, pkttype: int, gateway_mac: str) -> GarpSeen | ProbeAnswer | Ignored:
+    """``classify``, plus ARP replies addressed to ``gateway_mac`` as probe answers."""
+    seen = classify(frame, ifindex, pkttype)
+    if seen != Ignored("not-gratuitous"):
+        return seen
+    (op,) = struct.unpack_from("!H", frame, ETH_HLEN + 6)
+    tha = frame[ETH_HLEN + 18 : ETH_HLEN + 24]
+    if op != ARP_REPLY or tha != mac_bytes(gateway_mac):
+        return seen
+    return ProbeAnswer(
+        ifindex, socket.inet_ntoa(frame[ETH_HLEN + 14 : ETH_HLEN + 18]), mac_str(frame[ETH_HLEN + 8 : ETH_HLEN + 14])
+    )
 
 
 def build_arp(
@@ -144,6 +169,50 @@ def _fix_jumps(prog: list[Insn]) -> list[Insn]:
     if prog[drop] != (_RET_K, 0, 0, 0):
         raise AssertionError("bpf drop instruction moved")
     return prog
+
+
+def watch_filter(gateway_mac: str) -> list[Insn]:
+    """BPF twin of ``classify_watch``: gratuitous ARPs and replies to ``gateway_mac``."""
+    gw = mac_bytes(gateway_mac)
+    ops = 0x06040000
+    # (label or None, insn with jump targets given as labels)
+    listing: list[tuple[str | None, tuple[int, str | int, str | int, int]]] = [
+        (None, (_LD_B_ABS, 0, 0, _SKF_AD_PKTTYPE)),
+        (None, (_JEQ_K, "drop", 0, PACKET_OUTGOING)),
+        (None, (_LD_H_ABS, 0, 0, 12)),
+        (None, (_JEQ_K, 0, "drop", ETH_P_ARP)),
+        (None, (_LD_W_ABS, 0, 0, 14)),
+        (None, (_JEQ_K, 0, "drop", (1 << 16) | ETH_P_IP)),
+        (None, (_LD_W_ABS, 0, 0, 18)),
+        (None, (_JEQ_K, "garp", 0, ops | ARP_REQUEST)),
+        (None, (_JEQ_K, "garp", "drop", ops | ARP_REPLY)),
+        ("garp", (_LD_W_ABS, 0, 0, 28)),
+        (None, (_JEQ_K, "drop", 0, 0)),
+        (None, (_TAX, 0, 0, 0)),
+        (None, (_LD_W_ABS, 0, 0, 38)),
+        (None, (_JEQ_X, "accept", 0, 0)),
+        (None, (_LD_W_ABS, 0, 0, 18)),
+        (None, (_JEQ_K, 0, "drop", ops | ARP_REPLY)),
+        (None, (_LD_W_ABS, 0, 0, 32)),
+        (None, (_JEQ_K, 0, "drop", int.from_bytes(gw[:4], "big"))),
+        (None, (_LD_H_ABS, 0, 0, 36)),
+        (None, (_JEQ_K, "accept", "drop", int.from_bytes(gw[4:], "big"))),
+        ("drop", (_RET_K, 0, 0, 0)),
+        ("accept", (_RET_K, 0, 0, ACCEPT)),
+    ]
+    return _assemble(listing)
+
+
+def _assemble(listing: list[tuple[str | None, tuple[int, str | int, str | int, int]]]) -> list[Insn]:
+    """Resolve label jumps into classic BPF's relative offsets."""
+    where = {label: i for i, (label, _insn) in enumerate(listing) if label}
+    out: list[Insn] = []
+    for i, (_label, (code, jt, jf, k)) in enumerate(listing):
+        rel = [where[j] - i - 1 if isinstance(j, str) else j for j in (jt, jf)]
+        if not all(0 <= r < 256 for r in rel):
+            raise AssertionError(f"bpf jump out of range at {i}")
+        out.append((code, rel[0], rel[1], k))
+    return out
 
 
 def pack_filter(prog: list[Insn]) -> bytes:

@@ -30,11 +30,17 @@ from havip.agent.actions import (
 from havip.agent.desired import DesiredHost
 from havip.agent.observed import Link, Observed
 from havip.agent.selector import IifRules, TableSelector
+from havip.agent.settings import NftLimits
 
 DEFAULT_ROUTE = "0.0.0.0/0"
 
 
-def plan(desired: DesiredHost, observed: Observed, selector: TableSelector | None = None) -> list[Action]:
+def plan(
+    desired: DesiredHost,
+    observed: Observed,
+    selector: TableSelector | None = None,
+    limits: NftLimits | None = None,
+) -> list[Action]:
     """Actions, in execution order: create and bind first, then fill, then sweep."""
     selector = selector or IifRules()
     links = observed.links
@@ -54,7 +60,7 @@ def plan(desired: DesiredHost, observed: Observed, selector: TableSelector | Non
         link = links.get(p.device)
         if p.device in present and not _is_configured(link, p.alias, desired.gateway_mac):
             acts.append(ConfigurePort(p.device, p.alias, desired.gateway_mac))
-    tables = rs.render_tables(desired)
+    tables = rs.render_tables(desired, limits)
     for (family, name), (digest, text) in sorted(tables.items()):
         if observed.nft.get((family, name)) != digest:
             acts.append(ApplyNftTable(family, name, digest, text))

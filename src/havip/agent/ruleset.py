@@ -10,6 +10,11 @@ atomically by the data plane (``nft -f``):
   sender MAC is not the port's (``bad_arp_sha``), or it is neither IPv4 nor ARP
   (``bad_proto``). A netdev base chain takes at most 255 devices, so ports are spread
   over as many base chains as needed, all jumping to one regular chain.
+  HaVip ARP (claims and probe answers) is rate-limited per (port, HaVip) and other ARP
+  replies per port (``havip_arp_flood``, ``arp_reply_flood``), so a flood never reaches
+  user space; an ARP for a HaVip from a port that may not claim it is a refused claim
+  (``refused_claim``): dropped, counted and logged to NFLOG (rate-limited per port,
+  queue threshold 1) so the agent can report it.
 * ``arp havip_garp``: keeps the host's proxy ARP from answering a HaVip's gratuitous
   ARP (sender IP = target IP = VIP) while the route still points at the old holder.
 
@@ -24,18 +29,32 @@ from collections.abc import Iterable, Sequence
 
 from havip.agent import marks
 from havip.agent.desired import DesiredHost
+from havip.agent.settings import NftLimits
 
 MAX_DEVICES_PER_CHAIN = 255
 INGRESS_PRIORITY = -500
-DROP_REASONS = ("bad_mac", "bad_ip", "bad_arp", "bad_arp_sha", "bad_proto")
+DROP_REASONS = (
+    "bad_mac",
+    "bad_ip",
+    "refused_claim",
+    "bad_arp",
+    "bad_arp_sha",
+    "havip_arp_flood",
+    "arp_reply_flood",
+    "bad_proto",
+)
+RATE_SET_TIMEOUT = "60s"
+RATE_SET_SIZE = 65535
 DIGEST_PREFIX = "havip:"
 
 
-def render_tables(desired: DesiredHost) -> dict[tuple[str, str], tuple[str, str]]:
+def render_tables(desired: DesiredHost, limits: NftLimits | None = None) -> dict[tuple[str, str], tuple[str, str]]:
     """(family, name) -> (digest, full ``nft -f`` text) for every table the host needs."""
+    limits = limits or NftLimits()
     out: dict[tuple[str, str], tuple[str, str]] = {}
     if desired.ports:
-        out[("netdev", marks.NFT_ANTISPOOF)] = _finish("netdev", marks.NFT_ANTISPOOF, _antispoof_body(desired))
+        body = _antispoof_body(desired, limits)
+        out[("netdev", marks.NFT_ANTISPOOF)] = _finish("netdev", marks.NFT_ANTISPOOF, body)
     if desired.havip_ips:
         out[("arp", marks.NFT_GARP)] = _finish("arp", marks.NFT_GARP, _garp_body(desired.havip_ips))
     return out
@@ -77,7 +96,18 @@ def _set(name: str, type_: str, elements: Iterable[str]) -> list[str]:
     return lines
 
 
-def _antispoof_body(desired: DesiredHost) -> list[str]:
+def _rate_set(name: str, type_: str) -> list[str]:
+    return [
+        f"\tset {name} {{",
+        f"\t\ttype {type_}",
+        f"\t\tsize {RATE_SET_SIZE}",
+        "\t\tflags dynamic,timeout",
+        f"\t\ttimeout {RATE_SET_TIMEOUT}",
+        "\t}",
+    ]
+
+
+def _antispoof_body(desired: DesiredHost, limits: NftLimits) -> list[str]:
     ports = sorted(desired.ports, key=lambda p: p.device)
     body: list[str] = []
     for reason in DROP_REASONS:
@@ -87,12 +117,29 @@ def _antispoof_body(desired: DesiredHost) -> list[str]:
     arp_elems = [f"{_q(p.device)} . {a}" for p in ports for a in ["0.0.0.0", *_allowed(p.addresses, p.claimable)]]
     body += _set("port_ip", "ifname . ipv4_addr", ip_elems)
     body += _set("port_arp", "ifname . ipv4_addr", arp_elems)
+    body += _set("havip", "ipv4_addr", desired.havip_ips)
+    body += _rate_set("havip_arp_rate", "ifname . ipv4_addr")
+    body += _rate_set("arp_reply_rate", "ifname")
+    body += _rate_set("refused_log_rate", "ifname")
+    lim = limits
     body += [
+        "\tchain refused {",
+        f"\t\tupdate @refused_log_rate {{ iifname limit rate {lim.refused_log_rate}/second"
+        f" burst {lim.refused_log_burst} packets }} log group {lim.nflog_group} queue-threshold 1",
+        "\t\tcounter name refused_claim drop",
+        "\t}",
         "\tchain check {",
         "\t\tiifname . ether saddr != @port_mac counter name bad_mac drop",
         "\t\tmeta protocol ip iifname . ip saddr != @port_ip counter name bad_ip drop",
+        "\t\tmeta protocol arp arp saddr ip @havip iifname . arp saddr ip != @port_arp jump refused",
         "\t\tmeta protocol arp iifname . arp saddr ip != @port_arp counter name bad_arp drop",
         "\t\tmeta protocol arp iifname . arp saddr ether != @port_mac counter name bad_arp_sha drop",
+        "\t\tmeta protocol arp arp saddr ip @havip update @havip_arp_rate { iifname . arp saddr ip"
+        f" limit rate over {lim.havip_arp_rate}/second burst {lim.havip_arp_burst} packets }}"
+        " counter name havip_arp_flood drop",
+        "\t\tmeta protocol arp arp operation reply arp saddr ip != @havip update @arp_reply_rate { iifname"
+        f" limit rate over {lim.reply_rate}/second burst {lim.reply_burst} packets }}"
+        " counter name arp_reply_flood drop",
         "\t\tmeta protocol != { ip, arp } counter name bad_proto drop",
         "\t}",
     ]

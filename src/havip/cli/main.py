@@ -15,7 +15,7 @@ from typing import Any
 import typer
 from typer.core import TyperGroup
 
-from havip.cli import accounts, compute, eips, havips, network, serve
+from havip.cli import accounts, agent, compute, eips, havips, network, serve
 from havip.cli.credentials import havip_home
 from havip.cli.render import Output
 from havip.cli.resources import arrange
@@ -112,3 +112,4 @@ for group, name in (
     arrange(group)
     app.add_typer(group, name=name)
 app.command("serve", help=serve.HELP)(serve.serve)
+app.command("agent", help=agent.HELP)(agent.agent)

@@ -38,6 +38,20 @@ class Netns:
             raise DataplaneError(f"refusing to work in {name!r}: it is the namespace the agent runs in")
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"netns-{name}", initializer=self._enter)
 
+    @classmethod
+    def own(cls) -> Netns:
+        """Work in the namespace the process runs in (a real hypervisor's agent).
+
+        Refused in the machine's initial namespace (PID 1's) so that a test or a lab
+        can never configure the host it runs on by forgetting ``--netns``."""
+        if _netns_inode("/proc/self/ns/net") == _netns_inode("/proc/1/ns/net"):
+            raise DataplaneError("refusing to configure the machine's initial network namespace; pass --netns")
+        self = cls.__new__(cls)
+        self.name, self.path = "self", "/proc/self/ns/net"
+        self._origin = _netns_inode(self.path)
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="netns-self")
+        return self
+
     def _enter(self) -> None:
         libc = ctypes.CDLL(None, use_errno=True)
         fd = os.open(self.path, os.O_RDONLY | os.O_CLOEXEC)

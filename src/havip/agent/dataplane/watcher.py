@@ -19,7 +19,7 @@ import socket
 import struct
 from dataclasses import dataclass
 
-from havip.agent.arp import ETH_P_ARP, claim_filter, pack_filter
+from havip.agent.arp import ETH_P_ARP, Insn, claim_filter, pack_filter
 from havip.agent.dataplane.netns import Netns
 
 SO_ATTACH_FILTER = 26
@@ -37,14 +37,17 @@ class Frame:
 
 
 class ArpWatcher:
-    def __init__(self, ns: Netns) -> None:
-        self._sock: socket.socket = ns.run(self._open)
+    """``prog`` defaults to ``arp.claim_filter()``; the agent passes ``arp.watch_filter``
+    to also hear probe answers. ``send`` puts a frame out of a port (holder probes)."""
+
+    def __init__(self, ns: Netns, prog: list[Insn] | None = None) -> None:
+        self._sock: socket.socket = ns.run(self._open, prog or claim_filter())
         self._index: dict[str, int] = {}
 
     @staticmethod
-    def _open() -> socket.socket:
+    def _open(insns: list[Insn]) -> socket.socket:
         s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW | socket.SOCK_CLOEXEC, socket.htons(ETH_P_ARP))
-        prog = pack_filter(claim_filter())
+        prog = pack_filter(insns)
         buf = ctypes.create_string_buffer(prog)
         fprog = struct.pack("HL", len(prog) // 8, ctypes.addressof(buf))
         s.setsockopt(socket.SOL_SOCKET, SO_ATTACH_FILTER, fprog)
@@ -61,6 +64,10 @@ class ArpWatcher:
 
     def close(self) -> None:
         self._sock.close()
+
+    def send(self, ifname: str, frame: bytes) -> None:
+        """Transmit ``frame`` (Ethernet header included) out of ``ifname``."""
+        self._sock.sendto(frame, (ifname, ETH_P_ARP))
 
     def _ifindex(self, name: str) -> int:
         if name not in self._index:

@@ -1,0 +1,261 @@
+"""The claim path's decisions: is this GARP a claim, what does a discovery round say.
+
+``ClaimView`` is the claim path's immutable picture of the host, rebuilt after every
+reconcile from the desired state (who may claim which HaVip: the control plane ran
+``havip.domain.claims.may_claim`` for each claimant) and the ports the kernel has
+(ifindex -> interface). The watcher thread reads it without locks (it is swapped whole).
+
+``decide_claim`` answers a gratuitous ARP with a ``ClaimVerdict`` (switch / no-op /
+ignore, with a reason, MetalLB-style); ``decide_round`` answers a holder-discovery
+round. ``LocalClaims`` remembers claims the agent acted on until the control plane
+confirms or supersedes them, so a desired state that predates a claim never undoes it.
+Pure: no I/O, no clock (times are passed in).
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Protocol
+
+from havip.agent.desired import DesiredHost, HaVipLike
+
+
+class SubnetHaVipLike(HaVipLike, Protocol):
+    @property
+    def subnet_id(self) -> str: ...
+
+
+class SubnetLike(Protocol):
+    @property
+    def id(self) -> str: ...
+    @property
+    def gateway(self) -> str: ...
+
+
+@dataclass(frozen=True)
+class PortInfo:
+    interface_id: str
+    device: str
+    ifindex: int
+    vpc_id: str
+    table: int
+    mac: str
+
+
+@dataclass(frozen=True)
+class VipInfo:
+    havip_id: str
+    vpc_id: str
+    ip: str
+    table: int
+    claimants: frozenset[str]
+    gateway_ip: str  # the probe's sender address (the subnet's gateway)
+    holder_interface_id: str | None  # as the control plane recorded it
+    holder_host: str | None
+
+
+@dataclass(frozen=True)
+class ClaimView:
+    host: str = ""
+    revision: int = 0
+    ports: Mapping[int, PortInfo] = field(default_factory=dict)  # by ifindex
+    vips: Mapping[tuple[str, str], VipInfo] = field(default_factory=dict)  # by (vpc id, ip)
+
+    def port_of(self, interface_id: str) -> PortInfo | None:
+        for p in self.ports.values():
+            if p.interface_id == interface_id:
+                return p
+        return None
+
+    def vip_by_id(self, havip_id: str) -> VipInfo | None:
+        for v in self.vips.values():
+            if v.havip_id == havip_id:
+                return v
+        return None
+
+
+class Why(enum.StrEnum):
+    CLAIM = "claim"  # switch: an allowed interface announced the VIP
+    ALREADY_HOLDER = "already-holder"  # no-op: keepalived's refresh
+    UNKNOWN_PORT = "unknown-port"
+    NOT_A_HAVIP = "not-a-havip"
+    NOT_A_CLAIMANT = "not-a-claimant"
+
+
+class Act(enum.StrEnum):
+    SWITCH = "switch"
+    NOOP = "noop"
+    IGNORE = "ignore"
+
+
+@dataclass(frozen=True)
+class ClaimVerdict:
+    act: Act
+    why: Why
+    port: PortInfo | None = None
+    vip: VipInfo | None = None
+
+
+def holder_here(vip: VipInfo, host: str, local: Mapping[str, str]) -> str | None:
+    """The interface this host routes ``vip`` to: a local claim first, then the record."""
+    if vip.havip_id in local:
+        return local[vip.havip_id]
+    if vip.holder_host in (None, host):
+        return vip.holder_interface_id
+    return None
+
+
+def decide_claim(view: ClaimView, local: Mapping[str, str], ifindex: int, ip: str) -> ClaimVerdict:
+    """A gratuitous ARP for ``ip`` arrived on ``ifindex``: what to do."""
+    port = view.ports.get(ifindex)
+    if port is None:
+        return ClaimVerdict(Act.IGNORE, Why.UNKNOWN_PORT)
+    vip = view.vips.get((port.vpc_id, ip))
+    if vip is None:
+        return ClaimVerdict(Act.IGNORE, Why.NOT_A_HAVIP, port)
+    if port.interface_id not in vip.claimants:
+        return ClaimVerdict(Act.IGNORE, Why.NOT_A_CLAIMANT, port, vip)
+    if holder_here(vip, view.host, local) == port.interface_id:
+        return ClaimVerdict(Act.NOOP, Why.ALREADY_HOLDER, port, vip)
+    return ClaimVerdict(Act.SWITCH, Why.CLAIM, port, vip)
+
+
+# ------------------------------------------------------------------ discovery
+
+
+class Finding(enum.StrEnum):
+    NO_ANSWER = "no-answer"  # nobody here has it (unheld, or held on another host)
+    CONFIRMED = "confirmed"  # only the holder answered
+    HEAL = "heal"  # only one other claimant answered: it has the VIP, we missed its claim
+    SPLIT_BRAIN = "split-brain"  # several claimants have the VIP at once
+    CLAIM_WINS = "claim-wins"  # a claim arrived recently: answers never move the VIP
+    ELSEWHERE = "held-elsewhere"  # the record says another host holds it; report only
+
+
+@dataclass(frozen=True)
+class RoundVerdict:
+    finding: Finding
+    interface_id: str | None = None  # the holder to route to / to report
+    others: tuple[str, ...] = ()
+
+
+def decide_round(
+    vip: VipInfo, host: str, holder: str | None, answers: Collection[str], claim_shielded: bool
+) -> RoundVerdict:
+    """What one round of probes says about ``vip``.
+
+    ``holder`` is where this host routes the VIP now; ``answers`` the claimants that
+    answered; ``claim_shielded`` is true when an unsolicited claim for the VIP arrived
+    during the round or shortly before: a claim always outranks an answer (a crashed
+    master may still have the address and answer, while the new master announced).
+    """
+    answered = sorted(set(answers) & vip.claimants)
+    if not answered:
+        return RoundVerdict(Finding.NO_ANSWER)
+    if len(answered) > 1:
+        first = holder if holder in answered else answered[0]
+        return RoundVerdict(Finding.SPLIT_BRAIN, first, tuple(a for a in answered if a != first))
+    (only,) = answered
+    if only == holder:
+        return RoundVerdict(Finding.CONFIRMED, only)
+    if claim_shielded:
+        return RoundVerdict(Finding.CLAIM_WINS, holder)
+    if holder is None and vip.holder_host not in (None, host):
+        return RoundVerdict(Finding.ELSEWHERE, only)
+    return RoundVerdict(Finding.HEAL, only)
+
+
+def probe_targets(view: ClaimView) -> list[tuple[VipInfo, PortInfo]]:
+    """Every (HaVip, claimant port on this host) pair a round asks."""
+    out = []
+    for vip in sorted(view.vips.values(), key=lambda v: (v.vpc_id, v.ip)):
+        for interface_id in sorted(vip.claimants):
+            port = view.port_of(interface_id)
+            if port is not None:
+                out.append((vip, port))
+    return out
+
+
+# -------------------------------------------------------------- local claims
+
+
+@dataclass(frozen=True)
+class LocalClaim:
+    interface_id: str
+    at_ns: int
+    delivered_seq: int | None = None  # the report's delivery, on the agent's event counter
+
+
+@dataclass(frozen=True)
+class LocalClaims:
+    """Claims acted on locally, by HaVip id. Immutable: every change returns a new one."""
+
+    claims: Mapping[str, LocalClaim] = field(default_factory=dict)
+
+    def holders(self) -> dict[str, str]:
+        return {h: c.interface_id for h, c in self.claims.items()}
+
+    def add(self, havip_id: str, interface_id: str, at_ns: int) -> LocalClaims:
+        return LocalClaims({**self.claims, havip_id: LocalClaim(interface_id, at_ns)})
+
+    def delivered(self, havip_id: str, interface_id: str, at_ns: int, seq: int) -> LocalClaims:
+        """The report of this very claim reached the control plane (any outcome)."""
+        c = self.claims.get(havip_id)
+        if c is None or (c.interface_id, c.at_ns) != (interface_id, at_ns):
+            return self  # a newer claim replaced it meanwhile
+        return LocalClaims({**self.claims, havip_id: replace(c, delivered_seq=seq)})
+
+    def retire(self, fetch_started_seq: int, havip_ids: Sequence[str] | None = None) -> LocalClaims:
+        """Drop claims whose report was delivered before a desired-state fetch started:
+        that desired state already shows what the control plane made of them."""
+        keep = {
+            h: c
+            for h, c in self.claims.items()
+            if (c.delivered_seq is None or c.delivered_seq >= fetch_started_seq)
+            and (havip_ids is None or h in havip_ids)
+        }
+        return LocalClaims(keep)
+
+
+# ---------------------------------------------------------------------- view
+
+
+class StateLike(Protocol):
+    """The parts of the wire ``DesiredState`` the view needs."""
+
+    @property
+    def host(self) -> str: ...
+    @property
+    def revision(self) -> int: ...
+    @property
+    def subnets(self) -> Sequence[SubnetLike]: ...
+    @property
+    def havips(self) -> Sequence[SubnetHaVipLike]: ...
+
+
+def build_view(state: StateLike, desired: DesiredHost, ifindex: Mapping[str, int]) -> ClaimView:
+    """The claim path's picture: the desired ports that exist (by ifindex) and the HaVips."""
+    tables = {v.vpc_id: v.table for v in desired.vpcs}
+    gateways = {s.id: s.gateway for s in state.subnets}
+    ports = {
+        ifindex[p.device]: PortInfo(p.interface_id, p.device, ifindex[p.device], p.vpc_id, p.table, p.mac)
+        for p in desired.ports
+        if p.device in ifindex
+    }
+    vips = {
+        (h.vpc_id, h.ip): VipInfo(
+            h.id,
+            h.vpc_id,
+            h.ip,
+            tables[h.vpc_id],
+            frozenset(h.claimants),
+            gateways.get(h.subnet_id, "0.0.0.0"),
+            h.holder_interface_id,
+            h.holder_host,
+        )
+        for h in state.havips
+        if h.vpc_id in tables
+    }
+    return ClaimView(state.host, state.revision, ports, vips)

@@ -1,0 +1,140 @@
+"""Delivers the agent's reports (claims, refusals, split brains) to the control plane.
+
+The claim path enqueues and returns at once: the data plane never waits for the
+control plane. ``Reporter`` runs one thread that sends the queue in order and, while
+the control plane is unreachable or failing (transport error, 5xx, 429), retries the
+same report after the delays of ``ReportSettings.backoff`` (the last repeats). A 4xx
+answer (the HaVip was deleted meanwhile, ...) is final: logged and dropped. Every
+finished delivery calls ``on_done(report, outcome or None)``. The HTTP call is behind
+the ``ReportSink`` protocol so tests can drive it with a fake.
+"""
+
+from __future__ import annotations
+
+import collections
+import datetime as dt
+import logging
+import threading
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from havip.agent.logs import event
+from havip.agent.settings import ReportSettings
+from havip.client import ApiError
+from havip.client.errors import NO_RESPONSE
+
+log = logging.getLogger("havip.agent.reporter")
+
+
+class ReportSink(Protocol):
+    def report(self, host: str, body: Mapping[str, Any]) -> Mapping[str, Any]: ...
+
+
+@dataclass(frozen=True)
+class Report:
+    havip_id: str
+    interface_id: str
+    kind: str  # claim | probe-answer | refused | split-brain
+    at_ns: int
+    cause: str = ""
+    latency_us: int | None = None
+    others: tuple[str, ...] = ()
+    local_claim: bool = field(default=False, compare=False)  # the agent switched a route for it
+
+    def body(self) -> dict[str, Any]:
+        at = dt.datetime.fromtimestamp(self.at_ns / 1e9, tz=dt.UTC)
+        out: dict[str, Any] = {
+            "havip_id": self.havip_id,
+            "interface_id": self.interface_id,
+            "kind": self.kind,
+            "at": at.isoformat().replace("+00:00", "Z"),
+            "cause": self.cause,
+        }
+        if self.latency_us is not None:
+            out["latency_us"] = self.latency_us
+        if self.others:
+            out["others"] = list(self.others)
+        return out
+
+
+def retryable(exc: ApiError) -> bool:
+    """Transport failures (no status), server errors and throttling are worth retrying."""
+    return exc.status == NO_RESPONSE or exc.status >= 500 or exc.status in (408, 429)
+
+
+Done = Callable[[Report, str | None], None]
+
+
+class Reporter:
+    def __init__(self, sink: ReportSink, host: str, settings: ReportSettings, on_done: Done) -> None:
+        self._sink, self._host, self._settings, self._on_done = sink, host, settings, on_done
+        self._queue: collections.deque[Report] = collections.deque()
+        self._cond = threading.Condition()
+        self._stopping = False
+        self._thread = threading.Thread(target=self._run, name="havip-reporter", daemon=True)
+        self.failures = 0  # consecutive failed attempts (0: the control plane answers)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self, timeout: float = 5.0) -> None:
+        with self._cond:
+            self._stopping = True
+            self._cond.notify_all()
+        self._thread.join(timeout)
+
+    def put(self, rep: Report) -> None:
+        with self._cond:
+            if len(self._queue) >= self._settings.queue_max:
+                dropped = self._queue.popleft()
+                event(log, "report-dropped", havip=dropped.havip_id, reason="queue-full", level=logging.WARNING)
+            self._queue.append(rep)
+            self._cond.notify()
+
+    def pending(self) -> int:
+        with self._cond:
+            return len(self._queue)
+
+    def _next(self) -> Report | None:
+        with self._cond:
+            while not self._queue and not self._stopping:
+                self._cond.wait()
+            return None if self._stopping else self._queue[0]
+
+    def _sleep(self, seconds: float) -> bool:
+        """Wait ``seconds`` unless stopped; False when stopping."""
+        with self._cond:
+            if not self._stopping:
+                self._cond.wait(seconds)
+            return not self._stopping
+
+    def _run(self) -> None:
+        attempt = 0
+        while (rep := self._next()) is not None:
+            outcome: str | None = None
+            try:
+                answer = self._sink.report(self._host, rep.body())
+                outcome = str(answer.get("outcome"))
+            except ApiError as exc:
+                if retryable(exc):
+                    self.failures += 1
+                    delays = self._settings.backoff
+                    delay = delays[min(attempt, len(delays) - 1)]
+                    attempt += 1
+                    if attempt == 1:
+                        event(log, "report-retry", havip=rep.havip_id, error=exc.message, level=logging.WARNING)
+                    if not self._sleep(delay):
+                        return
+                    continue
+                event(
+                    log, "report-rejected", havip=rep.havip_id, kind=rep.kind, error=exc.message, level=logging.WARNING
+                )
+            attempt, self.failures = 0, 0
+            with self._cond:
+                if self._queue and self._queue[0] is rep:
+                    self._queue.popleft()
+            event(
+                log, "report-delivered", havip=rep.havip_id, interface=rep.interface_id, kind=rep.kind, outcome=outcome
+            )
+            self._on_done(rep, outcome)

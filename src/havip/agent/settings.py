@@ -1,0 +1,87 @@
+"""The agent's settings: small grouped dataclasses, each field with its default and why.
+
+Read once at the edge (``havip agent``) and passed down; nothing here reads the
+environment or the clock. Tests shrink the timers by building their own instances.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class FollowSettings:
+    """How the agent follows the control plane's desired state."""
+
+    long_poll_wait: float = 30.0
+    """Seconds one long poll may wait for a new revision (the server caps it at 60)."""
+
+    resync_interval: float = 60.0
+    """Seconds between two full read-back + plan passes when nothing changed (repairs drift)."""
+
+    backoff: tuple[float, ...] = (0.2, 0.5, 1.0, 2.0, 5.0)
+    """Delays between attempts while the control plane is unreachable; the last repeats."""
+
+    request_timeout: float = 5.0
+    """Seconds an ordinary request (not the long poll's wait) may take."""
+
+
+@dataclass(frozen=True)
+class ReportSettings:
+    """How queued claim reports reach the control plane."""
+
+    backoff: tuple[float, ...] = (0.1, 0.2, 0.5, 1.0, 2.0, 5.0)
+    """Delays between delivery attempts of one report; the last repeats until it is delivered."""
+
+    queue_max: int = 10_000
+    """Reports kept while the control plane is down; the oldest refresh-only ones go first."""
+
+
+@dataclass(frozen=True)
+class DiscoverySettings:
+    """Holder discovery: ARP requests for every HaVip into its claimants' ports."""
+
+    interval: float = 30.0
+    """Seconds between two rounds on the slow timer (rounds also run at start and after a gap)."""
+
+    answer_window: float = 0.15
+    """Seconds a round waits for answers before deciding (a veth answers in microseconds)."""
+
+    claim_shield: float = 2.0
+    """Seconds after an unsolicited claim during which no probe answer may move that VIP."""
+
+
+@dataclass(frozen=True)
+class NftLimits:
+    """Rate limits applied in nftables before anything reaches user space."""
+
+    havip_arp_rate: int = 10
+    """ARP per second per (port, HaVip) once the burst is used up (keepalived refreshes every 5 s)."""
+
+    havip_arp_burst: int = 25
+    """Packets a (port, HaVip) may send at once: keepalived's 5 + 5 GARPs of a failover fit twice."""
+
+    reply_rate: int = 20
+    """Other ARP replies per second per port (the host never ARPs instances, so these are rare)."""
+
+    reply_burst: int = 50
+    """Burst of other ARP replies per port."""
+
+    refused_log_rate: int = 5
+    """Refused claims logged to the agent per second per port (all are dropped and counted)."""
+
+    refused_log_burst: int = 10
+    """Burst of refused claims logged per port."""
+
+    nflog_group: int = 7
+    """NFLOG group the refused claims are logged to (queue threshold 1: no batching delay)."""
+
+
+@dataclass(frozen=True)
+class AgentSettings:
+    follow: FollowSettings = field(default_factory=FollowSettings)
+    reports: ReportSettings = field(default_factory=ReportSettings)
+    discovery: DiscoverySettings = field(default_factory=DiscoverySettings)
+    nft: NftLimits = field(default_factory=NftLimits)
+    counters_interval: float = 5.0
+    """Seconds between two reads of the nftables drop counters into the metrics."""

@@ -1,0 +1,112 @@
+"""``havip agent``: run one host's agent against a control plane (docs/agent.md).
+
+Reads its options once, builds the settings, the client (the host's agent key) and the
+data plane of ``--netns``, and runs ``havip.agent.runtime.Agent`` until SIGTERM/SIGINT.
+``--dump`` prints the desired and observed state and the plan a reconcile would apply,
+then exits without changing anything. The agent modules are imported when the command
+runs, so other commands do not pay for pyroute2.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import signal
+from dataclasses import replace
+from typing import Any
+
+import typer
+
+HELP = (
+    "Run the host agent: follow the host's desired state, build the routed VPC data plane in --netns, and "
+    "switch a HaVip to whichever allowed interface announces it by gratuitous ARP (docs/agent.md).\n\n"
+    "Metrics (Prometheus) and the state dump (/debug/state) are served on --metrics (127.0.0.1 only unless "
+    "you name another address). SIGUSR1 logs the state dump as one JSON line."
+)
+
+
+def parse_metrics(text: str) -> tuple[str, int]:
+    host, sep, port = text.rpartition(":")
+    if not port.isdigit():
+        raise typer.BadParameter(f"{text!r} is not [HOST:]PORT", param_hint="--metrics")
+    return (host or "127.0.0.1") if sep else "127.0.0.1", int(port)
+
+
+def agent(
+    server: str = typer.Option(
+        ..., "--server", envvar="HAVIP_SERVER", help="The control plane: http://HOST:PORT or unix:///path.sock."
+    ),
+    host: str = typer.Option(..., "--host", help="This host's name (or id) in the control plane."),
+    netns: str | None = typer.Option(
+        None, "--netns", help="Do all kernel work in this named network namespace (the host, in tests and the lab)."
+    ),
+    token: str | None = typer.Option(
+        None,
+        "--token",
+        envvar="HAVIP_AGENT_TOKEN",
+        help="The host's agent key (from `havip host create`).",
+        show_default=False,
+    ),
+    metrics: str | None = typer.Option(
+        None, "--metrics", help="[HOST:]PORT for /metrics and /debug/state (default host 127.0.0.1)."
+    ),
+    dump: bool = typer.Option(
+        False, "--dump", help="Print desired state, observed state and the pending plan as JSON; change nothing."
+    ),
+    resync: float = typer.Option(60.0, "--resync", help="Seconds between full resyncs when nothing changes."),
+    discovery: float = typer.Option(30.0, "--discovery-interval", help="Seconds between holder-discovery rounds."),
+    log_level: str = typer.Option("info", "--log-level", help="debug, info, warning or error."),
+) -> None:
+    """Run the host agent (see HELP)."""
+    from havip.agent import logs
+    from havip.agent.dataplane import Dataplane, Netns
+    from havip.agent.runtime import Agent
+    from havip.agent.settings import AgentSettings, DiscoverySettings, FollowSettings
+    from havip.client import HavipClient
+
+    logs.install(getattr(logging, log_level.upper(), logging.INFO))
+    settings = AgentSettings(
+        follow=replace(FollowSettings(), resync_interval=resync),
+        discovery=replace(DiscoverySettings(), interval=discovery),
+    )
+    client = HavipClient(server, token, timeout=settings.follow.request_timeout)
+    dp = Dataplane(Netns(netns) if netns else Netns.own())
+    if dump:
+        typer.echo(json.dumps(one_shot_dump(client, host, dp, settings), indent=2, default=str))
+        dp.close()
+        return
+    runner = Agent(client, host, dp, settings)
+    if metrics:
+        from havip.agent.metrics import serve
+
+        mhost, mport = parse_metrics(metrics)
+        serve(runner.metrics, runner.dump, mhost, mport)
+    signal.signal(signal.SIGTERM, lambda *_: runner._stop.set())
+    signal.signal(signal.SIGINT, lambda *_: runner._stop.set())
+    signal.signal(
+        signal.SIGUSR1,
+        lambda *_: logging.getLogger("havip.agent").info(json.dumps(runner.dump(), default=str)),
+    )
+    try:
+        runner.run_forever()
+    finally:
+        runner.stop()
+        dp.close()
+        client.close()
+
+
+def one_shot_dump(client: Any, host: str, dp: Any, settings: Any) -> dict[str, Any]:
+    from havip.agent.desired import build_desired
+    from havip.agent.dump import jsonable
+    from havip.agent.plan import plan
+    from havip.contract.agents import DesiredState
+
+    state = DesiredState.model_validate(client.desired_state(host))
+    observed = dp.read()
+    desired = build_desired(state, observed.vpc_tables())
+    return {
+        "desired_state": state.model_dump(mode="json"),
+        "desired_host": jsonable(desired),
+        "observed": jsonable(observed),
+        "plan": [repr(act) for act in plan(desired, observed, limits=settings.nft)],
+    }
