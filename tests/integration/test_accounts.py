@@ -112,3 +112,7 @@ def test_quota_set_errors(
 
 def test_a_tenant_cannot_read_another_accounts_quotas(tenant: Caller, account_b: str) -> None:
     tenant.fails("GET", "/v1/quotas", 404, "NotFound.Account", params={"account_id": account_b})
+
+
+def test_the_operator_must_name_the_account_whose_quotas_to_show(operator: Caller) -> None:
+    operator.fails("GET", "/v1/quotas", 400, "MissingParameter.AccountId")

@@ -94,6 +94,8 @@ def test_openapi_describes_routes_tags_and_models(anonymous: Caller) -> None:
     assert get_havip["responses"]["200"]["content"]["application/json"]["schema"]["$ref"].endswith("/HaVip")
     assert get_havip["responses"]["404"]["content"]["application/json"]["schema"]["$ref"].endswith("/Error")
     assert "bearer" in str(doc["components"]["securitySchemes"]).lower()
+    assert "422" not in get_havip["responses"]  # validation errors are 400 InvalidParameter
+    assert "HTTPValidationError" not in doc["components"]["schemas"]
     post_report = doc["paths"]["/v1/hosts/{host}/reports"]["post"]
     assert post_report["requestBody"]["content"]["application/json"]["schema"]["$ref"].endswith("/Report")
 

@@ -8,6 +8,8 @@ imports the store: it is handed a ``UnitOfWorkFactory``.
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import FastAPI
 
 from havip.api import errors
@@ -35,8 +37,21 @@ TAGS = [
 ]
 
 
+class HavipApi(FastAPI):
+    """FastAPI whose OpenAPI document shows the validation errors we really send (400, not 422)."""
+
+    def openapi(self) -> dict[str, Any]:
+        schema = super().openapi()
+        for operations in schema.get("paths", {}).values():
+            for operation in operations.values():
+                operation.get("responses", {}).pop("422", None)
+        for name in ("HTTPValidationError", "ValidationError"):
+            schema.get("components", {}).get("schemas", {}).pop(name, None)
+        return schema
+
+
 def create_app(uow_factory: UnitOfWorkFactory, settings: Settings) -> FastAPI:
-    app = FastAPI(
+    app = HavipApi(
         title="havip",
         version="1",
         description="High-Availability Virtual IPs: the native REST API (docs/api-routes.md).",
