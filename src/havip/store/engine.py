@@ -125,11 +125,10 @@ class SqlUnitOfWork:
     def __exit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
-        try:
-            if not self._committed:
-                self.session.rollback()
-        finally:
-            self.session.close()
+        # close() alone: it ends an uncommitted transaction (the pool rolls it back)
+        # without expiring what the session loaded; rollback() would expire it, and
+        # SQLAlchemy 2.1 then fails on any attribute read of a returned object
+        self.session.close()
 
     def commit(self) -> None:
         try:
