@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
+from havip.agent import logs
+
+from .cloud import AgentPair, Cloud
 from .netlab import Lab, sh
 
 REQUIRED_TOOLS = ("ip", "nft", "sysctl")
@@ -41,3 +46,25 @@ def lab(request: pytest.FixtureRequest) -> Iterator[Lab]:
     lab.start()
     yield lab
     assert _root_fingerprint() == before == ("", "", ""), "the root namespace was touched"
+
+
+@pytest.fixture(autouse=True)
+def agent_logs() -> None:
+    """The agent's JSON log lines go to stderr: pytest shows them when a test fails."""
+    logs.install(logging.INFO)
+
+
+@pytest.fixture
+def cloud(tmp_path: Path) -> Iterator[Cloud]:
+    c = Cloud(tmp_path)
+    yield c
+    c.close()
+
+
+@pytest.fixture
+def pair(lab: Lab, cloud: Cloud, request: pytest.FixtureRequest) -> AgentPair:
+    """The keepalived pair i1/i2 of a HaVip, i3 (no member) and a client c, placed on
+    the lab's host in the real control plane; agents started by the test stop first."""
+    p = AgentPair(lab, cloud)
+    request.addfinalizer(p.close)
+    return p.build()

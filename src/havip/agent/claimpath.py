@@ -42,7 +42,7 @@ class Host(Protocol):
 
     @property
     def view(self) -> c.ClaimView: ...
-    def local_holders(self) -> dict[str, str]: ...
+    def claim_state(self) -> tuple[c.ClaimView, dict[str, str]]: ...
     def last_claim_ns(self, havip_id: str) -> int: ...
     def claimed(self, havip_id: str, interface_id: str, at_ns: int) -> None: ...
     def enqueue(self, rep: Report) -> None: ...
@@ -139,8 +139,8 @@ class ClaimPath:
                 self._on_answer(seen)
 
     def _on_garp(self, frame: Frame, seen: arp.GarpSeen) -> None:
-        view = self.host.view
-        verdict = c.decide_claim(view, self.host.local_holders(), seen.ifindex, seen.ip)
+        view, local = self.host.claim_state()
+        verdict = c.decide_claim(view, local, seen.ifindex, seen.ip)
         self.metrics.claims.labels(verdict=verdict.why.value).inc()
         if verdict.vip is not None and self._round is not None and verdict.act is not c.Act.IGNORE:
             self._round.claimed.add(verdict.vip.havip_id)
@@ -221,7 +221,7 @@ class ClaimPath:
                 event(log, "probe-failed", havip=vip.havip_id, port=port.device, error=str(e), level=logging.WARNING)
 
     def _finish_round(self, rnd: Round) -> None:
-        view, local = self.host.view, self.host.local_holders()
+        view, local = self.host.claim_state()
         shield_ns = int(self.settings.claim_shield * 1e9)
         findings: dict[str, c.RoundVerdict] = {}
         for vip in {v.havip_id: v for v, _p in rnd.targets}.values():

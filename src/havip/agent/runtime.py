@@ -105,8 +105,10 @@ class Agent:
 
     # ------------------------------------------------------- the claim path's Host
 
-    def local_holders(self) -> dict[str, str]:
-        return self._claims.holders()
+    def claim_state(self) -> tuple[c.ClaimView, dict[str, str]]:
+        """The view and the local claims, consistent with each other."""
+        with self._lock:
+            return self.view, self._claims.holders()
 
     def last_claim_ns(self, havip_id: str) -> int:
         return self._last_claim.get(havip_id, 0)
@@ -157,7 +159,7 @@ class Agent:
 
     def _follow(self) -> None:
         follow = self.settings.follow
-        failures, gap, next_resync, next_counters = 0, True, 0.0, 0.0
+        failures, gap, next_resync, next_counters, why = 0, True, 0.0, 0.0, "start"
         while not self._stop.is_set():
             now = time.monotonic()
             wait = None if self.state is None else max(0.0, min(follow.long_poll_wait, next_resync - now))
@@ -170,6 +172,7 @@ class Agent:
                 if failures == 0:
                     event(log, "control-plane-unreachable", error=e.message, level=logging.WARNING)
                 failures, gap = failures + 1, True
+                why = "start" if self.reconciled_revision is None else "gap"
                 if self.state is not None and time.monotonic() >= next_resync:
                     self._reconcile_safely(self.state)  # repair drift from the last known state
                     next_resync = time.monotonic() + follow.resync_interval
@@ -182,32 +185,35 @@ class Agent:
             if raw is not None:
                 state = DesiredState.model_validate(raw)
                 with self._lock:
-                    before = self._claims
-                    self._claims = self._claims.retire(fetch_seq, [h.id for h in state.havips])
-                    retired = self._claims != before
+                    retired = self._claims.retire(fetch_seq, [h.id for h in state.havips]) != self._claims
                 changed = self.state is None or state.revision != self.state.revision or retired
                 self.state = state
                 if changed or time.monotonic() >= next_resync:
-                    self._reconcile_safely(state)
+                    self._reconcile_safely(state, fetch_seq)
                     next_resync = time.monotonic() + follow.resync_interval
                 if gap:
-                    self.claim_path.request_round("start" if self.reconciled_revision is None else "gap")
+                    self.claim_path.request_round(why)
                     gap = False
             if time.monotonic() >= next_counters:
                 self._read_counters()
                 next_counters = time.monotonic() + self.settings.counters_interval
 
-    def _reconcile_safely(self, state: DesiredState) -> None:
+    def _reconcile_safely(self, state: DesiredState, fetch_seq: int = 0) -> None:
         try:
-            self.reconcile(state)
+            self.reconcile(state, fetch_seq)
         except Exception as e:  # the loop must survive anything the kernel throws
             self.metrics.reconcile_errors.inc()
             event(log, "reconcile-failed", revision=state.revision, error=repr(e), level=logging.ERROR)
 
-    def reconcile(self, state: DesiredState) -> list[a.Action]:
-        """One pass: read back, plan, apply; returns the actions that were planned."""
+    def reconcile(self, state: DesiredState, fetch_seq: int = 0) -> list[a.Action]:
+        """One pass: read back, plan, apply; returns the actions that were planned.
+
+        ``fetch_seq`` is when ``state``'s fetch started (on the agent's event counter):
+        local claims delivered before it are settled by ``state`` and retired, together
+        with the swap of the claim path's view, so the two never disagree."""
+        ids = [h.id for h in state.havips]
         with self._lock:
-            gen, local = self._claims_gen, self._claims.holders()
+            gen, local = self._claims_gen, self._claims.retire(fetch_seq, ids).holders()
         observed = self.dp.read()
         desired = build_desired(state, observed.vpc_tables(), local)
         acts = plan(desired, observed, limits=self.settings.nft)
@@ -222,7 +228,10 @@ class Agent:
         if acts:
             observed = self.dp.read()
         self.desired, self.observed = desired, observed
-        self.view = c.build_view(state, desired, {n: link.index for n, link in observed.links.items()})
+        view = c.build_view(state, desired, {n: link.index for n, link in observed.links.items()})
+        with self._lock:
+            self._claims = self._claims.retire(fetch_seq, ids)
+            self.view = view
         self.reconciled_revision = state.revision
         self.metrics.reconciles.inc()
         self.metrics.revision.set(state.revision)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import ctypes
 import os
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import TypeVar
 
 from havip.agent.dataplane.errors import DataplaneError
@@ -68,6 +68,10 @@ class Netns:
     def run(self, fn: Callable[..., T], *args: object) -> T:
         """Run ``fn(*args)`` on the namespace's thread and return its result."""
         return self._pool.submit(fn, *args).result()
+
+    def submit(self, fn: Callable[..., T], *args: object) -> Future[T]:
+        """Like ``run`` but returns at once with a future."""
+        return self._pool.submit(fn, *args)
 
     def close(self) -> None:
         self._pool.shutdown(wait=True)
