@@ -140,9 +140,10 @@ class Agent:
     def stop(self) -> None:
         """Stop the threads; the kernel state stays exactly as it is."""
         self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join(self.settings.follow.long_poll_wait + self.settings.follow.request_timeout + 1)
         self.claim_path.stop()
         self.reporter.stop()
-        self._thread.join(self.settings.follow.long_poll_wait + self.settings.follow.request_timeout + 1)
         self.claim_path.watcher.close()
         self.claim_path.switch.close()
         if self.claim_path.nflog:
