@@ -1,0 +1,181 @@
+"""The claim path's pure decisions, the watch filter, local claims, drop totals, reporter."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Mapping
+from typing import Any
+
+import pytest
+
+from havip.agent import arp
+from havip.agent import claims as c
+from havip.agent.actions import DeleteNeigh, ReplaceNeigh, ReplaceRoute
+from havip.agent.metrics import DropTotals
+from havip.agent.reporter import Report, Reporter
+from havip.agent.runtime import vip_actions
+from havip.agent.settings import ReportSettings
+from havip.client import ApiError
+
+pytestmark = pytest.mark.unit
+
+GW = "ee:ff:ff:ff:ff:ff"
+MAC = "52:54:00:00:00:01"
+VIP = "10.0.0.3"
+
+
+def view(holder: str | None = "eni-1", holder_host: str | None = "h1") -> c.ClaimView:
+    ports = {
+        n: c.PortInfo(f"eni-{n}", f"p{n}", n, "vpc-1", 20000, f"52:54:00:00:00:0{n}")
+        for n in (1, 2, 3)  # eni-3 is no claimant
+    }
+    vip = c.VipInfo("havip-1", "vpc-1", VIP, 20000, frozenset({"eni-1", "eni-2"}), "10.0.0.1", holder, holder_host)
+    return c.ClaimView("h1", 7, ports, {("vpc-1", VIP): vip})
+
+
+@pytest.mark.parametrize(
+    ("ifindex", "ip", "local", "act", "why"),
+    [
+        pytest.param(2, VIP, {}, c.Act.SWITCH, c.Why.CLAIM, id="member-claims"),
+        pytest.param(1, VIP, {}, c.Act.NOOP, c.Why.ALREADY_HOLDER, id="holder-refresh"),
+        pytest.param(2, VIP, {"havip-1": "eni-2"}, c.Act.NOOP, c.Why.ALREADY_HOLDER, id="local-claim-refresh"),
+        pytest.param(1, VIP, {"havip-1": "eni-2"}, c.Act.SWITCH, c.Why.CLAIM, id="back-to-the-recorded"),
+        pytest.param(3, VIP, {}, c.Act.IGNORE, c.Why.NOT_A_CLAIMANT, id="not-a-claimant"),
+        pytest.param(2, "10.0.0.9", {}, c.Act.IGNORE, c.Why.NOT_A_HAVIP, id="not-a-havip"),
+        pytest.param(9, VIP, {}, c.Act.IGNORE, c.Why.UNKNOWN_PORT, id="unknown-port"),
+    ],
+)
+def test_decide_claim(ifindex: int, ip: str, local: dict[str, str], act: c.Act, why: c.Why) -> None:
+    v = c.decide_claim(view(), local, ifindex, ip)
+    assert (v.act, v.why) == (act, why)
+
+
+def test_a_holder_on_another_host_is_not_ours_so_a_local_claim_switches() -> None:
+    assert c.decide_claim(view("eni-1", "h2"), {}, 1, VIP).act is c.Act.SWITCH
+
+
+VIPINFO = view().vips[("vpc-1", VIP)]
+
+
+@pytest.mark.parametrize(
+    ("holder", "answers", "shielded", "finding", "who"),
+    [
+        pytest.param("eni-1", [], False, c.Finding.NO_ANSWER, None, id="nobody"),
+        pytest.param("eni-1", ["eni-1"], False, c.Finding.CONFIRMED, "eni-1", id="holder-confirmed"),
+        pytest.param("eni-1", ["eni-2"], False, c.Finding.HEAL, "eni-2", id="missed-claim-healed"),
+        pytest.param(None, ["eni-2"], False, c.Finding.HEAL, "eni-2", id="unheld-found"),
+        pytest.param("eni-1", ["eni-2"], True, c.Finding.CLAIM_WINS, "eni-1", id="fresh-claim-outranks-answer"),
+        pytest.param("eni-2", ["eni-1", "eni-2"], False, c.Finding.SPLIT_BRAIN, "eni-2", id="split-keeps-holder"),
+        pytest.param("eni-1", ["eni-3"], False, c.Finding.NO_ANSWER, None, id="non-claimant-answer-ignored"),
+    ],
+)
+def test_decide_round(
+    holder: str | None, answers: list[str], shielded: bool, finding: c.Finding, who: str | None
+) -> None:
+    v = c.decide_round(VIPINFO, "h1", holder, answers, shielded)
+    assert (v.finding, v.interface_id) == (finding, who)
+
+
+def test_split_brain_names_the_others() -> None:
+    v = c.decide_round(VIPINFO, "h1", "eni-2", ["eni-1", "eni-2"], False)
+    assert v.others == ("eni-1",)
+
+
+def test_probe_targets_are_the_claimant_ports() -> None:
+    assert [(v.ip, p.device) for v, p in c.probe_targets(view())] == [(VIP, "p1"), (VIP, "p2")]
+
+
+def test_local_claims_stay_until_a_fetch_started_after_delivery() -> None:
+    lc = c.LocalClaims().add("havip-1", "eni-2", 100)
+    assert lc.retire(5).holders() == {"havip-1": "eni-2"}  # not delivered: kept
+    lc = lc.delivered("havip-1", "eni-2", 100, seq=7)
+    assert lc.retire(7).holders() == {"havip-1": "eni-2"}  # that fetch started before delivery
+    assert lc.retire(8).holders() == {}
+    assert lc.retire(0, havip_ids=[]).holders() == {}  # the HaVip is gone
+    newer = lc.add("havip-1", "eni-1", 200)
+    assert newer.delivered("havip-1", "eni-2", 100, seq=9) == newer  # an old delivery never retires a newer claim
+
+
+FRAMES = [
+    pytest.param(arp.build_garp(MAC, VIP), id="garp"),
+    pytest.param(arp.build_garp(MAC, VIP, arp.ARP_REPLY), id="garp-reply"),
+    pytest.param(arp.build_arp(arp.ARP_REPLY, MAC, VIP, "10.0.0.1", GW, eth_dst=GW), id="probe-answer"),
+    pytest.param(arp.build_arp(arp.ARP_REPLY, MAC, VIP, "10.0.0.1", "52:54:00:00:00:09"), id="reply-to-other"),
+    pytest.param(arp.build_arp(arp.ARP_REQUEST, MAC, "10.0.0.11", VIP), id="request"),
+    pytest.param(arp.build_arp(arp.ARP_REQUEST, MAC, "0.0.0.0", VIP), id="probe"),
+    pytest.param(bytes(60), id="garbage"),
+]
+
+
+@pytest.mark.parametrize("frame", FRAMES)
+@pytest.mark.parametrize("pkttype", [0, arp.PACKET_OUTGOING])
+def test_watch_filter_agrees_with_classify_watch(frame: bytes, pkttype: int) -> None:
+    kept = arp.run_filter(arp.watch_filter(GW), frame, pkttype) > 0
+    seen = arp.classify_watch(frame, 1, pkttype, GW)
+    assert kept == (not isinstance(seen, arp.Ignored)), seen
+
+
+def test_classify_watch_reads_a_probe_answer() -> None:
+    frame = arp.build_arp(arp.ARP_REPLY, MAC, VIP, "10.0.0.1", GW, eth_dst=GW)
+    assert arp.classify_watch(frame, 4, 0, GW) == arp.ProbeAnswer(4, VIP, MAC)
+
+
+def test_drop_totals_survive_a_table_replace() -> None:
+    t = DropTotals()
+    assert t.deltas({"havip_antispoof.bad_ip": 5}) == {"havip_antispoof.bad_ip": 5}
+    assert t.deltas({"havip_antispoof.bad_ip": 7}) == {"havip_antispoof.bad_ip": 2}
+    assert t.deltas({"havip_antispoof.bad_ip": 3}) == {"havip_antispoof.bad_ip": 3}  # replaced: from 0
+    t.forget_table("havip_antispoof")
+    assert t.deltas({"havip_antispoof.bad_ip": 3}) == {"havip_antispoof.bad_ip": 3}
+
+
+def test_vip_actions_are_split_from_the_rest() -> None:
+    acts = [ReplaceRoute(1, f"{VIP}/32", "p1"), ReplaceRoute(1, "10.0.0.11/32", "p1"), DeleteNeigh("p2", VIP)]
+    acts.append(ReplaceNeigh("p1", "10.0.0.11", MAC))
+    mine, rest = vip_actions(list(acts), {VIP})
+    assert mine == [acts[0], acts[2]] and rest == [acts[1], acts[3]]
+
+
+class FlakySink:
+    def __init__(self, failures: int) -> None:
+        self.failures, self.calls = failures, 0
+
+    def report(self, host: str, body: Mapping[str, Any]) -> Mapping[str, Any]:
+        self.calls += 1
+        if self.calls <= self.failures:
+            raise ApiError(0, "ConnectionFailed", "down")
+        if body["havip_id"] == "gone":
+            raise ApiError(404, "NotFound", "no such HaVip")
+        return {"outcome": "holder-changed"}
+
+
+def test_reporter_retries_while_down_and_drops_final_rejections() -> None:
+    sink = FlakySink(failures=3)
+    done: list[tuple[str, str | None]] = []
+    finished = threading.Event()
+
+    def on_done(rep: Report, outcome: str | None) -> None:
+        done.append((rep.havip_id, outcome))
+        if len(done) == 2:
+            finished.set()
+
+    r = Reporter(sink, "h1", ReportSettings(backoff=(0.001,)), on_done)
+    r.start()
+    r.put(Report("havip-1", "eni-1", "claim", 1_700_000_000_000_000_000, "garp-request", 300))
+    r.put(Report("gone", "eni-1", "claim", 1_700_000_000_000_000_000))
+    assert finished.wait(5)
+    r.stop()
+    assert done == [("havip-1", "holder-changed"), ("gone", None)]
+    assert sink.calls == 5
+
+
+def test_report_body_is_the_wire_schema() -> None:
+    body = Report("h", "e", "split-brain", 1_700_000_000_123_000_000, "discovery-timer", None, ("e2",)).body()
+    assert body == {
+        "havip_id": "h",
+        "interface_id": "e",
+        "kind": "split-brain",
+        "at": "2023-11-14T22:13:20.123000Z",
+        "cause": "discovery-timer",
+        "others": ["e2"],
+    }
