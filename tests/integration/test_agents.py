@@ -19,7 +19,7 @@ from .helpers import Caller, Net, serve, wait_until
 
 pytestmark = pytest.mark.integration
 
-T0 = dt.datetime(2030, 1, 1, tzinfo=dt.UTC)
+T0 = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)  # in the past: reports ahead of the server clock are refused
 
 
 def at(seconds: float) -> str:
@@ -234,3 +234,15 @@ def test_many_waiting_agents_do_not_block_other_requests(store: Store, net: Net,
         for t in pollers:
             t.join(timeout=30)
         assert len(done) == waiting
+
+
+def test_a_report_from_the_future_is_refused_and_changes_nothing(tenant: Caller, net: Net, pair: Pair) -> None:
+    future = dt.datetime.now(dt.UTC) + dt.timedelta(minutes=10)
+    net.agent_h1.fails(
+        "POST",
+        "/v1/hosts/h1/reports",
+        400,
+        "InvalidParameter.FutureReport",
+        json={"havip_id": pair.havip, "interface_id": pair.e1, "kind": "claim", "at": future.isoformat()},
+    )
+    assert tenant.get(f"/v1/havips/{pair.havip}")["holder"] is None

@@ -145,7 +145,7 @@ def test_concurrent_claims_leave_one_holder_and_a_consistent_history(
             "havip_id": h["id"],
             "interface_id": members[i]["network_interfaces"][0]["id"],
             "kind": "claim",
-            "at": f"2030-01-01T00:00:{i:02d}Z",
+            "at": f"2026-01-01T00:00:{i:02d}Z",
         }
         return c.request(
             "POST", f"/v1/hosts/{host}/reports", json=body, headers={"Authorization": f"Bearer {agents[host]}"}

@@ -194,7 +194,7 @@ def test_a_tenant_key_cannot_report_claims(tenant: Caller, operator: Caller, net
         "havip_id": world_a["havip"],
         "interface_id": world_a["eni"],
         "kind": "claim",
-        "at": "2030-01-01T00:00:00Z",
+        "at": "2026-01-01T00:00:00Z",
     }
     tenant.fails("POST", "/v1/hosts/h1/reports", 403, "Forbidden.NotThisHostsAgent", json=report)
     net.agent_h2.fails("POST", "/v1/hosts/h1/reports", 403, "Forbidden.NotThisHostsAgent", json=report)

@@ -27,7 +27,7 @@ from havip.domain.model import (
 from havip.service.compute import resolve_host
 from havip.service.context import Ctx
 from havip.service.havips import record_event
-from havip.service.ports import UnitOfWork
+from havip.service.ports import Clock, UnitOfWork
 
 
 @dataclass(frozen=True)
@@ -142,6 +142,9 @@ def current_revision(ctx: Ctx, host_ref: str) -> int:
         return uow.revision()
 
 
+FUTURE_TOLERANCE = dt.timedelta(seconds=5)
+
+
 class ReportKind(enum.StrEnum):
     CLAIM = "claim"  # an unsolicited gratuitous ARP from the interface
     PROBE_ANSWER = "probe-answer"  # the interface answered the agent's holder probe
@@ -185,7 +188,7 @@ def report(ctx: Ctx, host_ref: str, rep: ClaimReport) -> Outcome:
             raise Forbidden(
                 f"network interface {eni.id} is not placed on host {host.name}", code="Forbidden.InterfaceNotOnHost"
             )
-        outcome = _apply(uow, host, havip, eni, kind, rep)
+        outcome = _apply(uow, host, havip, eni, kind, rep, ctx.clock)
         if outcome is Outcome.HOLDER_CHANGED:
             uow.bump_revision()
         uow.commit()
@@ -193,11 +196,25 @@ def report(ctx: Ctx, host_ref: str, rep: ClaimReport) -> Outcome:
 
 
 def _apply(
-    uow: UnitOfWork, host: Host, havip: HaVip, eni: NetworkInterface, kind: ReportKind, rep: ClaimReport
+    uow: UnitOfWork,
+    host: Host,
+    havip: HaVip,
+    eni: NetworkInterface,
+    kind: ReportKind,
+    rep: ClaimReport,
+    clock: Clock,
 ) -> Outcome:
     members = uow.members.find(havip_id=havip.id)
     decision = may_claim(havip, eni, members)
     at = rep.at if rep.at.tzinfo else rep.at.replace(tzinfo=dt.UTC)
+    now = clock()
+    if at > now + FUTURE_TOLERANCE:
+        raise InvalidParameter(
+            f"the report is dated {at.isoformat()}, ahead of the control plane's clock ({now.isoformat()}); "
+            "check the host's clock (NTP)",
+            code="InvalidParameter.FutureReport",
+        )
+    at = min(at, now)  # a small skew never pins a holder into the future
     new = (eni.id, eni.instance_id)
     if kind is ReportKind.SPLIT_BRAIN:
         record_event(

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from havip.domain import ids, quotas, rules, status
-from havip.domain.errors import Conflict, NotFound
+from havip.domain.errors import Conflict, InvalidParameter, NotFound
 from havip.domain.model import (
     BindingMode,
     Eip,
@@ -111,7 +111,7 @@ def list_havips(
     allowed = {"vpc_id", "subnet_id", "status", "ip", "name", "id", "region", "binding_mode"}
     for key, value in filters.items():
         if key not in allowed:
-            raise ValueError(f"unknown HaVip filter {key}")
+            raise InvalidParameter(f"unknown HaVip filter {key!r}", code="InvalidParameter.Filter")
         if value not in (None, [], ""):
             f[key] = value
     with ctx.uow() as uow:
@@ -292,6 +292,12 @@ def list_events(ctx: Ctx, havip_id: str, page: Page, kind: str | None = None) ->
         havip = get_owned(ctx, uow.havips, "HaVip", havip_id)
         f: dict[str, Any] = {"havip_id": havip.id}
         if kind:
-            f["kind"] = EventKind(kind)
+            try:
+                f["kind"] = EventKind(kind)
+            except ValueError as exc:
+                kinds = ", ".join(k.value for k in EventKind)
+                raise InvalidParameter(
+                    f"unknown event kind {kind!r}; kinds: {kinds}", code="InvalidParameter.Kind"
+                ) from exc
         items = uow.events.find(limit=page.limit, offset=page.offset, order_by="-at", **f)
         return items, uow.events.count(**f)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from havip.domain import ids, quotas, rules, status
-from havip.domain.errors import InvalidParameter
+from havip.domain.errors import InvalidParameter, NotFound
 from havip.domain.model import NextHopType, RouteEntry
 from havip.domain.quotas import Quota
 from havip.service.accounts import limit_of
@@ -93,10 +93,12 @@ def get_entry(ctx: Ctx, entry_id: str) -> RouteEntry:
         return get_owned(ctx, uow.route_entries, "RouteEntry", entry_id)
 
 
-def delete_entry(ctx: Ctx, entry_id: str) -> None:
+def delete_entry(ctx: Ctx, entry_id: str, route_table_id: str | None = None) -> None:
     scope_filters(ctx)
     with ctx.uow(write=True) as uow:
         entry = get_owned(ctx, uow.route_entries, "RouteEntry", entry_id)
+        if route_table_id is not None and entry.route_table_id != route_table_id:
+            raise NotFound("RouteEntry", entry_id)
         uow.route_entries.remove(entry)
         uow.bump_revision()
         uow.commit()

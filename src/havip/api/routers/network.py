@@ -10,7 +10,6 @@ from havip import contract as c
 from havip.api import views
 from havip.api.deps import CtxDep, PageDep
 from havip.api.routers import ERROR_RESPONSES
-from havip.domain.errors import NotFound
 from havip.service import network as svc
 from havip.service import routes as route_svc
 from havip.service.context import Page
@@ -164,6 +163,4 @@ def create_entry(ctx: CtxDep, table_id: str, body: c.RouteEntryCreate) -> c.Rout
     summary="Delete a route entry",
 )
 def delete_entry(ctx: CtxDep, table_id: str, entry_id: str) -> None:
-    if route_svc.get_entry(ctx, entry_id).route_table_id != table_id:
-        raise NotFound("RouteEntry", entry_id)
-    route_svc.delete_entry(ctx, entry_id)
+    route_svc.delete_entry(ctx, entry_id, route_table_id=table_id)
