@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-APT_PACKAGES=(keepalived nftables iproute2 iputils-ping arping tcpdump postgresql python3-venv)
+APT_PACKAGES=(keepalived nftables iproute2 iputils-ping arping tcpdump curl postgresql python3-venv)
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

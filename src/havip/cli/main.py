@@ -15,7 +15,7 @@ from typing import Any
 import typer
 from typer.core import TyperGroup
 
-from havip.cli import accounts, agent, compute, eips, havips, network, serve
+from havip.cli import accounts, agent, compute, eips, havips, keepalived, lab, network, serve
 from havip.cli.credentials import havip_home
 from havip.cli.render import Output
 from havip.cli.resources import arrange
@@ -108,6 +108,8 @@ for group, name in (
     (compute.host_app, "host"),
     (accounts.account_app, "account"),
     (accounts.quota_app, "quota"),
+    (keepalived.keepalived_app, "keepalived"),
+    (lab.lab_app, "lab"),
 ):
     arrange(group)
     app.add_typer(group, name=name)

@@ -15,7 +15,7 @@ import os
 import signal
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit, urlunsplit
 
 import typer
@@ -128,9 +128,7 @@ def run(url: str, where: Listen, regions: tuple[str, ...], credentials_file: Pat
 
     log.info("opening store db=%s", redact_url(url))
     store = Store(url)
-    # Store.uow satisfies the UnitOfWorkFactory port; the cast through Any is for mypy,
-    # which holds the port's (mutable) repository attributes invariant.
-    uow_factory: UnitOfWorkFactory = cast(Any, store.uow)
+    uow_factory: UnitOfWorkFactory = store.uow
     try:
         store.migrate()
         boot = bootstrap(uow_factory)

@@ -47,23 +47,56 @@ class UnitOfWork(Protocol):
     limits) cannot be broken by a concurrent request.
     """
 
-    accounts: Repository[m.Account]
-    api_keys: Repository[m.ApiKey]
-    quota_overrides: Repository[m.QuotaOverride]
-    hosts: Repository[m.Host]
-    vpcs: Repository[m.Vpc]
-    subnets: Repository[m.Subnet]
-    instances: Repository[m.Instance]
-    interfaces: Repository[m.NetworkInterface]
-    havips: Repository[m.HaVip]
-    members: Repository[m.HaVipMember]
-    events: Repository[m.HaVipEvent]
-    eip_pools: Repository[m.EipPool]
-    eips: Repository[m.Eip]
-    route_tables: Repository[m.RouteTable]
-    route_entries: Repository[m.RouteEntry]
-    idempotency: Repository[m.IdempotencyRecord]
-    allocations: Repository[m.IpAllocation]
+    @property
+    def accounts(self) -> Repository[m.Account]: ...
+
+    @property
+    def api_keys(self) -> Repository[m.ApiKey]: ...
+
+    @property
+    def quota_overrides(self) -> Repository[m.QuotaOverride]: ...
+
+    @property
+    def hosts(self) -> Repository[m.Host]: ...
+
+    @property
+    def vpcs(self) -> Repository[m.Vpc]: ...
+
+    @property
+    def subnets(self) -> Repository[m.Subnet]: ...
+
+    @property
+    def instances(self) -> Repository[m.Instance]: ...
+
+    @property
+    def interfaces(self) -> Repository[m.NetworkInterface]: ...
+
+    @property
+    def havips(self) -> Repository[m.HaVip]: ...
+
+    @property
+    def members(self) -> Repository[m.HaVipMember]: ...
+
+    @property
+    def events(self) -> Repository[m.HaVipEvent]: ...
+
+    @property
+    def eip_pools(self) -> Repository[m.EipPool]: ...
+
+    @property
+    def eips(self) -> Repository[m.Eip]: ...
+
+    @property
+    def route_tables(self) -> Repository[m.RouteTable]: ...
+
+    @property
+    def route_entries(self) -> Repository[m.RouteEntry]: ...
+
+    @property
+    def idempotency(self) -> Repository[m.IdempotencyRecord]: ...
+
+    @property
+    def allocations(self) -> Repository[m.IpAllocation]: ...
 
     def __enter__(self) -> Self: ...
 

@@ -1,0 +1,5 @@
+"""``python -m havip`` runs the ``havip`` command (used by the lab to start its children)."""
+
+from havip.cli.main import app
+
+app()

@@ -1,0 +1,189 @@
+"""``havip lab``: a HaVip failing over for real between keepalived instances, on this machine.
+
+Thin commands over ``havip.lab.control``; needs root (namespaces, keepalived).
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import typer
+from rich.table import Table
+from rich.text import Text
+
+from havip.cli.state import CliError, CliState
+from havip.lab import control
+from havip.lab.failover import MODES
+from havip.lab.spec import DEFAULT_NAME, LabPaths, LabSpec, check_name
+
+HELP = (
+    "A lab on this machine: the product page's scenario with real keepalived. Instances are network "
+    "namespaces wired to a host namespace run by a real havip agent; a real control plane (SQLite) "
+    "holds the HaVip; a client probes the VIP throughout. Needs root. Several labs can coexist (--name)."
+)
+
+lab_app = typer.Typer(help=HELP, no_args_is_help=True)
+
+NAME = typer.Option(DEFAULT_NAME, "--name", help="The lab's name; several labs (e.g. a test run's and yours) coexist.")
+
+STATE_STYLE = {"MASTER": "bold green", "BACKUP": "cyan", "FAULT": "red", "DOWN": "red", "STOP": "yellow"}
+
+
+def _state(ctx: typer.Context) -> CliState:
+    state = ctx.ensure_object(CliState)
+    return state
+
+
+def _require_root() -> None:
+    if os.geteuid() != 0:
+        raise CliError("Lab.NeedsRoot", "the lab creates network namespaces and runs keepalived: run it as root")
+
+
+def _name(name: str) -> str:
+    try:
+        return check_name(name)
+    except ValueError as exc:
+        raise CliError("InvalidParameter", str(exc)) from exc
+
+
+def _call(name: str, body: dict[str, Any], timeout: float = 300) -> dict[str, Any]:
+    try:
+        return control.request(LabPaths.of(name), body, timeout=timeout)
+    except control.LabError as exc:
+        raise CliError("Lab.Error", str(exc)) from exc
+
+
+@lab_app.command("up")
+def up(
+    ctx: typer.Context,
+    name: str = NAME,
+    advert_int: float = typer.Option(1.0, "--advert-int", help="keepalived's advert_int in seconds (the page: 1)."),
+    vrrp_version: int = typer.Option(
+        0, "--vrrp-version", help="2 or 3; default: 2 for whole seconds, 3 for a sub-second advert_int."
+    ),
+    binding_mode: str = typer.Option("explicit", "--binding-mode", help="explicit (members only) or subnet."),
+    check_interval: float = typer.Option(1.0, "--check-interval", help="Seconds between checkhaproxy runs."),
+    probe_ms: float = typer.Option(10.0, "--probe-interval-ms", help="How often the client probes the VIP."),
+) -> None:
+    """Build the lab: VPC, subnet 172.17.16.0/24, members 172.17.16.7 and .13, HaVip 172.17.16.3, a client."""
+    _require_root()
+    out = _state(ctx).output
+    spec = LabSpec(
+        name=_name(name),
+        advert_int=advert_int,
+        vrrp_version=vrrp_version,
+        binding_mode=binding_mode,
+        check_interval=check_interval,
+        probe_interval_ms=probe_ms,
+    )
+    if binding_mode not in ("explicit", "subnet"):
+        raise CliError("InvalidParameter", "--binding-mode must be explicit or subnet")
+    try:
+        control.up(spec, lambda line: out.note(f"  • {line}") if not out.json_output else None)
+    except control.LabError as exc:
+        raise CliError("Lab.BuildFailed", str(exc)) from exc
+    status = _call(spec.name, {"op": "status"})["status"]
+    if out.json_output:
+        out.raw(status)
+    else:
+        out.console.print(
+            Text(f"lab {spec.name} is up: HaVip {status['vip']} held by {status['holder']}", style="bold")
+        )
+        out.note(f"next: havip lab failover --name {spec.name} --mode kill | havip lab status | havip lab down")
+
+
+@lab_app.command("status")
+def status(ctx: typer.Context, name: str = NAME) -> None:
+    """The holder, each instance's keepalived state, and the HaVip's recent events."""
+    out = _state(ctx).output
+    st = _call(_name(name), {"op": "status"})["status"]
+    if out.json_output:
+        out.raw(st)
+        return
+    c = out.console
+    c.print(
+        Text(
+            f"lab {st['lab']}: HaVip {st['vip']} ({st['binding_mode']}), VRRPv{st['vrrp_version']} "
+            f"advert_int {st['advert_int']:g} s",
+            style="bold",
+        )
+    )
+    c.print(Text.assemble("holder: ", (str(st["holder"] or "none"), "bold green" if st["holder"] else "red")))
+    t = Table("instance", "role", "address", "namespace", "keepalived")
+    for i in st["instances"]:
+        ka = i["keepalived"] or "-"
+        t.add_row(i["name"], i["role"], i["address"], i["namespace"], Text(ka, style=STATE_STYLE.get(ka, "")))
+    c.print(t)
+    e = Table("at", "event", "from", "to", "cause", "switch µs", title="recent events", title_justify="left")
+    for ev in st["events"][:10]:
+        e.add_row(
+            ev["at"],
+            ev["kind"],
+            ev["from"] or "",
+            ev["to"] or "",
+            ev["cause"] or ev["reason"] or "",
+            "" if ev["latency_us"] is None else str(ev["latency_us"]),
+        )
+    c.print(e)
+
+
+def _fmt_ms(value: Any) -> str:
+    return "-" if value is None else f"{value:9.1f} ms"
+
+
+@lab_app.command("failover")
+def failover(
+    ctx: typer.Context,
+    name: str = NAME,
+    mode: str = typer.Option(
+        "kill",
+        "--mode",
+        help="kill: keepalived crashes; service: the checked service "
+        "stops; link: the interface goes down; freeze: keepalived is SIGSTOPped.",
+    ),
+) -> None:
+    """Break the current master, wait for the switch, print a timeline, repair the old master."""
+    if mode not in MODES:
+        raise CliError("InvalidParameter", f"--mode must be one of {', '.join(MODES)}")
+    out = _state(ctx).output
+    result = _call(_name(name), {"op": "failover", "mode": mode})["failover"]
+    if out.json_output:
+        out.raw(result)
+        return
+    c = out.console
+    c.print(Text(f"failover ({mode}): {result['old_holder']} -> {result['new_holder']}", style="bold"))
+    t = Table("step", "time since failure", box=None)
+    t.add_row("failure injected", _fmt_ms(0.0))
+    t.add_row(f"{result['new_holder']}'s GARP seen by the agent", _fmt_ms(result["garp_seen_ms"]))
+    t.add_row("VIP route switched", _fmt_ms(result["route_switched_ms"]))
+    t.add_row(f"client answered by {result['new_holder']}", _fmt_ms(result["first_answer_ms"]))
+    c.print(t)
+    if result["switch_latency_ms"] is not None:
+        c.print(f"switch latency (GARP received -> route acknowledged): {result['switch_latency_ms'] * 1000:.0f} µs")
+    c.print(f"probes lost during the failover: {result['lost_probes']}")
+    stale = result["stale_answers_after_switch"]
+    c.print(Text(f"answers from a non-holder after the switch: {stale}", style="green" if stale == 0 else "bold red"))
+    rejoined = result["rejoined_as_backup"] and result["holder_stayed"]
+    c.print(
+        Text(
+            f"{result['old_holder']} repaired and rejoined as BACKUP; {result['holder_after_repair']} keeps the VIP"
+            if rejoined
+            else f"{result['old_holder']} did not rejoin cleanly (holder now {result['holder_after_repair']})",
+            style="green" if rejoined else "bold red",
+        )
+    )
+    if stale or not rejoined:
+        raise typer.Exit(1)
+
+
+@lab_app.command("down")
+def down(ctx: typer.Context, name: str = NAME) -> None:
+    """Remove everything the lab created (also what a crashed lab left)."""
+    _require_root()
+    out = _state(ctx).output
+    try:
+        control.down(_name(name), lambda line: out.note(f"  • {line}"))
+    except control.LabError as exc:
+        raise CliError("Lab.Error", str(exc)) from exc
+    out.note(f"lab {name} removed")
