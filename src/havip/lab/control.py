@@ -101,11 +101,12 @@ def request(paths: LabPaths, body: dict[str, Any], timeout: float = 120) -> dict
 
 def down(name: str, show: Callable[[str], None]) -> None:
     paths = LabPaths.of(name)
+    supervisor = _supervisor_pid(paths)
     if running(paths):
         request(paths, {"op": "down"}, timeout=30)
         deadline = time.monotonic() + 30
-        while time.monotonic() < deadline and paths.socket.exists() and running(paths):
-            time.sleep(0.1)
+        while time.monotonic() < deadline and supervisor is not None and not _gone(supervisor):
+            time.sleep(0.05)
     _kill_leftovers(paths, show)
     for ns in netns.list_namespaces():
         if ns.startswith(namespace_prefix(name)):
@@ -115,6 +116,22 @@ def down(name: str, show: Callable[[str], None]) -> None:
             netns.delete(ns)
     if paths.root.exists():
         shutil.rmtree(paths.root, ignore_errors=True)
+
+
+def _supervisor_pid(paths: LabPaths) -> int | None:
+    try:
+        return int(json.loads(paths.record.read_text())["supervisor"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def _gone(pid: int) -> bool:
+    """Exited (a zombie counts: this machine's init reaps orphans late)."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] == "Z"
+    except (OSError, IndexError):
+        return True
 
 
 def _kill_leftovers(paths: LabPaths, show: Callable[[str], None]) -> None:
