@@ -89,7 +89,6 @@ class Failures:
             event.get("latency_us") if event else None,
             answers,
             interval_ns,
-            time.time_ns(),
         )
         self.repair(mode, old)
         try:

@@ -56,7 +56,6 @@ def analyse(
     latency_us: int | None,
     answers: Sequence[Answer],
     interval_ns: int,
-    sent_until_ns: int,
 ) -> Timeline:
     after = sorted((a for a in answers if a.sent_ns >= injected_ns), key=lambda a: a.sent_ns)
     switched = None if garp_ns is None else garp_ns + (latency_us or 0) * 1000
@@ -70,7 +69,6 @@ def analyse(
         window = [a for a in after if a.sent_ns < first_new.sent_ns]
         expected = max(0, (first_new.sent_ns - injected_ns) // interval_ns)
         lost = max(0, int(expected) - len(window))
-    _ = sent_until_ns
     return Timeline(
         mode=mode,
         old_holder=old,

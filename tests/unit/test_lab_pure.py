@@ -1,0 +1,107 @@
+"""The lab's pure parts: the product page's configuration, the spec, the failover timeline."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from havip.keepalived.check import Facts, Severity, check
+from havip.lab.probe import Answer, parse_line
+from havip.lab.product_page import LabKeepalived, render
+from havip.lab.spec import LabSpec, check_name, instance_namespace, port_device
+from havip.lab.timeline import analyse
+
+pytestmark = pytest.mark.unit
+
+GOLDEN = Path(__file__).with_name("golden")
+FACTS = Facts("172.17.16.0/24", {"172.17.16.3": ["172.17.16.7", "172.17.16.13"]})
+MS = 1_000_000
+
+
+@pytest.mark.parametrize(
+    ("advert", "version", "golden"),
+    [
+        pytest.param(1.0, 2, "lab-product-page-v2.conf", id="page-timers"),
+        pytest.param(0.1, 3, "lab-product-page-v3.conf", id="vrrp3-fast"),
+    ],
+)
+def test_product_page_config(advert: float, version: int, golden: str) -> None:
+    text = render(
+        LabKeepalived(
+            "172.17.16.7",
+            ["172.17.16.13"],
+            "172.17.16.3",
+            advert_int=advert,
+            vrrp_version=version,
+            notify="/run/havip/lab/x/notify-i1.sh",
+        )
+    )
+    path = GOLDEN / golden
+    if os.environ.get("HAVIP_UPDATE_GOLDEN"):
+        path.write_text(text)
+    assert text == path.read_text()
+    report = check(text, FACTS)
+    assert report.ok
+    assert [f for f in report.findings if f.severity is not Severity.NOTE] == []
+
+
+def test_product_page_block_is_the_pages_own() -> None:
+    page = (GOLDEN / "tencent-product-page.conf").read_text()
+    ours = render(LabKeepalived("172.17.16.7", ["172.17.16.13"], "172.17.16.3", priority=80))
+    for line in (
+        "state BACKUP           #备",
+        "nopreempt                   #非抢占模式",
+        "garp_master_delay 1",
+        "garp_master_refresh 5",
+        "unicast_src_ip 172.17.16.7   #本机内网 IP",
+    ):
+        assert line in page and line in ours
+
+
+def test_spec_round_trip_and_names() -> None:
+    spec = LabSpec(name="x1", advert_int=0.1, binding_mode="subnet")
+    again = LabSpec.from_json(spec.to_json())
+    assert again == spec and again.version == 3 and LabSpec().version == 2
+    assert [m.name for m in spec.members()] == ["i1", "i2"]
+    assert instance_namespace("x1", "i1") == "havip-x1-i1" and len(port_device("a-very-long-name")) <= 15
+
+
+@pytest.mark.parametrize("name", ["", "UPPER", "-lead", "x" * 17, "a b"])
+def test_bad_lab_names(name: str) -> None:
+    with pytest.raises(ValueError, match="lab name"):
+        check_name(name)
+
+
+def test_probe_line_parsing() -> None:
+    assert parse_line("7 100 200 i1") == Answer(7, 100, 200, "i1")
+    assert parse_line("garbage") is None and parse_line("a b c d") is None
+
+
+def answers(*rows: tuple[int, int, str]) -> list[Answer]:
+    return [Answer(i, sent * MS, sent * MS + MS // 2, who) for i, (sent, _unused, who) in enumerate(rows)]
+
+
+def test_timeline_of_a_clean_failover() -> None:
+    # probe every 10 ms; failure at 0; GARP at 300 ms, switch 0.4 ms later; i2 answers from 310 ms
+    rows = [(t, 0, "i1") for t in range(-50, 0, 10)] + [(t, 0, "i2") for t in range(310, 400, 10)]
+    tl = analyse("kill", "i1", "i2", 0, 300 * MS, 400, answers(*rows), 10 * MS)
+    d = tl.as_dict()
+    assert d["garp_seen_ms"] == 300 and d["route_switched_ms"] == pytest.approx(300.4)
+    assert d["first_answer_ms"] == pytest.approx(310.5)
+    assert d["switch_latency_ms"] == pytest.approx(0.4)
+    assert d["lost_probes"] == 31  # requests sent at 0..300 ms that nobody answered
+    assert d["stale_answers_after_switch"] == 0
+
+
+def test_timeline_counts_a_non_holders_answer_after_the_switch() -> None:
+    rows = [(t, 0, "i2") for t in range(310, 340, 10)] + [(350, 0, "i1")]
+    tl = analyse("freeze", "i1", "i2", 0, 300 * MS, 0, answers(*rows), 10 * MS)
+    assert tl.stale_answers_after_switch == 1
+    assert tl.last_old_answer_ns == 350 * MS + MS // 2
+
+
+def test_timeline_without_a_switch() -> None:
+    tl = analyse("kill", "i1", "i2", 0, None, None, [], 10 * MS)
+    assert tl.as_dict()["garp_seen_ms"] is None and tl.first_answer_ns is None and tl.lost_probes == 0
