@@ -179,3 +179,43 @@ def test_serve_stops_cleanly_on_sigterm(served: Served) -> None:
     stop(served.process)
     assert served.process.returncode == 0, served.log_tail()
     assert served.log.read_text().rstrip().endswith("INFO havip.serve stopped")
+
+
+def test_keepalived_render_for_a_member_then_check_it_against_the_havip(served: Served, tmp_path: Path) -> None:
+    vpc = served.json("vpc", "create", "--cidr", "172.17.0.0/16")
+    subnet = served.json("subnet", "create", "--vpc", vpc["id"], "--cidr", "172.17.16.0/24")
+    one = served.json("instance", "create", "--subnet", subnet["id"], "--ip", "172.17.16.7")
+    two = served.json("instance", "create", "--subnet", subnet["id"], "--ip", "172.17.16.13")
+    other = served.json("instance", "create", "--subnet", subnet["id"], "--ip", "172.17.16.20")
+    havip = served.json("havip", "create", "--subnet", subnet["id"], "--ip", "172.17.16.3")
+    for instance in (one, two):
+        served.json("havip", "associate", havip["id"], "--instance", instance["id"])
+
+    conf = served.ok("keepalived", "render", "--havip", havip["id"], "--instance", one["id"], "--advert-int", "0.1")
+    assert "unicast_src_ip 172.17.16.7" in conf and "172.17.16.13" in conf and "172.17.16.3/32 dev eth0" in conf
+    assert "vrrp_version 3" in conf and "nopreempt" in conf and "state BACKUP" in conf
+    path = tmp_path / "keepalived.conf"
+    path.write_text(conf)
+    verdict = served.json("keepalived", "check", str(path), "--havip", havip["id"], "--instance", one["id"])
+    assert verdict["ok"] is True
+
+    # the same file on an instance that is not a member: its announcements would be refused
+    result = served.cli("--json", "keepalived", "check", str(path.with_name("k2.conf")))
+    assert result.returncode != 0  # missing file: a usage error
+    path.with_name("k2.conf").write_text(conf.replace("unicast_src_ip 172.17.16.7", "unicast_src_ip 172.17.16.20"))
+    refused = served.cli(
+        "--json",
+        "keepalived",
+        "check",
+        str(path.with_name("k2.conf")),
+        "--havip",
+        havip["id"],
+        "--instance",
+        other["id"],
+    )
+    assert refused.returncode == 1
+    assert "not-a-member" in {f["code"] for f in json.loads(refused.stdout)["findings"]}
+
+    # rendering for a non-member is refused with one clear line
+    bad = served.cli("keepalived", "render", "--havip", havip["id"], "--instance", other["id"])
+    assert bad.returncode == 1 and bad.stderr.startswith("error: InvalidMember.NotAssociated:")
