@@ -69,7 +69,9 @@ class Supervisor:
             self.done.set()
 
 
-def serve(sup: Supervisor) -> None:
+def listen(sup: Supervisor) -> socketserver.ThreadingUnixStreamServer:
+    """Bind the control socket (before READY is announced, so the CLI can talk at once)."""
+
     class Handler(socketserver.StreamRequestHandler):
         def handle(self) -> None:
             line = self.rfile.readline()
@@ -85,7 +87,12 @@ def serve(sup: Supervisor) -> None:
     server = socketserver.ThreadingUnixStreamServer(str(sock), Handler)
     server.daemon_threads = True
     os.chmod(sock, 0o600)
+    return server
+
+
+def serve(sup: Supervisor, server: socketserver.ThreadingUnixStreamServer) -> None:
     threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.2}, daemon=True).start()
+    sup.progress("READY")
     sup.done.wait()
     server.shutdown()
     server.server_close()
@@ -112,8 +119,7 @@ def main(argv: list[str] | None = None) -> int:
         log.error("build failed:\n%s", traceback.format_exc())
         sup.builder.teardown(keep_logs=True)
         return 1
-    sup.progress("READY")
-    serve(sup)
+    serve(sup, listen(sup))
     return 0
 
 
