@@ -1,0 +1,49 @@
+"""The benchmarks' statistics: percentiles, summaries, bootstrap intervals (pure)."""
+
+from __future__ import annotations
+
+import math
+import random
+
+import pytest
+
+from benchmarks.stats import compare, percentile, split_self, summary
+
+pytestmark = pytest.mark.unit
+
+
+@pytest.mark.parametrize(
+    ("values", "q", "expected"),
+    [
+        pytest.param([1.0], 50, 1.0, id="one"),
+        pytest.param([1.0, 2.0, 3.0], 50, 2.0, id="odd-median"),
+        pytest.param([1.0, 2.0, 3.0, 4.0], 50, 2.5, id="even-median"),
+        pytest.param([0.0, 10.0], 90, 9.0, id="interpolated"),
+        pytest.param([1.0, 2.0], 100, 2.0, id="max"),
+        pytest.param([1.0, 2.0], 0, 1.0, id="min"),
+    ],
+)
+def test_percentile(values: list[float], q: float, expected: float) -> None:
+    assert percentile(values, q) == pytest.approx(expected)
+
+
+def test_summary_and_empty() -> None:
+    s = summary([5.0, 1.0, 3.0])
+    assert (s.n, s.min, s.p50, s.max, s.mean) == (3, 1.0, 3.0, 5.0, 3.0)
+    assert summary([]).n == 0 and math.isnan(summary([]).p50)
+
+
+def test_compare_finds_a_real_difference_and_not_a_fake_one() -> None:
+    rng = random.Random(7)
+    base = [10 + rng.gauss(0, 1) for _ in range(200)]
+    slower = [12 + rng.gauss(0, 1) for _ in range(200)]
+    same = [10 + rng.gauss(0, 1) for _ in range(200)]
+    c = compare(slower, base)
+    assert c.difference.above(1.0) and c.ratio.above(1.1)
+    assert c.difference.low <= c.difference.estimate <= c.difference.high
+    noise = compare(same, base)
+    assert noise.difference.low < 0 < noise.difference.high  # the interval covers zero
+
+
+def test_split_self_alternates() -> None:
+    assert split_self([1.0, 2.0, 3.0, 4.0, 5.0]) == ([1.0, 3.0, 5.0], [2.0, 4.0])
