@@ -5,6 +5,15 @@ Concurrency: a write unit of work takes the database's write lock at its start â
 the rules the service checks inside it (quotas, free addresses, member limits) hold
 when requests race. Read units of work take no lock (SQLite runs in WAL mode).
 Unique constraints in ``tables`` back this up.
+
+PostgreSQL (``postgresql+psycopg://``; a bare ``postgresql://`` means psycopg too):
+writes run at READ COMMITTED, so every statement after the lock sees what the writer
+before committed (a REPEATABLE READ snapshot would be taken before the lock is
+granted); reads run at REPEATABLE READ, one consistent snapshot per unit of work. A
+writer waits at most ``LOCK_TIMEOUT`` for the lock and is then ``Unavailable``, as
+SQLite's busy timeout makes it. The revision bump sends ``NOTIFY`` in its transaction
+(``changes``); migrations take a session advisory lock of their own, so replicas that
+start together migrate one after the other.
 """
 
 from __future__ import annotations
@@ -14,31 +23,47 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, Self
 
-from sqlalchemy import Engine, create_engine, event, select, update
-from sqlalchemy.engine import make_url
+from sqlalchemy import Engine, create_engine, event, func, select, text, update
+from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from havip.domain import model as m
 from havip.domain.errors import Conflict, Unavailable
 from havip.store import tables
+from havip.store.changes import CHANNEL, PgListener, RevisionHub, SqlitePoller, StoreChanges
 from havip.store.repository import SqlRepository
 
 log = logging.getLogger("havip.store")
 
 _PG_WRITE_LOCK = 0x4856_4950  # "HVIP": one advisory lock serialises writers
+_PG_MIGRATE_LOCK = 0x4856_4D47  # "HVMG": one migration at a time across replicas
+LOCK_TIMEOUT_MS = 30_000
+"""How long a writer waits for the write lock before it is ``Unavailable`` (both engines)."""
+SQLITE_POLL_INTERVAL = 0.1
+"""Seconds between two looks at a SQLite revision for commits of other processes."""
 
 
-def _sqlite_engine(url: str, immediate: bool) -> Engine:
-    engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+def normalise_url(url: str) -> URL:
+    """The URL with a driver we ship: ``postgresql://`` (or ``postgres://``) means psycopg 3."""
+    if url.startswith("postgres://"):
+        url = "postgresql://" + url.removeprefix("postgres://")
+    parsed = make_url(url)
+    if parsed.drivername == "postgresql":
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    return parsed
+
+
+def _sqlite_engine(url: URL, immediate: bool) -> Engine:
+    engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": LOCK_TIMEOUT_MS / 1000})
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn: Any, _record: Any) -> None:
         dbapi_conn.isolation_level = None  # we issue BEGIN ourselves
         cur = dbapi_conn.cursor()
         cur.execute("PRAGMA journal_mode=WAL")
-        cur.execute("PRAGMA busy_timeout=30000")
-        cur.execute("PRAGMA synchronous=FULL")
+        cur.execute(f"PRAGMA busy_timeout={LOCK_TIMEOUT_MS}")
+        cur.execute("PRAGMA synchronous=FULL")  # a commit is on disk when it returns, also in WAL mode
         cur.close()
 
     @event.listens_for(engine, "begin")
@@ -48,39 +73,76 @@ def _sqlite_engine(url: str, immediate: bool) -> Engine:
     return engine
 
 
+def _pg_engines(url: URL) -> tuple[Engine, Engine]:
+    """(read, write): separate pools, so readers never queue behind writers waiting for the lock."""
+    read = create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=15, isolation_level="REPEATABLE READ")
+    write = create_engine(
+        url,
+        pool_pre_ping=True,
+        pool_size=5,
+        max_overflow=15,
+        isolation_level="READ COMMITTED",
+        connect_args={"options": f"-c lock_timeout={LOCK_TIMEOUT_MS}"},
+    )
+    return read, write
+
+
 class Store:
     """The database behind the control plane, addressed by a SQLAlchemy URL."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, *, poll_interval: float = SQLITE_POLL_INTERVAL) -> None:
         tables.start_mappers()
         self.url = url
-        parsed = make_url(url)
+        parsed = normalise_url(url)
         self.dialect = parsed.get_backend_name()
+        hub = RevisionHub()
         if self.dialect == "sqlite":
             db = parsed.database
             if db and db != ":memory:":
                 Path(db).parent.mkdir(parents=True, exist_ok=True)
-            self._read = _sqlite_engine(url, immediate=False)
-            self._write = _sqlite_engine(url, immediate=True)
+            self._read = _sqlite_engine(parsed, immediate=False)
+            self._write = _sqlite_engine(parsed, immediate=True)
+            self.changes = StoreChanges(hub, SqlitePoller(hub, self._read, poll_interval))
+        elif self.dialect == "postgresql":
+            self._read, self._write = _pg_engines(parsed)
+            self.changes = StoreChanges(hub, PgListener(hub, parsed, self._read))
         else:
-            self._read = create_engine(url, pool_pre_ping=True)
-            self._write = self._read
+            raise ValueError(f"unsupported database {url!r}: use sqlite:///PATH or postgresql+psycopg://...")
         self._read_sessions = sessionmaker(self._read, expire_on_commit=False)
         self._write_sessions = sessionmaker(self._write, expire_on_commit=False)
 
-    def migrate(self) -> None:
-        """Bring the schema to the newest migration (idempotent)."""
-        from havip.store.migrate import upgrade
+    def migrate(self) -> tuple[str | None, str | None]:
+        """Bring the schema to the newest migration (idempotent); (revision before, after)."""
+        from havip.store.migrate import current, upgrade
 
-        upgrade(self._write, self.url)
+        with self._write.connect() as conn:
+            if self.dialect == "postgresql":
+                conn.execute(select(func.pg_advisory_lock(_PG_MIGRATE_LOCK)))
+                conn.commit()
+            try:
+                before = current(conn)
+                upgrade(conn)
+                return before, current(conn)
+            finally:
+                if self.dialect == "postgresql":
+                    conn.rollback()
+                    conn.execute(select(func.pg_advisory_unlock(_PG_MIGRATE_LOCK)))
+                    conn.commit()
+
+    def schema_revision(self) -> str | None:
+        """The migration the database is at (None: an empty database)."""
+        from havip.store.migrate import current
+
+        with self._read.connect() as conn:
+            return current(conn)
 
     def uow(self, *, write: bool = False) -> SqlUnitOfWork:
         return SqlUnitOfWork(self, write)
 
     def dispose(self) -> None:
+        self.changes.close()
         self._read.dispose()
-        if self._write is not self._read:
-            self._write.dispose()
+        self._write.dispose()
 
     def session(self, write: bool) -> Session:
         return (self._write_sessions if write else self._read_sessions)()
@@ -91,6 +153,7 @@ class SqlUnitOfWork:
         self._store = store
         self._write = write
         self._committed = False
+        self._bumped: int | None = None
 
     def __enter__(self) -> Self:
         s = self._store.session(self._write)
@@ -105,6 +168,7 @@ class SqlUnitOfWork:
             raise Unavailable(f"the database is not available: {exc.orig}") from exc
         self.accounts = SqlRepository(s, m.Account)
         self.api_keys = SqlRepository(s, m.ApiKey)
+        self.access_keys = SqlRepository(s, m.AccessKey)
         self.quota_overrides = SqlRepository(s, m.QuotaOverride)
         self.hosts = SqlRepository(s, m.Host)
         self.vpcs = SqlRepository(s, m.Vpc)
@@ -144,17 +208,32 @@ class SqlUnitOfWork:
             self.session.rollback()
             raise Unavailable(f"the database could not commit: {exc.orig}") from exc
         self._committed = True
+        if self._bumped is not None and self._store.dialect == "sqlite":
+            self._store.changes.committed(self._bumped)  # PostgreSQL: NOTIFY reaches every replica
 
     def rollback(self) -> None:
         self.session.rollback()
+        self._bumped = None
 
     def flush(self) -> None:
         self.session.flush()
 
     def bump_revision(self) -> int:
         t = tables.state_revision
-        self.session.execute(update(t).where(t.c.id == 1).values(value=t.c.value + 1))
-        return self.revision()
+        if self._store.dialect == "postgresql":
+            # the notification is sent when (and only if) this transaction commits
+            value = self.session.execute(
+                text(
+                    "WITH bumped AS (UPDATE state_revision SET value = value + 1 WHERE id = 1 RETURNING value) "
+                    "SELECT value, pg_notify(:channel, value::text) FROM bumped"
+                ),
+                {"channel": CHANNEL},
+            ).scalar_one()
+            self._bumped = int(value)
+        else:
+            self.session.execute(update(t).where(t.c.id == 1).values(value=t.c.value + 1))
+            self._bumped = self.revision()
+        return self._bumped
 
     def revision(self) -> int:
         t = tables.state_revision
@@ -162,6 +241,4 @@ class SqlUnitOfWork:
 
 
 def _pg_lock() -> Any:
-    from sqlalchemy import func
-
     return func.pg_advisory_xact_lock(_PG_WRITE_LOCK)

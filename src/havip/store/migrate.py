@@ -10,7 +10,7 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, create_engine
+from sqlalchemy import Connection, create_engine
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 
@@ -21,19 +21,18 @@ def _config() -> Config:
     return cfg
 
 
-def upgrade(engine: Engine, url: str) -> None:
+def upgrade(conn: Connection) -> None:
+    """Migrate the database behind ``conn`` to head and commit."""
     cfg = _config()
-    with engine.connect() as conn:
-        cfg.attributes["connection"] = conn
-        command.upgrade(cfg, "head")
-        conn.commit()
+    cfg.attributes["connection"] = conn
+    command.upgrade(cfg, "head")
+    conn.commit()
 
 
-def current(engine: Engine) -> str | None:
+def current(conn: Connection) -> str | None:
     from alembic.runtime.migration import MigrationContext
 
-    with engine.connect() as conn:
-        return MigrationContext.configure(conn).get_current_revision()
+    return MigrationContext.configure(conn).get_current_revision()
 
 
 def new_revision(url: str, message: str) -> None:
