@@ -119,3 +119,16 @@ class UnitOfWork(Protocol):
 
 class UnitOfWorkFactory(Protocol):
     def __call__(self, *, write: bool = False) -> UnitOfWork: ...
+
+
+class RevisionFeed(Protocol):
+    """News of committed revisions, also those committed by another process or replica.
+
+    The store feeds it (PostgreSQL: LISTEN/NOTIFY; SQLite: in-process, plus polling
+    for other processes); the agents' long poll waits on it instead of polling.
+    """
+
+    def subscribe(self, callback: Callable[[int], None]) -> Callable[[], None]:
+        """Call ``callback(revision)`` from any thread when a newer revision may be committed
+        (at least once per change, possibly more); returns the function that unsubscribes."""
+        ...
