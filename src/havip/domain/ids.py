@@ -9,6 +9,7 @@ _ALPHABET = string.ascii_lowercase + string.digits
 PREFIXES = {
     "account": "acc",
     "key": "key",
+    "access_key": "ak",
     "quota": "quota",
     "host": "host",
     "vpc": "vpc",

@@ -87,6 +87,22 @@ class ApiKey:
 
 
 @dataclass
+class AccessKey:
+    """A cloud-API credential of one account: an AccessKey ID and its secret.
+
+    The Alibaba and Tencent facades verify HMAC signatures made with the secret, so
+    the secret itself is kept, not a hash of it (docs/adr/0002-access-key-secrets.md).
+    It is shown once when issued and never listed.
+    """
+
+    id: str
+    account_id: str
+    secret: str
+    description: str = ""
+    created_at: dt.datetime = field(default_factory=utcnow)
+
+
+@dataclass
 class QuotaOverride:
     """An operator's raise (or cut) of one quota for one account."""
 

@@ -59,6 +59,7 @@ _Rows = dict[str, Any]  # id -> object, one kind of resource
 TABLES: dict[str, type[Any]] = {
     "accounts": m.Account,
     "api_keys": m.ApiKey,
+    "access_keys": m.AccessKey,
     "quota_overrides": m.QuotaOverride,
     "hosts": m.Host,
     "vpcs": m.Vpc,
@@ -175,6 +176,7 @@ class FakeUnitOfWork:
 
     accounts: Repository[m.Account]
     api_keys: Repository[m.ApiKey]
+    access_keys: Repository[m.AccessKey]
     quota_overrides: Repository[m.QuotaOverride]
     hosts: Repository[m.Host]
     vpcs: Repository[m.Vpc]

@@ -54,6 +54,9 @@ class UnitOfWork(Protocol):
     def api_keys(self) -> Repository[m.ApiKey]: ...
 
     @property
+    def access_keys(self) -> Repository[m.AccessKey]: ...
+
+    @property
     def quota_overrides(self) -> Repository[m.QuotaOverride]: ...
 
     @property

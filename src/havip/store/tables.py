@@ -65,6 +65,16 @@ api_keys = Table(
     _created(),
 )
 
+access_keys = Table(
+    "access_keys",
+    metadata,
+    _id(),
+    _ref("account_id"),
+    Column("secret", String(64), nullable=False),  # as issued: HMAC needs it (docs/adr/0002)
+    Column("description", String(256), nullable=False),
+    _created(),
+)
+
 quota_overrides = Table(
     "quota_overrides",
     metadata,
@@ -287,6 +297,7 @@ state_revision = Table(
 MAPPINGS: list[tuple[type, Table]] = [
     (m.Account, accounts),
     (m.ApiKey, api_keys),
+    (m.AccessKey, access_keys),
     (m.QuotaOverride, quota_overrides),
     (m.Host, hosts),
     (m.Vpc, vpcs),
