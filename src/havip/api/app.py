@@ -16,13 +16,15 @@ from havip.api import errors
 from havip.api.deps import AppState
 from havip.api.metrics import Metrics
 from havip.api.middleware import RequestMiddleware
-from havip.api.routers import accounts, compute, eips, havips, health, hosts, network
+from havip.api.routers import access_keys, accounts, compute, eips, havips, health, hosts, network
+from havip.domain.model import utcnow
 from havip.service.context import Settings
-from havip.service.ports import UnitOfWorkFactory
+from havip.service.ports import Clock, UnitOfWorkFactory
 
 TAGS = [
     {"name": "health", "description": "liveness and metrics (no auth)"},
     {"name": "accounts", "description": "accounts and API keys"},
+    {"name": "access-keys", "description": "AccessKey ID/secret pairs for the Alibaba and Tencent API facades"},
     {"name": "quotas", "description": "per-account limits"},
     {"name": "hosts", "description": "hypervisors running an agent"},
     {"name": "agents", "description": "a host agent's desired state and claim reports"},
@@ -50,17 +52,17 @@ class HavipApi(FastAPI):
         return schema
 
 
-def create_app(uow_factory: UnitOfWorkFactory, settings: Settings) -> FastAPI:
+def create_app(uow_factory: UnitOfWorkFactory, settings: Settings, *, clock: Clock = utcnow) -> FastAPI:
     app = HavipApi(
         title="havip",
         version="1",
         description="High-Availability Virtual IPs: the native REST API (docs/api-routes.md).",
         openapi_tags=TAGS,
     )
-    app.state.havip = AppState(uow_factory=uow_factory, settings=settings)
+    app.state.havip = AppState(uow_factory=uow_factory, settings=settings, clock=clock)
     app.state.metrics = Metrics()
     errors.install(app)
     app.add_middleware(RequestMiddleware, metrics=app.state.metrics)
-    for module in (health, accounts, hosts, network, compute, havips, eips):
+    for module in (health, accounts, access_keys, hosts, network, compute, havips, eips):
         app.include_router(module.router)
     return app

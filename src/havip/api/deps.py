@@ -15,9 +15,10 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from havip.contract import DEFAULT_LIMIT, MAX_LIMIT
 from havip.domain.errors import Unauthenticated
+from havip.domain.model import utcnow
 from havip.service.accounts import authenticate
 from havip.service.context import Ctx, Page, Settings
-from havip.service.ports import UnitOfWorkFactory
+from havip.service.ports import Clock, UnitOfWorkFactory
 
 bearer = HTTPBearer(auto_error=False, description="an API key: '<key id>.<secret>'")
 
@@ -28,6 +29,7 @@ class AppState:
 
     uow_factory: UnitOfWorkFactory
     settings: Settings
+    clock: Clock = utcnow
 
 
 def app_state(request: Request) -> AppState:
@@ -47,7 +49,7 @@ def ctx(
             code="Unauthenticated.MissingKey",
         )
     principal = authenticate(state.uow_factory, credentials.credentials)
-    return Ctx(uow=state.uow_factory, principal=principal, settings=state.settings)
+    return Ctx(uow=state.uow_factory, principal=principal, clock=state.clock, settings=state.settings)
 
 
 def page(

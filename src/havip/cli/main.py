@@ -15,7 +15,7 @@ from typing import Any
 import typer
 from typer.core import TyperGroup
 
-from havip.cli import accounts, agent, compute, eips, havips, keepalived, lab, network, serve
+from havip.cli import access_keys, accounts, agent, compute, eips, havips, keepalived, lab, network, serve
 from havip.cli.credentials import havip_home
 from havip.cli.render import Output
 from havip.cli.resources import arrange
@@ -107,6 +107,7 @@ for group, name in (
     (network.route_entry_app, "route-entry"),
     (compute.host_app, "host"),
     (accounts.account_app, "account"),
+    (access_keys.access_key_app, "access-key"),
     (accounts.quota_app, "quota"),
     (keepalived.keepalived_app, "keepalived"),
     (lab.lab_app, "lab"),

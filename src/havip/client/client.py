@@ -28,6 +28,7 @@ Params = Mapping[str, str | int | float | bool | None]
 
 Collection = Literal[
     "accounts",
+    "access-keys",
     "hosts",
     "vpcs",
     "subnets",

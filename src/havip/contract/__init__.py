@@ -6,6 +6,7 @@ server. The routes themselves are listed in docs/api-routes.md. This package mus
 not know about HTTP frameworks or the store.
 """
 
+from havip.contract.access_keys import AccessKey, AccessKeyCreate, IssuedAccessKey
 from havip.contract.accounts import (
     Account,
     AccountCreate,
@@ -58,6 +59,8 @@ from havip.domain.model import BindingMode, EventKind, HaVipStatus, MemberType, 
 __all__ = [
     "DEFAULT_LIMIT",
     "MAX_LIMIT",
+    "AccessKey",
+    "AccessKeyCreate",
     "Account",
     "AccountCreate",
     "AccountCreated",
@@ -88,6 +91,7 @@ __all__ = [
     "Instance",
     "InstanceCreate",
     "InstanceUpdate",
+    "IssuedAccessKey",
     "IssuedKey",
     "KeyCreate",
     "ListOf",
