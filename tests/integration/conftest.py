@@ -1,9 +1,17 @@
-"""Fixtures of the integration tier: the real API on the real SQLite store.
+"""Fixtures of the integration tier: the real API on the real stores, SQLite and PostgreSQL.
 
-``store`` is a fresh migrated SQLite file per test; ``client`` drives the app in
-process (FastAPI's TestClient); ``server`` runs it under uvicorn on 127.0.0.1 with
-an ephemeral port for tests that need real concurrent HTTP. ``Caller`` wraps one
-credential and checks statuses and error bodies, so tests read as the API does.
+``db_url`` is parametrized over both engines (test ids end in ``[sqlite]`` or
+``[postgresql]``), so every test that uses a store, an app or a client runs on both:
+a fresh SQLite file, or a fresh PostgreSQL database copied from a migrated template
+(``CREATE DATABASE ... TEMPLATE``, ~25 ms) in the session's throwaway cluster
+(``pg_cluster``, see ``pg.py``: one per session, on a unix socket, stopped and
+deleted at the end, also after failures). Without PostgreSQL's binaries the
+PostgreSQL half fails with what to install; it never skips.
+
+``store`` is migrated; ``client`` drives the app in process (FastAPI's TestClient);
+``server`` runs it under uvicorn on 127.0.0.1 with an ephemeral port for tests that
+need real concurrent HTTP. ``Caller`` wraps one credential and checks statuses and
+error bodies, so tests read as the API does.
 """
 
 from __future__ import annotations
@@ -20,12 +28,56 @@ from havip.service.accounts import Bootstrap, bootstrap
 from havip.service.context import Settings
 from havip.store import Store
 
+from . import pg
 from .helpers import Caller, LiveServer, Net, serve
+
+ENGINES = ("sqlite", "postgresql")
+TEMPLATE = "havip_template"
+
+
+@pytest.fixture(scope="session")
+def pg_cluster() -> Iterator[pg.PgCluster]:
+    """One PostgreSQL cluster for the session, with a migrated template database."""
+    try:
+        cluster = pg.start()
+    except pg.PostgresMissing as exc:
+        pytest.fail(str(exc), pytrace=False)
+    try:
+        with cluster.admin() as conn:
+            conn.execute(f'CREATE DATABASE "{TEMPLATE}"')
+        template = Store(cluster.url(TEMPLATE))
+        template.migrate()
+        template.dispose()  # CREATE DATABASE ... TEMPLATE needs it without connections
+        yield cluster
+    finally:
+        cluster.stop()
 
 
 @pytest.fixture
-def store(tmp_path: Any) -> Iterator[Store]:
-    s = Store("sqlite:///" + str(tmp_path / "t.db"))
+def pg_database(pg_cluster: pg.PgCluster) -> Iterator[str]:
+    """The URL of a fresh, migrated PostgreSQL database, dropped after the test."""
+    name = pg_cluster.create_database(template=TEMPLATE)
+    yield pg_cluster.url(name)
+    pg_cluster.drop_database(name)
+
+
+@pytest.fixture(params=ENGINES)
+def engine(request: pytest.FixtureRequest) -> str:
+    """The engine a test runs on (its id says which)."""
+    return str(request.param)
+
+
+@pytest.fixture
+def db_url(engine: str, tmp_path: Any, request: pytest.FixtureRequest) -> str:
+    """A fresh database of ``engine``: a SQLite file, or a database in the session's cluster."""
+    if engine == "sqlite":
+        return "sqlite:///" + str(tmp_path / "t.db")
+    return str(request.getfixturevalue("pg_database"))
+
+
+@pytest.fixture
+def store(db_url: str) -> Iterator[Store]:
+    s = Store(db_url)
     s.migrate()
     yield s
     s.dispose()
@@ -38,7 +90,7 @@ def boot(store: Store) -> Bootstrap:
 
 @pytest.fixture
 def app(store: Store) -> FastAPI:
-    return create_app(store.uow, Settings())
+    return create_app(store.uow, Settings(), changes=store.changes)
 
 
 @pytest.fixture

@@ -19,7 +19,7 @@ from havip.api.middleware import RequestMiddleware
 from havip.api.routers import access_keys, accounts, compute, eips, havips, health, hosts, network
 from havip.domain.model import utcnow
 from havip.service.context import Settings
-from havip.service.ports import Clock, UnitOfWorkFactory
+from havip.service.ports import Clock, RevisionFeed, UnitOfWorkFactory
 
 TAGS = [
     {"name": "health", "description": "liveness and metrics (no auth)"},
@@ -52,14 +52,20 @@ class HavipApi(FastAPI):
         return schema
 
 
-def create_app(uow_factory: UnitOfWorkFactory, settings: Settings, *, clock: Clock = utcnow) -> FastAPI:
+def create_app(
+    uow_factory: UnitOfWorkFactory,
+    settings: Settings,
+    *,
+    clock: Clock = utcnow,
+    changes: RevisionFeed | None = None,
+) -> FastAPI:
     app = HavipApi(
         title="havip",
         version="1",
         description="High-Availability Virtual IPs: the native REST API (docs/api-routes.md).",
         openapi_tags=TAGS,
     )
-    app.state.havip = AppState(uow_factory=uow_factory, settings=settings, clock=clock)
+    app.state.havip = AppState(uow_factory=uow_factory, settings=settings, clock=clock, changes=changes)
     app.state.metrics = Metrics()
     errors.install(app)
     app.add_middleware(RequestMiddleware, metrics=app.state.metrics)

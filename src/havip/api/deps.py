@@ -18,7 +18,7 @@ from havip.domain.errors import Unauthenticated
 from havip.domain.model import utcnow
 from havip.service.accounts import authenticate
 from havip.service.context import Ctx, Page, Settings
-from havip.service.ports import Clock, UnitOfWorkFactory
+from havip.service.ports import Clock, RevisionFeed, UnitOfWorkFactory
 
 bearer = HTTPBearer(auto_error=False, description="an API key: '<key id>.<secret>'")
 
@@ -30,6 +30,8 @@ class AppState:
     uow_factory: UnitOfWorkFactory
     settings: Settings
     clock: Clock = utcnow
+    changes: RevisionFeed | None = None
+    """News of committed revisions for the agents' long poll (None: it polls)."""
 
 
 def app_state(request: Request) -> AppState:

@@ -133,7 +133,8 @@ def run(url: str, where: Listen, regions: tuple[str, ...], credentials_file: Pat
         store.migrate()
         boot = bootstrap(uow_factory)
         record_credentials(credentials_file, where.client_url, boot.account.id, boot.operator_token, boot.tenant_token)
-        app = create_app(uow_factory, Settings(regions=regions, default_region=regions[0]))
+        settings = Settings(regions=regions, default_region=regions[0])
+        app = create_app(uow_factory, settings, changes=store.changes)
         log.info(
             "listening address=%s regions=%s default_region=%s",
             where.client_url,

@@ -1,27 +1,41 @@
-"""Routes of hosts and of their agents: desired state (a long poll) and claim reports."""
+"""Routes of hosts and of their agents: desired state (a long poll) and claim reports.
+
+The long poll waits on the app's ``RevisionFeed`` (the store's LISTEN/NOTIFY on
+PostgreSQL, in-process news plus a poller on SQLite): it subscribes, then reads the
+revision once, then sleeps until the feed names another revision or the wait ends.
+A waiting agent holds no thread and costs no query; every ``RECHECK`` seconds it
+reads the revision again, in case the feed's source lost news (a dropped LISTEN
+connection). An app made without a feed falls back to reading the revision every
+``POLL_INTERVAL`` seconds.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import time
 from typing import Annotated
 
 import anyio
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 from starlette.concurrency import run_in_threadpool
 
 from havip import contract as c
 from havip.api import views
-from havip.api.deps import CtxDep, PageDep
+from havip.api.deps import CtxDep, PageDep, app_state
 from havip.api.routers import ERROR_RESPONSES
 from havip.service import agents
 from havip.service import compute as svc
 from havip.service.context import Ctx
+from havip.service.ports import RevisionFeed
 
 router = APIRouter(prefix="/v1/hosts", tags=["hosts"], responses=ERROR_RESPONSES)
 
 MAX_WAIT = 60.0
+RECHECK = 5.0
+"""Seconds after which a waiting long poll reads the revision again, whatever the feed said."""
 POLL_INTERVAL = 0.05
-"""Seconds between two looks at the revision while a long poll waits."""
+"""Seconds between two looks at the revision while a long poll waits without a feed."""
 
 
 @router.get("", response_model=c.ListOf[c.Host], summary="List hosts")
@@ -46,9 +60,34 @@ def delete_host(ctx: CtxDep, host: str) -> None:
     svc.delete_host(ctx, host)
 
 
-async def wait_for_change(ctx: Ctx, host: str, since_revision: int, wait: float) -> None:
+async def wait_for_change(ctx: Ctx, host: str, since_revision: int, wait: float, feed: RevisionFeed | None) -> None:
     """Return once the revision differs from ``since_revision`` or ``wait`` seconds passed."""
     deadline = time.monotonic() + wait
+    if feed is None:
+        await _poll_for_change(ctx, host, since_revision, deadline)
+        return
+    loop = asyncio.get_running_loop()
+    changed = asyncio.Event()
+
+    def on_revision(revision: int) -> None:  # on the feed's thread
+        if revision != since_revision:
+            with contextlib.suppress(RuntimeError):  # the loop is closing: nobody waits any more
+                loop.call_soon_threadsafe(changed.set)
+
+    unsubscribe = feed.subscribe(on_revision)  # before reading: a change in between still wakes us
+    try:
+        while await run_in_threadpool(agents.current_revision, ctx, host) == since_revision:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return
+            with anyio.move_on_after(min(RECHECK, remaining)):
+                await changed.wait()
+                return
+    finally:
+        unsubscribe()
+
+
+async def _poll_for_change(ctx: Ctx, host: str, since_revision: int, deadline: float) -> None:
     while await run_in_threadpool(agents.current_revision, ctx, host) == since_revision:
         remaining = deadline - time.monotonic()
         if remaining <= 0:
@@ -63,6 +102,7 @@ async def wait_for_change(ctx: Ctx, host: str, since_revision: int, wait: float)
     summary="What the host's agent should configure (long poll with since_revision and wait)",
 )
 async def desired_state(
+    request: Request,
     ctx: CtxDep,
     host: str,
     since_revision: Annotated[
@@ -72,7 +112,7 @@ async def desired_state(
 ) -> c.DesiredState:
     # async so a waiting agent holds no worker thread; the store calls go to the threadpool
     if since_revision is not None and wait > 0:
-        await wait_for_change(ctx, host, since_revision, wait)
+        await wait_for_change(ctx, host, since_revision, wait, app_state(request).changes)
     state = await run_in_threadpool(agents.desired_state, ctx, host)
     return views.one(c.DesiredState, state)
 
