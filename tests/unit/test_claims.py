@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 
-from havip.domain.claims import ClaimReason, is_current_holder, may_claim
+from havip.domain.claims import ClaimReason, Outcome, ReportKind, clear_holder, judge_report, may_claim, set_holder
+from havip.domain.errors import InvalidParameter
 from havip.domain.model import BindingMode, HaVip, HaVipMember, HaVipStatus, MemberType, NetworkInterface
 
 pytestmark = pytest.mark.unit
@@ -133,8 +136,60 @@ def test_may_claim(
     assert decision.reason is reason
 
 
-def test_is_current_holder() -> None:
+NOW = dt.datetime(2026, 6, 1, 12, 0, tzinfo=dt.UTC)
+
+
+def _member_pair() -> list[HaVipMember]:
+    return [HaVipMember("m1", "havip-1", ENI, "eni-1", "acc-1"), HaVipMember("m2", "havip-1", ENI, "eni-2", "acc-1")]
+
+
+@pytest.mark.parametrize(
+    ("holder", "since", "kind", "claimant", "at", "outcome"),
+    [
+        pytest.param(None, None, ReportKind.CLAIM, "eni-1", NOW, Outcome.HOLDER_CHANGED, id="first-claim"),
+        pytest.param("eni-1", NOW, ReportKind.CLAIM, "eni-1", NOW, Outcome.UNCHANGED, id="refresh-is-a-no-op"),
+        pytest.param("eni-1", NOW, ReportKind.CLAIM, "eni-2", NOW, Outcome.HOLDER_CHANGED, id="takeover"),
+        pytest.param(
+            "eni-1",
+            NOW,
+            ReportKind.CLAIM,
+            "eni-2",
+            NOW - dt.timedelta(seconds=1),
+            Outcome.STALE,
+            id="older-than-holder",
+        ),
+        pytest.param("eni-1", NOW, ReportKind.PROBE_ANSWER, "eni-2", NOW, Outcome.STALE, id="probe-never-outranks"),
+        pytest.param(
+            None, None, ReportKind.PROBE_ANSWER, "eni-2", NOW, Outcome.HOLDER_CHANGED, id="probe-finds-holder"
+        ),
+        pytest.param("eni-1", NOW, ReportKind.CLAIM, "eni-9", NOW, Outcome.REFUSED, id="non-member"),
+        pytest.param(None, None, ReportKind.REFUSED, "eni-1", NOW, Outcome.REFUSED, id="data-plane-refused"),
+        pytest.param("eni-1", NOW, ReportKind.SPLIT_BRAIN, "eni-2", NOW, Outcome.RECORDED, id="split-brain"),
+    ],
+)
+def test_judge_report(
+    holder: str | None, since: dt.datetime | None, kind: ReportKind, claimant: str, at: dt.datetime, outcome: Outcome
+) -> None:
     havip = _havip()
-    havip.holder_interface_id = "eni-1"
-    assert is_current_holder(havip, _eni("eni-1"))
-    assert not is_current_holder(havip, _eni("eni-2"))
+    havip.holder_interface_id, havip.holder_since = holder, since
+    verdict = judge_report(havip, _eni(claimant), _member_pair(), kind, at, NOW)
+    assert verdict.outcome is outcome
+    if outcome is Outcome.REFUSED and kind is ReportKind.CLAIM:
+        assert verdict.reason == ClaimReason.NOT_A_MEMBER.value
+
+
+def test_judge_report_refuses_the_future_and_clamps_small_skew() -> None:
+    havip = _havip()
+    with pytest.raises(InvalidParameter, match="ahead of the control plane"):
+        judge_report(havip, _eni("eni-1"), _member_pair(), ReportKind.CLAIM, NOW + dt.timedelta(minutes=1), NOW)
+    verdict = judge_report(havip, _eni("eni-1"), _member_pair(), ReportKind.CLAIM, NOW + dt.timedelta(seconds=2), NOW)
+    assert verdict.at == NOW
+
+
+def test_set_and_clear_holder() -> None:
+    havip = _havip()
+    eni = _eni("eni-1")
+    set_holder(havip, eni, "host-1", NOW)
+    assert (havip.holder_interface_id, havip.holder_host_id, havip.holder_since) == ("eni-1", "host-1", NOW)
+    assert clear_holder(havip) == ("eni-1", eni.instance_id)
+    assert (havip.holder_interface_id, havip.holder_instance_id, havip.holder_since) == (None, None, None)

@@ -61,8 +61,8 @@ def test_secondary_addresses_can_be_swapped(cloud: Cloud) -> None:
 @pytest.mark.parametrize(
     ("secondary", "error", "code"),
     [
-        pytest.param(["172.17.16.9", "172.17.16.9"], InvalidParameter, "InvalidParameter", id="duplicate"),
-        pytest.param(["PRIMARY"], InvalidParameter, "InvalidParameter", id="the-primary"),
+        pytest.param(["172.17.16.9", "172.17.16.9"], InvalidParameter, "InvalidIpAddress.Duplicate", id="duplicate"),
+        pytest.param(["PRIMARY"], InvalidParameter, "InvalidIpAddress.Duplicate", id="the-primary"),
         pytest.param(["172.17.16.254"], InvalidParameter, "InvalidIpAddress.Reserved", id="reserved"),
     ],
 )

@@ -8,10 +8,12 @@ rather than raising, so callers can count and report refusals.
 
 from __future__ import annotations
 
+import datetime as dt
 import enum
 from collections.abc import Collection
 from dataclasses import dataclass
 
+from havip.domain.errors import InvalidParameter
 from havip.domain.model import BindingMode, HaVip, HaVipMember, HaVipStatus, MemberType, NetworkInterface
 
 
@@ -59,5 +61,88 @@ def may_claim(havip: HaVip, interface: NetworkInterface, members: Collection[HaV
     return ClaimDecision(False, ClaimReason.NOT_A_MEMBER)
 
 
-def is_current_holder(havip: HaVip, interface: NetworkInterface) -> bool:
-    return havip.holder_interface_id == interface.id
+class ReportKind(enum.StrEnum):
+    """What an agent saw on the wire."""
+
+    CLAIM = "claim"  # an unsolicited gratuitous ARP from the interface (or a discovery heal)
+    PROBE_ANSWER = "probe-answer"  # the interface answered the agent's holder probe
+    REFUSED = "refused"  # an interface that may not claim announced the VIP
+    SPLIT_BRAIN = "split-brain"  # several interfaces answered for the VIP at once
+
+
+class Outcome(enum.StrEnum):
+    HOLDER_CHANGED = "holder-changed"
+    UNCHANGED = "unchanged"  # already the holder: keepalived's refresh
+    REFUSED = "refused"
+    STALE = "stale"  # older than the current holder's claim, or a probe answer against an announced holder
+    RECORDED = "recorded"  # a split brain, written to the history
+
+
+FUTURE_TOLERANCE = dt.timedelta(seconds=5)
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """What a report does to a HaVip: the outcome, and the time to record it at."""
+
+    outcome: Outcome
+    at: dt.datetime
+    reason: str = ""
+
+
+def _aware(t: dt.datetime) -> dt.datetime:
+    return t if t.tzinfo else t.replace(tzinfo=dt.UTC)
+
+
+def judge_report(
+    havip: HaVip,
+    interface: NetworkInterface,
+    members: Collection[HaVipMember],
+    kind: ReportKind,
+    at: dt.datetime,
+    now: dt.datetime,
+) -> Verdict:
+    """The control plane's judgement of an agent's report (the agent acted first).
+
+    A report dated ahead of the control plane's clock beyond a small tolerance is
+    refused (a host with a clock running ahead would otherwise pin the holder); a small
+    skew is clamped to now. Refused claims and split brains are recorded as such; a
+    claim older than the current holder's, or an answer to a probe while a holder has
+    announced itself, never moves the holder.
+    """
+    at, now = _aware(at), _aware(now)
+    if at > now + FUTURE_TOLERANCE:
+        raise InvalidParameter(
+            f"the report is dated {at.isoformat()}, ahead of the control plane's clock ({now.isoformat()}); "
+            "check the host's clock (NTP)",
+            code="InvalidParameter.FutureReport",
+        )
+    at = min(at, now)
+    if kind is ReportKind.SPLIT_BRAIN:
+        return Verdict(Outcome.RECORDED, at)
+    decision = may_claim(havip, interface, members)
+    if kind is ReportKind.REFUSED or not decision.allowed:
+        reason = decision.reason.value if not decision.allowed else "refused by the data plane"
+        return Verdict(Outcome.REFUSED, at, reason)
+    if havip.holder_interface_id == interface.id:
+        return Verdict(Outcome.UNCHANGED, at)
+    if havip.holder_since is not None and at < _aware(havip.holder_since):
+        return Verdict(Outcome.STALE, at)
+    if kind is ReportKind.PROBE_ANSWER and havip.holder_interface_id is not None:
+        return Verdict(Outcome.STALE, at)
+    return Verdict(Outcome.HOLDER_CHANGED, at)
+
+
+def set_holder(havip: HaVip, interface: NetworkInterface, host_id: str | None, at: dt.datetime) -> None:
+    havip.holder_interface_id, havip.holder_instance_id = interface.id, interface.instance_id
+    havip.holder_host_id = host_id
+    havip.holder_since = at
+    havip.updated_at = at
+
+
+def clear_holder(havip: HaVip) -> tuple[str | None, str | None]:
+    """Remove the holder; returns the previous (interface, instance)."""
+    previous = (havip.holder_interface_id, havip.holder_instance_id)
+    havip.holder_interface_id = havip.holder_instance_id = havip.holder_host_id = None
+    havip.holder_since = None
+    return previous

@@ -12,7 +12,7 @@ import re
 from collections.abc import Collection, Iterable
 
 from havip.domain.errors import Conflict, InvalidParameter
-from havip.domain.model import HaVip, HaVipMember, MemberType, NetworkInterface, Subnet
+from havip.domain.model import HaVip, HaVipMember, MemberType, Subnet
 
 VPC_PREFIX_RANGE = (8, 28)
 SUBNET_PREFIX_RANGE = (16, 29)
@@ -216,5 +216,43 @@ def check_route_destination(destination: str, vpc_cidr: str, others: Iterable[st
     return str(net)
 
 
-def interface_in_subnet(interface: NetworkInterface, subnet_id: str) -> bool:
-    return interface.subnet_id == subnet_id
+_HOST_RE = re.compile(r"^[A-Za-z0-9_.\-]{1,63}$")
+POOL_PREFIX_RANGE = (16, 30)
+
+
+def check_host_name(name: str) -> str:
+    if not _HOST_RE.match(name):
+        raise InvalidParameter(
+            "host name must be 1-63 characters of letters, digits, '-', '_' or '.'", code="InvalidName.Malformed"
+        )
+    return name
+
+
+def check_secondary_ips(primary_ip: str, wanted: Iterable[str]) -> list[str]:
+    """Secondary addresses: valid, distinct from each other and from the primary address."""
+    out = [parse_ipv4(ip, "secondary IP address").compressed for ip in wanted]
+    if len(set(out)) != len(out) or primary_ip in out:
+        raise InvalidParameter(
+            "secondary IP addresses must be distinct from each other and from the primary IP",
+            code="InvalidIpAddress.Duplicate",
+        )
+    return out
+
+
+def check_pool_cidr(cidr: str, others: Iterable[str]) -> str:
+    """An EIP pool: /16 to /30, overlapping no other pool."""
+    net = parse_cidr(cidr, "EIP pool CIDR block")
+    lo, hi = POOL_PREFIX_RANGE
+    if not lo <= net.prefixlen <= hi:
+        raise InvalidParameter(
+            f"an EIP pool's prefix length must be between /{lo} and /{hi}", code="InvalidCidrBlock.PrefixLength"
+        )
+    for other in others:
+        if net.overlaps(ipaddress.IPv4Network(other)):
+            raise Conflict(f"EIP pool {cidr} overlaps the pool {other}", code="InvalidCidrBlock.Overlap")
+    return str(net)
+
+
+def free_pool_address(pool_cidr: str, used: Collection[str]) -> str | None:
+    """The lowest unused host address of an EIP pool (no gateway or broadcast reservation)."""
+    return next((str(a) for a in ipaddress.IPv4Network(pool_cidr).hosts() if str(a) not in used), None)

@@ -9,25 +9,25 @@ control plane is the authority on who holds a HaVip, the agent only acts first.
 from __future__ import annotations
 
 import datetime as dt
-import enum
 from dataclasses import dataclass, field
 
 from havip.domain import rules
-from havip.domain.claims import may_claim
+from havip.domain.claims import Outcome, ReportKind, judge_report, may_claim, set_holder
 from havip.domain.errors import Forbidden, InvalidParameter, NotFound
 from havip.domain.model import (
     EventKind,
     HaVip,
-    HaVipEvent,
     Host,
     NetworkInterface,
+    NextHopType,
     Role,
+    RouteEntry,
     Subnet,
 )
 from havip.service.compute import resolve_host
 from havip.service.context import Ctx
 from havip.service.havips import record_event
-from havip.service.ports import Clock, UnitOfWork
+from havip.service.ports import UnitOfWork
 
 
 @dataclass(frozen=True)
@@ -69,6 +69,18 @@ class DesiredRoute:
     destination: str
     next_hop_type: str
     next_hop_id: str
+    next_hop_interface_id: str | None = None  # instance/ENI next hops: the interface (an instance's primary)
+    next_hop_ip: str | None = None  # that interface's primary address; a HaVip next hop: the VIP
+
+
+@dataclass(frozen=True)
+class DesiredEip:
+    id: str
+    ip: str
+    vpc_id: str
+    private_ip: str  # what it is translated to: the VIP, or the interface's primary address
+    havip_id: str | None
+    network_interface_id: str | None
 
 
 @dataclass(frozen=True)
@@ -80,6 +92,7 @@ class DesiredState:
     interfaces: list[DesiredInterface]
     havips: list[DesiredHaVip]
     routes: list[DesiredRoute] = field(default_factory=list)
+    eips: list[DesiredEip] = field(default_factory=list)  # of the host's HaVips' VPCs and of its interfaces
 
 
 def _own_host(ctx: Ctx, uow: UnitOfWork, ref: str) -> Host:
@@ -132,32 +145,52 @@ def desired_state(ctx: Ctx, host_ref: str) -> DesiredState:
                 for e in local
             ],
             havips=out_havips,
-            routes=[DesiredRoute(r.id, r.vpc_id, r.destination, r.next_hop_type.value, r.next_hop_id) for r in routes],
+            routes=[_desired_route(uow, r, havips) for r in routes],
+            eips=_desired_eips(uow, havips, local),
         )
+
+
+def _desired_route(uow: UnitOfWork, r: RouteEntry, havips: list[HaVip]) -> DesiredRoute:
+    """A route entry with its next hop resolved to what a host routes to."""
+    if r.next_hop_type is NextHopType.HAVIP:
+        vip = next((h.ip for h in havips if h.id == r.next_hop_id), None)
+        return DesiredRoute(r.id, r.vpc_id, r.destination, r.next_hop_type.value, r.next_hop_id, None, vip)
+    eni: NetworkInterface | None
+    if r.next_hop_type is NextHopType.INSTANCE:
+        eni = next(iter(uow.interfaces.find(instance_id=r.next_hop_id, primary=True)), None)
+    else:
+        eni = uow.interfaces.get(r.next_hop_id)
+    return DesiredRoute(
+        r.id,
+        r.vpc_id,
+        r.destination,
+        r.next_hop_type.value,
+        r.next_hop_id,
+        eni.id if eni else None,
+        eni.primary_ip if eni else None,
+    )
+
+
+def _desired_eips(uow: UnitOfWork, havips: list[HaVip], local: list[NetworkInterface]) -> list[DesiredEip]:
+    """EIPs of the HaVips of the host's VPCs, and of the interfaces placed on the host."""
+    out = []
+    by_havip = {h.id: h for h in havips}
+    if by_havip:
+        for e in uow.eips.find(havip_id=sorted(by_havip), order_by="id"):
+            h = by_havip[str(e.havip_id)]
+            out.append(DesiredEip(e.id, e.ip, h.vpc_id, h.ip, h.id, None))
+    by_eni = {i.id: i for i in local}
+    if by_eni:
+        for e in uow.eips.find(network_interface_id=sorted(by_eni), order_by="id"):
+            i = by_eni[str(e.network_interface_id)]
+            out.append(DesiredEip(e.id, e.ip, i.vpc_id, i.primary_ip, None, i.id))
+    return out
 
 
 def current_revision(ctx: Ctx, host_ref: str) -> int:
     with ctx.uow() as uow:
         _own_host(ctx, uow, host_ref)
         return uow.revision()
-
-
-FUTURE_TOLERANCE = dt.timedelta(seconds=5)
-
-
-class ReportKind(enum.StrEnum):
-    CLAIM = "claim"  # an unsolicited gratuitous ARP from the interface
-    PROBE_ANSWER = "probe-answer"  # the interface answered the agent's holder probe
-    REFUSED = "refused"  # an interface that may not claim announced the VIP
-    SPLIT_BRAIN = "split-brain"  # several interfaces answered for the VIP at once
-
-
-class Outcome(enum.StrEnum):
-    HOLDER_CHANGED = "holder-changed"
-    UNCHANGED = "unchanged"  # already the holder: keepalived's refresh
-    REFUSED = "refused"
-    STALE = "stale"  # older than the current holder's claim
-    RECORDED = "recorded"
 
 
 @dataclass(frozen=True)
@@ -188,7 +221,10 @@ def report(ctx: Ctx, host_ref: str, rep: ClaimReport) -> Outcome:
             raise Forbidden(
                 f"network interface {eni.id} is not placed on host {host.name}", code="Forbidden.InterfaceNotOnHost"
             )
-        outcome = _apply(uow, host, havip, eni, kind, rep, ctx.clock)
+        if eni.vpc_id != havip.vpc_id:
+            # an agent writes only into the history of HaVips its interfaces can reach
+            raise NotFound("HaVip", rep.havip_id)
+        outcome = _apply(uow, host, havip, eni, kind, rep, ctx.now())
         if outcome is Outcome.HOLDER_CHANGED:
             uow.bump_revision()
         uow.commit()
@@ -202,71 +238,43 @@ def _apply(
     eni: NetworkInterface,
     kind: ReportKind,
     rep: ClaimReport,
-    clock: Clock,
+    now: dt.datetime,
 ) -> Outcome:
-    members = uow.members.find(havip_id=havip.id)
-    decision = may_claim(havip, eni, members)
-    at = rep.at if rep.at.tzinfo else rep.at.replace(tzinfo=dt.UTC)
-    now = clock()
-    if at > now + FUTURE_TOLERANCE:
-        raise InvalidParameter(
-            f"the report is dated {at.isoformat()}, ahead of the control plane's clock ({now.isoformat()}); "
-            "check the host's clock (NTP)",
-            code="InvalidParameter.FutureReport",
-        )
-    at = min(at, now)  # a small skew never pins a holder into the future
+    verdict = judge_report(havip, eni, uow.members.find(havip_id=havip.id), kind, rep.at, now)
     new = (eni.id, eni.instance_id)
-    if kind is ReportKind.SPLIT_BRAIN:
+    if verdict.outcome is Outcome.RECORDED:
         record_event(
             uow,
             havip,
             EventKind.SPLIT_BRAIN,
-            at,
+            verdict.at,
             new=new,
             host_id=host.id,
             cause=rep.cause or "probe-answer",
             detail={"others": ",".join(rep.others)},
         )
-        return Outcome.RECORDED
-    if kind is ReportKind.REFUSED or not decision.allowed:
+    elif verdict.outcome is Outcome.REFUSED:
         record_event(
             uow,
             havip,
             EventKind.CLAIM_REFUSED,
-            at,
+            verdict.at,
             new=new,
             host_id=host.id,
             cause=rep.cause or kind.value,
-            reason=decision.reason.value if not decision.allowed else "refused by the data plane",
+            reason=verdict.reason,
         )
-        return Outcome.REFUSED
-    if havip.holder_interface_id == eni.id:
-        return Outcome.UNCHANGED
-    since = havip.holder_since
-    if since is not None and since.tzinfo is None:
-        since = since.replace(tzinfo=dt.UTC)
-    if since is not None and at < since:
-        return Outcome.STALE
-    if kind is ReportKind.PROBE_ANSWER and havip.holder_interface_id is not None:
-        # an answer to our probe never outranks a holder that announced itself
-        return Outcome.STALE
-    record_event(
-        uow,
-        havip,
-        EventKind.HOLDER_CHANGED,
-        at,
-        previous=(havip.holder_interface_id, havip.holder_instance_id),
-        new=new,
-        host_id=host.id,
-        cause=rep.cause or kind.value,
-        latency_us=rep.latency_us,
-    )
-    havip.holder_interface_id, havip.holder_instance_id = new
-    havip.holder_host_id = host.id
-    havip.holder_since = at
-    havip.updated_at = at
-    return Outcome.HOLDER_CHANGED
-
-
-def events_since(uow: UnitOfWork, havip_id: str) -> list[HaVipEvent]:
-    return uow.events.find(havip_id=havip_id, order_by="at")
+    elif verdict.outcome is Outcome.HOLDER_CHANGED:
+        record_event(
+            uow,
+            havip,
+            EventKind.HOLDER_CHANGED,
+            verdict.at,
+            previous=(havip.holder_interface_id, havip.holder_instance_id),
+            new=new,
+            host_id=host.id,
+            cause=rep.cause or kind.value,
+            latency_us=rep.latency_us,
+        )
+        set_holder(havip, eni, host.id, verdict.at)
+    return verdict.outcome

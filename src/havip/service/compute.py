@@ -10,10 +10,11 @@ from dataclasses import dataclass
 
 from havip.domain import ids, rules
 from havip.domain.errors import Conflict, DependencyViolation, InvalidParameter, NotFound
-from havip.domain.model import EventKind, HaVipEvent, Host, Instance, NetworkInterface, Role
+from havip.domain.model import Host, Instance, NetworkInterface, Role
 from havip.service.accounts import IssuedKey, issue_key
 from havip.service.common import check_client_token, release_addresses, remember, replay, take_address
 from havip.service.context import Ctx, Page, check_region, get_owned, require_operator, scope_filters
+from havip.service.havips import drop_holder
 from havip.service.ports import UnitOfWork
 
 # ---------------------------------------------------------------- hosts
@@ -22,10 +23,7 @@ from havip.service.ports import UnitOfWork
 def create_host(ctx: Ctx, *, name: str, region: str | None = None, description: str = "") -> tuple[Host, IssuedKey]:
     """Register a host; returns its agent credential (shown once)."""
     require_operator(ctx)
-    if not name or len(name) > 63 or not all(c.isalnum() or c in "-_." for c in name):
-        raise InvalidParameter(
-            "host name must be 1-63 characters of letters, digits, '-', '_' or '.'", code="InvalidName.Malformed"
-        )
+    rules.check_host_name(name)
     rules.check_description(description)
     region = check_region(ctx, region)
     with ctx.uow(write=True) as uow:
@@ -86,20 +84,23 @@ class Placement:
 
 
 def _place(uow: UnitOfWork, eni: NetworkInterface, placement: Placement) -> None:
+    host_id = eni.host_id
+    device = eni.device
     if placement.host is not None:
-        eni.host_id = resolve_host(uow, placement.host).id if placement.host else None
-        for havip in uow.havips.find(holder_interface_id=eni.id):
-            havip.holder_host_id = eni.host_id  # the holder moved with its interface
+        host_id = resolve_host(uow, placement.host).id if placement.host else None
     if placement.device is not None:
         device = rules.check_device(placement.device) if placement.device else None
-        if device and eni.host_id:
-            clash = [o for o in uow.interfaces.find(host_id=eni.host_id, device=device) if o.id != eni.id]
-            if clash:
-                raise Conflict(
-                    f"device {device} on this host already belongs to network interface {clash[0].id}",
-                    code="InvalidDevice.AlreadyUsed",
-                )
-        eni.device = device
+    if device and host_id and (host_id, device) != (eni.host_id, eni.device):
+        clash = [o for o in uow.interfaces.find(host_id=host_id, device=device) if o.id != eni.id]
+        if clash:
+            raise Conflict(
+                f"device {device} on this host already belongs to network interface {clash[0].id}",
+                code="InvalidDevice.AlreadyUsed",
+            )
+    if host_id != eni.host_id:
+        for havip in uow.havips.find(holder_interface_id=eni.id):
+            havip.holder_host_id = host_id  # the holder moved with its interface
+    eni.host_id, eni.device = host_id, device
 
 
 def _check_mac_free(uow: UnitOfWork, mac: str) -> str:
@@ -241,9 +242,7 @@ def update_interface(
         _place(uow, eni, placement)
         if secondary_ips is not None:
             subnet = get_owned(ctx, uow.subnets, "Subnet", eni.subnet_id)
-            wanted = [rules.parse_ipv4(ip, "secondary IP address").compressed for ip in secondary_ips]
-            if len(set(wanted)) != len(wanted) or eni.primary_ip in wanted:
-                raise InvalidParameter("secondary IP addresses must be distinct from each other and the primary IP")
+            wanted = rules.check_secondary_ips(eni.primary_ip, secondary_ips)
             release_addresses(uow, eni.id, keep=lambda ip: ip == eni.primary_ip or ip in wanted)
             uow.flush()
             kept = set(eni.secondary_ips) & set(wanted)
@@ -277,21 +276,7 @@ def check_interface_free(uow: UnitOfWork, eni: NetworkInterface) -> None:
 
 def _drop_interface(ctx: Ctx, uow: UnitOfWork, eni: NetworkInterface) -> None:
     for havip in uow.havips.find(holder_interface_id=eni.id):
-        uow.events.add(
-            HaVipEvent(
-                id=ids.new_id("event"),
-                havip_id=havip.id,
-                account_id=havip.account_id,
-                kind=EventKind.HOLDER_CLEARED,
-                at=ctx.now(),
-                previous_interface_id=eni.id,
-                previous_instance_id=havip.holder_instance_id,
-                cause="api",
-                reason="the holding network interface was deleted",
-            )
-        )
-        havip.holder_interface_id = havip.holder_instance_id = havip.holder_host_id = None
-        havip.holder_since = None
+        drop_holder(uow, havip, ctx.now(), "the holding network interface was deleted")
     release_addresses(uow, eni.id)
     uow.interfaces.remove(eni)
 

@@ -6,8 +6,6 @@ store's uniqueness of (space, ip) keeps one public address with one owner.
 
 from __future__ import annotations
 
-import ipaddress
-
 from havip.domain import ids, quotas, rules, status
 from havip.domain.errors import Conflict, DependencyViolation, InvalidParameter, NotFound
 from havip.domain.model import Eip, EipPool, IpAllocation
@@ -19,20 +17,11 @@ from havip.service.context import Ctx, Page, acting_account, check_region, get_o
 
 def create_pool(ctx: Ctx, *, cidr: str, name: str = "", region: str | None = None) -> EipPool:
     require_operator(ctx)
-    net = rules.parse_cidr(cidr, "EIP pool CIDR block")
-    if net.prefixlen < 16 or net.prefixlen > 30:
-        raise InvalidParameter(
-            "an EIP pool's prefix length must be between /16 and /30", code="InvalidCidrBlock.PrefixLength"
-        )
     rules.check_name(name)
     region = check_region(ctx, region)
     with ctx.uow(write=True) as uow:
-        for other in uow.eip_pools.find():
-            if net.overlaps(ipaddress.IPv4Network(other.cidr)):
-                raise Conflict(
-                    f"EIP pool {cidr} overlaps pool {other.id} ({other.cidr})", code="InvalidCidrBlock.Overlap"
-                )
-        pool = EipPool(ids.new_id("eip_pool"), region, str(net), name, ctx.now())
+        cidr = rules.check_pool_cidr(cidr, [p.cidr for p in uow.eip_pools.find()])
+        pool = EipPool(ids.new_id("eip_pool"), region, cidr, name, ctx.now())
         uow.eip_pools.add(pool)
         uow.commit()
         return pool
@@ -79,7 +68,7 @@ def allocate(
             if pool is None:
                 raise NotFound("EipPool", str(pool_id))
             used = used_addresses(uow, pool.id)
-            free = next((str(a) for a in ipaddress.IPv4Network(pool.cidr).hosts() if str(a) not in used), None)
+            free = rules.free_pool_address(pool.cidr, used)
             if free is None:
                 continue
             eip = Eip(ids.new_id("eip"), acc, pool.region, pool.id, free, name, created_at=ctx.now())
@@ -117,6 +106,8 @@ def associate(ctx: Ctx, eip_id: str, *, havip_id: str | None = None, network_int
             raise Conflict(f"EIP {eip.id} is already associated; unassociate it first", code="IncorrectEipStatus")
         if havip_id is not None:
             havip = get_owned(ctx, uow.havips, "HaVip", havip_id)
+            if havip.account_id != eip.account_id:  # an operator acts for one account at a time
+                raise NotFound("HaVip", havip_id)
             status.check_mutable(havip, "associate an EIP with")
             quotas.check(
                 Quota.EIPS_PER_HAVIP,
@@ -130,6 +121,8 @@ def associate(ctx: Ctx, eip_id: str, *, havip_id: str | None = None, network_int
         else:
             assert network_interface_id is not None
             eni = get_owned(ctx, uow.interfaces, "NetworkInterface", network_interface_id)
+            if eni.account_id != eip.account_id:
+                raise NotFound("NetworkInterface", network_interface_id)
             if uow.eips.count(network_interface_id=eni.id):
                 raise Conflict(f"network interface {eni.id} already has an EIP", code="IncorrectEipStatus")
             eip.network_interface_id = eni.id

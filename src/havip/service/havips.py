@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from havip.domain import ids, quotas, rules, status
+from havip.domain.claims import clear_holder
 from havip.domain.errors import Conflict, InvalidParameter, NotFound
 from havip.domain.model import (
     BindingMode,
@@ -226,17 +227,7 @@ def unassociate(ctx: Ctx, havip_id: str, member_id: str, *, force: bool = False)
                     "(the VIP then has no holder until another member announces it)",
                     code="Conflict.UnassociateHolder",
                 )
-            _event(
-                uow,
-                havip,
-                EventKind.HOLDER_CLEARED,
-                now,
-                previous=(havip.holder_interface_id, havip.holder_instance_id),
-                cause="api",
-                reason="holder unassociated with force",
-            )
-            havip.holder_interface_id = havip.holder_instance_id = havip.holder_host_id = None
-            havip.holder_since = None
+            drop_holder(uow, havip, now, "holder unassociated with force")
         uow.members.remove(member)
         remaining = len(existing) - 1
         havip.status = status.status_for(remaining)
@@ -284,6 +275,12 @@ def _event(
 
 
 record_event = _event
+
+
+def drop_holder(uow: UnitOfWork, havip: HaVip, at: Any, reason: str) -> None:
+    """Clear the holder and write why into the history."""
+    previous = clear_holder(havip)
+    _event(uow, havip, EventKind.HOLDER_CLEARED, at, previous=previous, cause="api", reason=reason)
 
 
 def list_events(ctx: Ctx, havip_id: str, page: Page, kind: str | None = None) -> tuple[list[HaVipEvent], int]:
