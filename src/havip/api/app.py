@@ -12,7 +12,7 @@ from typing import Any
 
 from fastapi import FastAPI
 
-from havip.api import errors
+from havip.api import compat, errors
 from havip.api.deps import AppState
 from havip.api.metrics import Metrics
 from havip.api.middleware import RequestMiddleware
@@ -71,4 +71,5 @@ def create_app(
     app.add_middleware(RequestMiddleware, metrics=app.state.metrics)
     for module in (health, accounts, access_keys, hosts, network, compute, havips, eips):
         app.include_router(module.router)
+    compat.install(app)  # the Alibaba and Tencent facades at / (docs/compat.md)
     return app
