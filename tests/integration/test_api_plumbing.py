@@ -175,6 +175,7 @@ def test_malformed_json_is_400(tenant: Caller) -> None:
 )
 def test_domain_errors_map_by_kind(
     request: pytest.FixtureRequest,
+    engine: str,  # asked for by name: getfixturevalue cannot reach a parametrized fixture
     caller: str,
     method: str,
     path: str,

@@ -1,13 +1,24 @@
-"""One generic SQL repository per mapped domain class (the service's ``Repository`` port)."""
+"""One generic SQL repository per mapped domain class (the service's ``Repository`` port).
+
+Filters accept any value the service hands down. A string with a NUL character can
+never be stored (PostgreSQL refuses it in text; the domain refuses control characters),
+so it matches nothing on either engine instead of reaching the database, where
+PostgreSQL would fail the whole query.
+"""
 
 from __future__ import annotations
 
 from typing import Any, Generic, TypeVar
 
-from sqlalchemy import ColumnElement, func, select
+from sqlalchemy import ColumnElement, false, func, select
 from sqlalchemy.orm import Session
 
 T = TypeVar("T")
+
+
+def storable(value: Any) -> bool:
+    """False for a string no column can hold (it has a NUL character)."""
+    return not (isinstance(value, str) and "\x00" in value)
 
 
 class SqlRepository(Generic[T]):
@@ -17,6 +28,8 @@ class SqlRepository(Generic[T]):
         self._table = cls.__table__  # type: ignore[attr-defined]
 
     def get(self, ident: str) -> T | None:
+        if not storable(ident):
+            return None
         return self._session.get(self._cls, ident)
 
     def add(self, obj: T) -> None:
@@ -30,9 +43,11 @@ class SqlRepository(Generic[T]):
         for key, value in filters.items():
             col = self._table.c[key]
             if isinstance(value, list | tuple | set | frozenset):
-                conds.append(col.in_(list(value)))
+                conds.append(col.in_([v for v in value if storable(v)]))
             elif value is None:
                 conds.append(col.is_(None))
+            elif not storable(value):
+                conds.append(false())
             else:
                 conds.append(col == value)
         return conds
