@@ -15,7 +15,7 @@ from typing import Any
 import typer
 from typer.core import TyperGroup
 
-from havip.cli import access_keys, accounts, agent, compute, eips, havips, keepalived, lab, network, serve
+from havip.cli import access_keys, accounts, agent, compute, db, eips, havips, keepalived, lab, network, serve
 from havip.cli.credentials import havip_home
 from havip.cli.render import Output
 from havip.cli.resources import arrange
@@ -111,6 +111,7 @@ for group, name in (
     (accounts.quota_app, "quota"),
     (keepalived.keepalived_app, "keepalived"),
     (lab.lab_app, "lab"),
+    (db.db_app, "db"),
 ):
     arrange(group)
     app.add_typer(group, name=name)

@@ -18,14 +18,16 @@ start together migrate one after the other.
 
 from __future__ import annotations
 
+import contextlib
 import logging
+from collections.abc import Iterator
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Self
 
 from sqlalchemy import Engine, create_engine, event, func, select, text, update
 from sqlalchemy.engine import URL, make_url
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import ArgumentError, IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from havip.domain import model as m
@@ -40,6 +42,7 @@ _PG_WRITE_LOCK = 0x4856_4950  # "HVIP": one advisory lock serialises writers
 _PG_MIGRATE_LOCK = 0x4856_4D47  # "HVMG": one migration at a time across replicas
 LOCK_TIMEOUT_MS = 30_000
 """How long a writer waits for the write lock before it is ``Unavailable`` (both engines)."""
+EXPECTED_URLS = "sqlite:///PATH or postgresql+psycopg://USER:PASSWORD@HOST/DATABASE"
 SQLITE_POLL_INTERVAL = 0.1
 """Seconds between two looks at a SQLite revision for commits of other processes."""
 
@@ -87,27 +90,42 @@ def _pg_engines(url: URL) -> tuple[Engine, Engine]:
     return read, write
 
 
+@contextlib.contextmanager
+def _unavailable_on_error() -> Iterator[None]:
+    try:
+        yield
+    except OperationalError as exc:
+        raise Unavailable(f"the database is not available: {exc.orig}") from exc
+
+
 class Store:
     """The database behind the control plane, addressed by a SQLAlchemy URL."""
 
     def __init__(self, url: str, *, poll_interval: float = SQLITE_POLL_INTERVAL) -> None:
         tables.start_mappers()
         self.url = url
-        parsed = normalise_url(url)
+        try:
+            parsed = normalise_url(url)
+        except ArgumentError as exc:
+            raise ValueError(f"not a database URL ({exc}); expected {EXPECTED_URLS}") from None
         self.dialect = parsed.get_backend_name()
+        shown = parsed.render_as_string(hide_password=True)
         hub = RevisionHub()
-        if self.dialect == "sqlite":
-            db = parsed.database
-            if db and db != ":memory:":
-                Path(db).parent.mkdir(parents=True, exist_ok=True)
-            self._read = _sqlite_engine(parsed, immediate=False)
-            self._write = _sqlite_engine(parsed, immediate=True)
-            self.changes = StoreChanges(hub, SqlitePoller(hub, self._read, poll_interval))
-        elif self.dialect == "postgresql":
-            self._read, self._write = _pg_engines(parsed)
-            self.changes = StoreChanges(hub, PgListener(hub, parsed, self._read))
-        else:
-            raise ValueError(f"unsupported database {url!r}: use sqlite:///PATH or postgresql+psycopg://...")
+        try:
+            if self.dialect == "sqlite":
+                db = parsed.database
+                if db and db != ":memory:":
+                    Path(db).parent.mkdir(parents=True, exist_ok=True)
+                self._read = _sqlite_engine(parsed, immediate=False)
+                self._write = _sqlite_engine(parsed, immediate=True)
+                self.changes = StoreChanges(hub, SqlitePoller(hub, self._read, poll_interval))
+            elif self.dialect == "postgresql":
+                self._read, self._write = _pg_engines(parsed)
+                self.changes = StoreChanges(hub, PgListener(hub, parsed, self._read))
+            else:
+                raise ValueError(f"unsupported database {shown}; expected {EXPECTED_URLS}")
+        except (ArgumentError, ImportError) as exc:
+            raise ValueError(f"cannot open {shown}: {exc}; expected {EXPECTED_URLS}") from exc
         self._read_sessions = sessionmaker(self._read, expire_on_commit=False)
         self._write_sessions = sessionmaker(self._write, expire_on_commit=False)
 
@@ -115,7 +133,7 @@ class Store:
         """Bring the schema to the newest migration (idempotent); (revision before, after)."""
         from havip.store.migrate import current, upgrade
 
-        with self._write.connect() as conn:
+        with _unavailable_on_error(), self._write.connect() as conn:
             if self.dialect == "postgresql":
                 conn.execute(select(func.pg_advisory_lock(_PG_MIGRATE_LOCK)))
                 conn.commit()
@@ -133,7 +151,7 @@ class Store:
         """The migration the database is at (None: an empty database)."""
         from havip.store.migrate import current
 
-        with self._read.connect() as conn:
+        with _unavailable_on_error(), self._read.connect() as conn:
             return current(conn)
 
     def uow(self, *, write: bool = False) -> SqlUnitOfWork:
