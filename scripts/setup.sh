@@ -18,6 +18,8 @@ if ((${#missing[@]})); then
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
   # keepalived's package starts a system service; havip runs its own instances in namespaces.
   systemctl disable --now keepalived >/dev/null 2>&1 || true
+  # so does postgresql's; the tests run a throwaway cluster of their own (tests/integration/pg.py).
+  systemctl disable --now postgresql >/dev/null 2>&1 || true
 else
   echo "==> Debian packages present"
 fi
