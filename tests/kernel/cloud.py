@@ -10,8 +10,9 @@ member) and a client c, each placed on the lab's host with its device name, and 
 
 from __future__ import annotations
 
+import sys
 import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, cast
 
@@ -20,14 +21,14 @@ import uvicorn
 
 from havip.agent.dataplane import Dataplane
 from havip.agent.runtime import Agent
-from havip.agent.settings import AgentSettings, DiscoverySettings, FollowSettings, ReportSettings
+from havip.agent.settings import AgentSettings, DiscoverySettings, FollowSettings, ReportSettings, UplinkSettings
 from havip.api import create_app
 from havip.client import HavipClient
 from havip.service.accounts import bootstrap
 from havip.service.context import Settings
 from havip.store import Store
 
-from .netlab import Instance, Lab, sh, wait_until
+from .netlab import EIP_POOL, UPLINK, UPLINK_GATEWAY, Instance, Lab, sh, wait_until
 
 SUBNET = "10.0.1.0/24"
 VIP = "10.0.1.100"
@@ -38,6 +39,7 @@ FAST = AgentSettings(
     reports=ReportSettings(backoff=(0.05, 0.1, 0.2)),
     discovery=DiscoverySettings(interval=3600.0, answer_window=0.1),
 )
+FAST_UPLINK = replace(FAST, uplink=UplinkSettings(UPLINK, UPLINK_GATEWAY))
 
 
 class Cloud:
@@ -78,10 +80,12 @@ class AgentPair:
     cloud: Cloud
     host: str = ""
     token: str = ""
+    vpc: str = ""
     subnet: str = ""
     havip: str = ""
     havip2: str = ""
     eni: dict[str, str] = field(default_factory=dict)  # instance key -> interface id
+    instance: dict[str, str] = field(default_factory=dict)  # instance key -> instance id
     agents: list[Agent] = field(default_factory=list)
 
     def build(self, members: tuple[str, ...] = ("i1", "i2"), extra: tuple[str, ...] = ("i3", "c")) -> AgentPair:
@@ -89,6 +93,7 @@ class AgentPair:
         created = cloud.call(cloud.operator, "POST", "/v1/hosts", {"name": self.lab.host})
         self.host, self.token = created["host"]["name"], created["agent_key"]["token"]
         vpc = cloud.call(cloud.tenant, "POST", "/v1/vpcs", {"cidr": "10.0.0.0/16"})
+        self.vpc = vpc["id"]
         self.subnet = cloud.call(cloud.tenant, "POST", "/v1/subnets", {"vpc_id": vpc["id"], "cidr": SUBNET})["id"]
         instances = {}
         for n, key in enumerate((*members, *extra), start=11):
@@ -103,6 +108,7 @@ class AgentPair:
         body = {"subnet_id": self.subnet, "primary_ip": ip, "mac": mac, "host": self.host, "device": inst.port}
         created = self.cloud.call(self.cloud.tenant, "POST", "/v1/instances", body)
         self.last_instance = created["id"]
+        self.instance[key] = created["id"]
         self.eni[key] = created["network_interfaces"][0]["id"]
         return inst
 
@@ -112,6 +118,41 @@ class AgentPair:
         for m in members:
             cloud.call(cloud.tenant, "POST", f"/v1/havips/{havip}/members", {"member_type": "instance", "member_id": m})
         return havip
+
+    # ----------------------------------------------------- EIPs, route entries
+
+    def eip(self, havip: str | None = None, eni: str | None = None) -> dict[str, Any]:
+        """An EIP from the lab's pool (created once), associated with a HaVip or an interface."""
+        cloud = self.cloud
+        if not cloud.call(cloud.operator, "GET", "/v1/eip-pools")["items"]:
+            cloud.call(cloud.operator, "POST", "/v1/eip-pools", {"cidr": EIP_POOL, "name": "lab"})
+        eip: dict[str, Any] = cloud.call(cloud.tenant, "POST", "/v1/eips", {})
+        target = {"havip_id": havip} if havip else {"network_interface_id": eni}
+        return dict(cloud.call(cloud.tenant, "POST", f"/v1/eips/{eip['id']}/associate", target))
+
+    def instance_of(self, key: str) -> str:
+        return self.instance[key]
+
+    def unassociate_eip(self, eip_id: str) -> None:
+        self.cloud.call(self.cloud.tenant, "POST", f"/v1/eips/{eip_id}/unassociate")
+
+    def route_table(self) -> str:
+        tables = self.cloud.call(self.cloud.tenant, "GET", f"/v1/route-tables?vpc_id={self.vpc}")["items"]
+        return str(tables[0]["id"])
+
+    def route_entry(self, destination: str, next_hop_type: str, next_hop_id: str) -> str:
+        body = {"destination": destination, "next_hop_type": next_hop_type, "next_hop_id": next_hop_id}
+        entry = self.cloud.call(self.cloud.tenant, "POST", f"/v1/route-tables/{self.route_table()}/entries", body)
+        return str(entry["id"])
+
+    def delete_route_entry(self, entry: str) -> None:
+        self.cloud.call(self.cloud.tenant, "DELETE", f"/v1/route-tables/{self.route_table()}/entries/{entry}")
+
+    def service(self, key: str) -> None:
+        """The lab's service (UDP and TCP 7000, HTTP 8080) in an instance, answering its key."""
+        ns = self.lab.instances[key].ns
+        self.lab.spawn(ns, sys.executable, "-m", "havip.lab.service", "--name", key)
+        wait_until(lambda: "7000" in sh("ss", "-ltn", ns=ns), timeout=10)
 
     # ---------------------------------------------------------------- agents
 
@@ -148,7 +189,12 @@ class AgentPair:
         return list(body["items"] if isinstance(body, dict) else body)
 
     def route_dev(self, ip: str = VIP) -> str | None:
+        return self.routes().get(ip)
+
+    def routes(self) -> dict[str, str]:
+        """Destination -> device of every route in the host's tables (one dump)."""
+        out = {}
         for line in sh("ip", "route", "show", "table", "all", ns=self.lab.host).splitlines():
-            if line.startswith(f"{ip} "):
-                return line.split(" dev ")[1].split()[0]
-        return None
+            if " dev " in line:
+                out[line.split()[0]] = line.split(" dev ")[1].split()[0]
+        return out

@@ -30,6 +30,14 @@ from havip.agent.plan import plan
 T = TypeVar("T")
 PREFIX = "havip-t-"
 
+# The internet, inside the lab only: the host's uplink and the upstream router on a /30,
+# a client at INTERNET_CLIENT, and an EIP pool the upstream routes to the host.
+UPLINK = "uplink"
+UPLINK_HOST = "198.51.100.254"
+UPLINK_GATEWAY = "198.51.100.253"
+INTERNET_CLIENT = "198.51.100.100"
+EIP_POOL = "198.51.100.0/26"
+
 
 def wait_until(predicate: Callable[[], T], timeout: float = 5.0, interval: float = 0.01) -> T:
     """Poll ``predicate`` until it returns something truthy; fail after ``timeout`` s."""
@@ -67,6 +75,7 @@ class Lab:
     instances: dict[str, Instance] = field(default_factory=dict)
     _runners: list[Netns] = field(default_factory=list)
     _dataplanes: list[Dataplane] = field(default_factory=list)
+    _procs: list[subprocess.Popen[str]] = field(default_factory=list)
 
     def start(self) -> None:
         self.add_ns(self.host)
@@ -102,7 +111,34 @@ class Lab:
         self.instances[key] = inst
         return inst
 
+    def add_internet(self) -> Instance:
+        """A namespace playing the internet, wired to the host's ``uplink`` (set up the way
+        an operator sets up a hypervisor's uplink: an address; the agent adds the rest)."""
+        ns = self.add_ns(f"{self.host}-inet")
+        sh("ip", "link", "add", UPLINK, "netns", self.host, "type", "veth", "peer", "name", "eth0", "netns", ns)
+        sh("ip", "addr", "add", f"{UPLINK_HOST}/30", "dev", UPLINK, ns=self.host)
+        sh("ip", "link", "set", UPLINK, "up", ns=self.host)
+        sh("sysctl", "-qw", "net.ipv6.conf.all.disable_ipv6=1", ns=ns)
+        sh("ip", "addr", "add", f"{UPLINK_GATEWAY}/30", "dev", "eth0", ns=ns)
+        sh("ip", "link", "set", "eth0", "up", ns=ns)
+        sh("ip", "addr", "add", f"{INTERNET_CLIENT}/32", "dev", "lo", ns=ns)
+        sh("ip", "route", "add", EIP_POOL, "via", UPLINK_HOST, "src", INTERNET_CLIENT, ns=ns)
+        inst = Instance(ns, UPLINK, "", INTERNET_CLIENT, self.runner(ns))
+        self.instances["inet"] = inst
+        return inst
+
+    def spawn(self, ns: str, *argv: str) -> subprocess.Popen[str]:
+        """A process inside ``ns``, killed when the lab closes."""
+        proc = subprocess.Popen(
+            ["ip", "netns", "exec", ns, *argv], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
+        )
+        self._procs.append(proc)
+        return proc
+
     def close(self) -> None:
+        for proc in self._procs:
+            proc.kill()
+            proc.wait(10)
         for dp in self._dataplanes:
             dp.close()
         for r in self._runners:

@@ -55,10 +55,20 @@ class DeleteLink:
 
 
 @dataclass(frozen=True)
+class ConfigureUplink:
+    """rp_filter=0 and forwarding=1 on the uplink; its address and links stay as they are."""
+
+    device: str
+
+
+@dataclass(frozen=True)
 class AddRule:
     priority: int
     iif: str | None
     table: int | None  # None: unreachable
+    fwmark: int | None = None
+    fwmask: int | None = None
+    suppress_prefixlength: int | None = None
 
 
 @dataclass(frozen=True)
@@ -66,13 +76,19 @@ class DeleteRule:
     priority: int
     iif: str | None
     table: int | None
+    fwmark: int | None = None
+    fwmask: int | None = None
+    suppress_prefixlength: int | None = None
 
 
 @dataclass(frozen=True)
 class ReplaceRoute:
+    """``dst dev device`` (scope link), or ``dst via gateway dev device onlink``."""
+
     table: int
     dst: str
     device: str
+    gateway: str | None = None
 
 
 @dataclass(frozen=True)
@@ -120,6 +136,7 @@ Action = (
     | ConfigurePort
     | ReleasePort
     | DeleteLink
+    | ConfigureUplink
     | AddRule
     | DeleteRule
     | ReplaceRoute

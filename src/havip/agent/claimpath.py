@@ -46,6 +46,7 @@ class Host(Protocol):
     def last_claim_ns(self, havip_id: str) -> int: ...
     def claimed(self, havip_id: str, interface_id: str, at_ns: int) -> None: ...
     def enqueue(self, rep: Report) -> None: ...
+    def vip_moved(self, vip: c.VipInfo, acked_ns: int) -> None: ...
 
 
 @dataclass
@@ -163,9 +164,11 @@ class ClaimPath:
         )
 
     def _switch(self, vip: c.VipInfo, port: c.PortInfo, at_ns: int) -> int:
+        """VIP, its neighbour and its route entries in one netlink send; then the flows."""
         with self.host.switch_lock:
-            acked = self.switch.switch(vip.table, vip.ip, port.ifindex, port.mac)
+            acked = self.switch.switch(vip.table, vip.ip, port.ifindex, port.mac, vip.routes)
             self.host.claimed(vip.havip_id, port.interface_id, at_ns or acked)
+        self.host.vip_moved(vip, acked)
         return acked
 
     def _on_answer(self, seen: arp.ProbeAnswer) -> None:

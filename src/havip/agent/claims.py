@@ -54,6 +54,8 @@ class VipInfo:
     gateway_ip: str  # the probe's sender address (the subnet's gateway)
     holder_interface_id: str | None  # as the control plane recorded it
     holder_host: str | None
+    routes: tuple[str, ...] = ()  # route entry destinations via this HaVip: switched with the VIP
+    eips: tuple[str, ...] = ()  # EIPs translated to the VIP: their flows are reset on a switch
 
 
 @dataclass(frozen=True)
@@ -254,6 +256,8 @@ def build_view(state: StateLike, desired: DesiredHost, ifindex: Mapping[str, int
             gateways.get(h.subnet_id, "0.0.0.0"),
             h.holder_interface_id,
             h.holder_host,
+            desired.switched_routes(h.id),
+            tuple(e.eip for e in desired.eips if e.havip_id == h.id),
         )
         for h in state.havips
         if h.vpc_id in tables

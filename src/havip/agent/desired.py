@@ -3,8 +3,10 @@
 ``build_desired`` turns a ``DesiredState``-shaped value (the service dataclass or the
 wire model in ``havip.contract.agents``; both fit the protocols below) into what the
 kernel of this host must contain: one routing table and sink per VPC, one port per
-interface placed here, one VIP route per HaVip held on this host, and the inputs of the
-anti-spoofing ruleset. Called by the agent loop before ``plan``. Pure: no I/O, no clock.
+interface placed here, one VIP route per HaVip held on this host, one route per route
+table entry (via its next hop's port, a HaVip's via its holder), the EIPs to translate
+(with an uplink), and the inputs of the anti-spoofing ruleset. Called by the agent loop
+before ``plan``. Pure: no I/O, no clock.
 """
 
 from __future__ import annotations
@@ -50,6 +52,36 @@ class HaVipLike(Protocol):
     def holder_host(self) -> str | None: ...
 
 
+class EipLike(Protocol):
+    @property
+    def ip(self) -> str: ...
+    @property
+    def vpc_id(self) -> str: ...
+    @property
+    def private_ip(self) -> str: ...
+    @property
+    def havip_id(self) -> str | None: ...
+    @property
+    def network_interface_id(self) -> str | None: ...
+
+
+class RouteLike(Protocol):
+    @property
+    def id(self) -> str: ...
+    @property
+    def vpc_id(self) -> str: ...
+    @property
+    def destination(self) -> str: ...
+    @property
+    def next_hop_type(self) -> str: ...
+    @property
+    def next_hop_id(self) -> str: ...
+    @property
+    def next_hop_interface_id(self) -> str | None: ...
+    @property
+    def next_hop_ip(self) -> str | None: ...
+
+
 class DesiredStateLike(Protocol):
     @property
     def revision(self) -> int: ...
@@ -61,6 +93,10 @@ class DesiredStateLike(Protocol):
     def interfaces(self) -> Sequence[InterfaceLike]: ...
     @property
     def havips(self) -> Sequence[HaVipLike]: ...
+    @property
+    def eips(self) -> Sequence[EipLike]: ...
+    @property
+    def routes(self) -> Sequence[RouteLike]: ...
 
 
 # --------------------------------------------------------------------------- output
@@ -70,6 +106,7 @@ class DesiredStateLike(Protocol):
 class Vpc:
     vpc_id: str
     table: int
+    cidr: str = ""
 
     @property
     def sink(self) -> str:
@@ -86,6 +123,7 @@ class Port:
     addresses: tuple[str, ...]
     claimable: tuple[str, ...] = ()  # HaVip addresses this port may announce and source
     create_peer: str | None = None  # set when the agent creates the veth itself
+    forwards: tuple[str, ...] = ()  # route entry destinations it may source from (it is their next hop)
 
     @property
     def alias(self) -> str:
@@ -104,6 +142,39 @@ class VipRoute:
 
 
 @dataclass(frozen=True)
+class EntryRoute:
+    """A route table entry in its VPC's table: via its next hop's port, or into the sink."""
+
+    route_id: str
+    vpc_id: str
+    table: int
+    dst: str
+    device: str  # the next hop's port; the VPC's sink while the next hop is not here
+    gateway: str | None = None  # the next hop's address (onlink); None on the sink
+    havip_id: str | None = None  # switched together with this HaVip's VIP
+
+
+@dataclass(frozen=True)
+class Uplink:
+    """The host's way to the internet: a device someone else set up, and its gateway."""
+
+    device: str
+    gateway: str
+
+
+@dataclass(frozen=True)
+class EipNat:
+    """One EIP translated to a private address of a VPC (DNAT in, SNAT out)."""
+
+    eip: str
+    private_ip: str
+    vpc_id: str
+    table: int
+    sources: tuple[str, ...]  # ports that may send from private_ip: a HaVip's claimants, the ENI's port
+    havip_id: str | None = None
+
+
+@dataclass(frozen=True)
 class DesiredHost:
     revision: int
     vpcs: tuple[Vpc, ...] = ()
@@ -111,7 +182,14 @@ class DesiredHost:
     vips: tuple[VipRoute, ...] = ()
     havip_ips: tuple[str, ...] = ()  # every HaVip address of the host's VPCs
     gateway_mac: str = marks.GATEWAY_MAC
+    routes: tuple[EntryRoute, ...] = ()
+    eips: tuple[EipNat, ...] = ()  # only with an uplink
+    uplink: Uplink | None = None
     problems: tuple[str, ...] = field(default=(), compare=False)
+
+    def switched_routes(self, havip_id: str) -> tuple[str, ...]:
+        """Destinations of the route entries that follow ``havip_id``'s holder."""
+        return tuple(r.dst for r in self.routes if r.havip_id == havip_id)
 
 
 # ------------------------------------------------------------------------- building
@@ -145,13 +223,15 @@ def build_desired(
     state: DesiredStateLike,
     existing_tables: Mapping[str, int] | None = None,
     local_holders: Mapping[str, str] | None = None,
+    uplink: Uplink | None = None,
 ) -> DesiredHost:
     """What this host's kernel must contain.
 
     ``existing_tables`` (VPC id -> table, read back from the kernel) keeps table ids
     stable across restarts. ``local_holders`` (HaVip id -> interface id) are claims the
     agent has already acted on and the control plane has not yet confirmed: they win
-    over the control plane's holder so a resync never undoes a fresh claim.
+    over the control plane's holder so a resync never undoes a fresh claim. ``uplink``
+    is the host's way to the internet (``havip agent --uplink``); EIPs need one.
     """
     local_holders = local_holders or {}
     interfaces = sorted(state.interfaces, key=lambda i: i.id)
@@ -161,6 +241,7 @@ def build_desired(
     for h in state.havips:
         for claimant in h.claimants:
             claimable.setdefault(claimant, []).append(h.ip)
+    forwards = _forwards(state, tables)
 
     ports: list[Port] = []
     for i in interfaces:
@@ -178,12 +259,14 @@ def build_desired(
                 addresses=tuple(sorted(set(i.addresses), key=ipaddress.IPv4Address)),
                 claimable=tuple(sorted(set(claimable.get(i.id, ())), key=ipaddress.IPv4Address)),
                 create_peer=peer,
+                forwards=tuple(sorted(set(forwards.get(i.id, ())), key=ipaddress.IPv4Network)),
             )
         )
     ports = _unique_devices(ports, problems)
     by_id = {p.interface_id: p for p in ports}
 
     vips: list[VipRoute] = []
+    holders: dict[str, Port] = {}
     vpc_ids = set(tables)
     for h in sorted(state.havips, key=lambda h: h.id):
         holder = local_holders.get(h.id)
@@ -193,15 +276,94 @@ def build_desired(
         if port is None or h.vpc_id != port.vpc_id:
             continue  # unheld, or held on another host: the VPC's catch-all covers it
         vips.append(VipRoute(h.id, h.vpc_id, port.table, h.ip, port.device, port.mac))
+        holders[h.id] = port
 
+    eips = _eips(state, tables, by_id)
+    if eips and uplink is None:
+        problems.append(f"{len(eips)} EIP(s) in this host's VPCs, but the agent has no uplink (--uplink)")
+        eips = []
     return DesiredHost(
         revision=state.revision,
-        vpcs=tuple(Vpc(v, tables[v]) for v in sorted(tables)),
+        vpcs=tuple(Vpc(v, tables[v], state.vpcs.get(v, "")) for v in sorted(tables)),
         ports=tuple(ports),
         vips=tuple(vips),
         havip_ips=tuple(sorted({h.ip for h in state.havips if h.vpc_id in vpc_ids}, key=ipaddress.IPv4Address)),
+        routes=tuple(_entry_routes(state, tables, by_id, holders, problems)),
+        eips=tuple(eips),
+        uplink=uplink,
         problems=tuple(problems),
     )
+
+
+def _forwards(state: DesiredStateLike, tables: Mapping[str, int]) -> dict[str, list[str]]:
+    """Interface id -> route entry destinations it may send from (source check off for them).
+
+    The next hop of an entry forwards for its destination: every claimant of a HaVip
+    next hop (whichever holds it forwards), or the instance's / ENI's interface."""
+    claimants = {h.id: h.claimants for h in state.havips}
+    out: dict[str, list[str]] = {}
+    for r in state.routes:
+        if r.vpc_id not in tables:
+            continue
+        if r.next_hop_type == "havip":
+            for c in claimants.get(r.next_hop_id, ()):
+                out.setdefault(c, []).append(r.destination)
+        elif r.next_hop_interface_id:
+            out.setdefault(r.next_hop_interface_id, []).append(r.destination)
+    return out
+
+
+def _entry_routes(
+    state: DesiredStateLike,
+    tables: Mapping[str, int],
+    by_id: Mapping[str, Port],
+    holders: Mapping[str, Port],
+    problems: list[str],
+) -> list[EntryRoute]:
+    """Each route entry of a local VPC: via its next hop's port when the next hop is here
+    (a HaVip: its holder, the VIP as gateway), else into the sink (never elsewhere)."""
+    havips = {h.id: h for h in state.havips}
+    out: list[EntryRoute] = []
+    for r in sorted(state.routes, key=lambda r: r.id):
+        table = tables.get(r.vpc_id)
+        if table is None:
+            continue
+        sink = EntryRoute(r.id, r.vpc_id, table, r.destination, marks.sink_name(table))
+        if r.next_hop_type == "havip":
+            h = havips.get(r.next_hop_id)
+            port = holders.get(r.next_hop_id)
+            if h is None:
+                problems.append(f"route entry {r.id}: next hop HaVip {r.next_hop_id} is not in the desired state")
+                out.append(sink)
+            elif port is None:
+                out.append(EntryRoute(r.id, r.vpc_id, table, r.destination, sink.device, None, h.id))
+            else:
+                out.append(EntryRoute(r.id, r.vpc_id, table, r.destination, port.device, h.ip, h.id))
+            continue
+        port = by_id.get(r.next_hop_interface_id or "")
+        if port is None or not r.next_hop_ip or port.vpc_id != r.vpc_id:
+            out.append(sink)  # the next hop is on another host (later: the tunnel) or gone
+        else:
+            out.append(EntryRoute(r.id, r.vpc_id, table, r.destination, port.device, r.next_hop_ip))
+    return out
+
+
+def _eips(state: DesiredStateLike, tables: Mapping[str, int], by_id: Mapping[str, Port]) -> list[EipNat]:
+    havips = {h.id: h for h in state.havips}
+    out: list[EipNat] = []
+    for e in sorted(state.eips, key=lambda e: ipaddress.IPv4Address(e.ip)):
+        table = tables.get(e.vpc_id)
+        if table is None:
+            continue
+        if e.havip_id is not None:
+            h = havips.get(e.havip_id)
+            claimants = h.claimants if h is not None else ()
+            sources = tuple(sorted(by_id[c].device for c in claimants if c in by_id))
+        else:
+            port = by_id.get(e.network_interface_id or "")
+            sources = (port.device,) if port is not None else ()
+        out.append(EipNat(e.ip, e.private_ip, e.vpc_id, table, sources, e.havip_id))
+    return out
 
 
 def _unique_devices(ports: Sequence[Port], problems: list[str]) -> list[Port]:

@@ -4,7 +4,7 @@ Every line has ``ts`` (RFC 3339, UTC), ``level``, ``logger`` and ``event`` (a sh
 kebab-case name such as ``claim-switched``); the other fields come from this fixed
 vocabulary so logs can be queried across versions: ``havip``, ``vip``, ``interface``,
 ``port``, ``kind``, ``outcome``, ``reason``, ``revision``, ``latency_us``, ``error``,
-``count``, ``others``, ``actions``, ``seconds``. ``event()`` is what the agent's modules
+``count``, ``others``, ``actions``, ``seconds``, ``resets``. ``event()`` is what the agent's modules
 call; ``JsonFormatter`` is installed by ``havip agent``. No I/O beyond ``logging``.
 """
 
@@ -30,6 +30,7 @@ FIELDS = (
     "others",
     "actions",
     "seconds",
+    "resets",
 )
 
 

@@ -21,6 +21,27 @@ RULE_PREFS = (RULE_PREF_LOOKUP, RULE_PREF_UNREACHABLE)
 TABLE_MIN = 20000
 TABLE_MAX = 29999
 
+# The egress table: one default route via the uplink's gateway, for traffic that
+# leaves the host with an EIP as its source (and nothing else ever looks it up).
+EGRESS_TABLE = 19999
+
+# Policy rules of the EIP path, consulted before the per-port rules:
+#   9000: fwmark EGRESS|T lookup T suppress_prefixlength 0   (a VPC's own routes win)
+#   9001: fwmark EGRESS/0xffff0000 lookup EGRESS_TABLE       (the rest leaves by the uplink)
+#   9002: iif <uplink> fwmark INBOUND|T lookup T              (EIP traffic, translated, into its VPC)
+RULE_PREF_EGRESS_VPC = 9000
+RULE_PREF_EGRESS = 9001
+RULE_PREF_INBOUND = 9002
+NAT_RULE_PREFS = (RULE_PREF_EGRESS_VPC, RULE_PREF_EGRESS, RULE_PREF_INBOUND)
+
+# Packet marks (nftables sets them in the havip_nat table; the rules above match them).
+# The high half says what the mark is, the low half is the VPC's table; conntrack
+# zones are the VPC's table too, so overlapping VPC addresses never share a flow.
+MARK_MASK = 0xFFFF0000
+MARK_FULL = 0xFFFFFFFF
+MARK_INBOUND = 0x48560000  # "HV": arrived by the uplink for an EIP
+MARK_EGRESS = 0x48570000  # "HW": sent from an address that has an EIP
+
 # Devices the agent configured carry an ifalias with this prefix:
 #   havip:port:<interface id>   an adopted device (a tap or veth someone else created)
 #   havip:veth:<interface id>   a veth the agent created itself (deleted with the port)
@@ -34,6 +55,7 @@ ALIAS_SINK = "havip:sink:"
 NFT_PREFIX = "havip_"
 NFT_ANTISPOOF = "havip_antispoof"  # family netdev
 NFT_GARP = "havip_garp"  # family arp
+NFT_NAT = "havip_nat"  # family ip: EIP translation, marks and conntrack zones
 
 # The one gateway MAC every port of every VPC answers with.
 GATEWAY_MAC = "ee:ff:ff:ff:ff:ff"
@@ -50,8 +72,26 @@ def is_our_rule(priority: int | None, protocol: int | None) -> bool:
     return priority in RULE_PREFS and protocol == RTPROT_HAVIP
 
 
+def is_our_nat_rule(priority: int | None, protocol: int | None) -> bool:
+    return priority in NAT_RULE_PREFS and protocol == RTPROT_HAVIP
+
+
 def is_our_table(table: int) -> bool:
+    """A VPC's table."""
     return TABLE_MIN <= table <= TABLE_MAX
+
+
+def is_our_route_table(table: int) -> bool:
+    """A table whose routes the agent reads back and may own: a VPC's, or the egress table."""
+    return is_our_table(table) or table == EGRESS_TABLE
+
+
+def inbound_mark(table: int) -> int:
+    return MARK_INBOUND | table
+
+
+def egress_mark(table: int) -> int:
+    return MARK_EGRESS | table
 
 
 def is_our_nft_table(name: str) -> bool:

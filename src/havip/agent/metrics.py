@@ -64,6 +64,12 @@ class AgentMetrics:
         self.findings = Counter(
             "havip_agent_discovery_findings", "Discovery findings per HaVip", ["finding"], registry=r
         )
+        self.flows = Counter(
+            "havip_agent_flows",
+            "Tracked flows of a moved VIP or a removed EIP: deleted from conntrack, or kicked (reset)",
+            ["action"],
+            registry=r,
+        )
         self.reports = Counter("havip_agent_reports", "Reports delivered", ["kind", "outcome"], registry=r)
         self.report_queue = Gauge("havip_agent_report_queue", "Reports waiting for the control plane", registry=r)
         self.revision = Gauge("havip_agent_desired_revision", "Revision of the desired state applied", registry=r)

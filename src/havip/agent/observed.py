@@ -2,7 +2,7 @@
 
 The data plane fills these in (``havip.agent.dataplane``); the planner and the unit
 tests build them by hand. Only objects that can matter to the agent are listed: every
-link (so a desired device can be adopted), routes of the VPC table range, permanent
+link (so a desired device can be adopted), routes of the VPC tables and the egress table, permanent
 neighbours, IPv4 policy rules and nftables tables. Pure values, no I/O.
 """
 
@@ -25,6 +25,8 @@ class Link:
     # per-device IPv4 settings the agent needs on a port: proxy_arp=1, proxy_delay=0,
     # rp_filter=0, forwarding=1, send_redirects=0
     port_sysctls_ok: bool = False
+    # what the uplink needs: rp_filter=0 (a reply's way back is in a VPC table), forwarding=1
+    uplink_sysctls_ok: bool = False
 
 
 @dataclass(frozen=True)
@@ -33,6 +35,7 @@ class Route:
     dst: str  # "a.b.c.d/len"
     device: str | None
     proto: int
+    gateway: str | None = None  # a route entry's next hop (onlink); None for device routes
 
 
 @dataclass(frozen=True)
@@ -49,6 +52,9 @@ class Rule:
     iif: str | None
     table: int | None  # None: an unreachable rule
     proto: int
+    fwmark: int | None = None
+    fwmask: int | None = None
+    suppress_prefixlength: int | None = None
 
 
 @dataclass(frozen=True)

@@ -14,25 +14,29 @@ from havip.agent import marks
 from havip.agent import ruleset as rs
 from havip.agent.actions import (
     Action,
+    AddRule,
     ApplyNftTable,
     ConfigurePort,
+    ConfigureUplink,
     CreateSink,
     CreateVeth,
     DeleteLink,
     DeleteNeigh,
     DeleteNftTable,
     DeleteRoute,
+    DeleteRule,
     ReleasePort,
     ReplaceNeigh,
     ReplaceRoute,
     SetHostSysctls,
 )
 from havip.agent.desired import DesiredHost
-from havip.agent.observed import Link, Observed
+from havip.agent.observed import Link, Observed, Rule
 from havip.agent.selector import IifRules, TableSelector
 from havip.agent.settings import NftLimits
 
 DEFAULT_ROUTE = "0.0.0.0/0"
+Via = tuple[str, str | None]  # (device, gateway)
 
 
 def plan(
@@ -60,6 +64,11 @@ def plan(
         link = links.get(p.device)
         if p.device in present and not _is_configured(link, p.alias, desired.gateway_mac):
             acts.append(ConfigurePort(p.device, p.alias, desired.gateway_mac))
+    up = desired.uplink
+    if up is not None and up.device in links and not links[up.device].uplink_sysctls_ok:
+        acts.append(ConfigureUplink(up.device))
+    nat_adds, nat_dels = _nat_rules(desired, observed)
+    acts += nat_adds
     tables = rs.render_tables(desired, limits)
     for (family, name), (digest, text) in sorted(tables.items()):
         if observed.nft.get((family, name)) != digest:
@@ -67,7 +76,7 @@ def plan(
     acts += _fill_routes(desired, observed, present)
     acts += _fill_neighs(desired, observed, present)
     if observed.complete:
-        acts += _sweep(desired, observed, tables, unbind)
+        acts += _sweep(desired, observed, tables, unbind + nat_dels)
     return acts
 
 
@@ -85,18 +94,62 @@ def _is_configured(link: Link | None, alias: str, gateway_mac: str) -> bool:
     )
 
 
-def _wanted_routes(desired: DesiredHost, present: set[str]) -> dict[tuple[int, str], str]:
-    out: dict[tuple[int, str], str] = {}
+def _wanted_routes(desired: DesiredHost, present: set[str], links: set[str]) -> dict[tuple[int, str], Via]:
+    """(table, dst) -> (device, gateway) of every route the host needs whose device is there."""
+    out: dict[tuple[int, str], Via] = {}
+    egress_vpcs = {e.vpc_id for e in desired.eips}
+    sinks = {vpc.sink for vpc in desired.vpcs}
     for vpc in desired.vpcs:
-        out[(vpc.table, DEFAULT_ROUTE)] = vpc.sink
+        out[(vpc.table, DEFAULT_ROUTE)] = (vpc.sink, None)
+        if vpc.vpc_id in egress_vpcs and vpc.cidr:
+            # an EIP's traffic tries the VPC's routes first, minus the default (rule 9000):
+            # an address of the VPC that nothing answers for must end in the sink, not leave
+            out[(vpc.table, vpc.cidr)] = (vpc.sink, None)
     for p in desired.ports:
         if p.device in present:
             for a in p.addresses:
-                out[(p.table, f"{a}/32")] = p.device
+                out[(p.table, f"{a}/32")] = (p.device, None)
     for v in desired.vips:
         if v.device in present:
-            out[(v.table, f"{v.ip}/32")] = v.device
+            out[(v.table, f"{v.ip}/32")] = (v.device, None)
+    for r in desired.routes:
+        if r.device in present or r.device in sinks:
+            out[(r.table, r.dst)] = (r.device, r.gateway)
+    up = desired.uplink
+    if desired.eips and up is not None and up.device in links:
+        out[(marks.EGRESS_TABLE, DEFAULT_ROUTE)] = (up.device, up.gateway)
     return out
+
+
+def _wanted_nat_rules(desired: DesiredHost) -> set[Rule]:
+    """The EIP path's policy rules (marks.NAT_RULE_PREFS); none without EIPs."""
+    up = desired.uplink
+    if not desired.eips or up is None:
+        return set()
+    p = marks.RTPROT_HAVIP
+    out = {Rule(marks.RULE_PREF_EGRESS, None, marks.EGRESS_TABLE, p, marks.MARK_EGRESS, marks.MARK_MASK)}
+    for table in {e.table for e in desired.eips}:
+        out.add(Rule(marks.RULE_PREF_EGRESS_VPC, None, table, p, marks.egress_mark(table), marks.MARK_FULL, 0))
+        out.add(Rule(marks.RULE_PREF_INBOUND, up.device, table, p, marks.inbound_mark(table), marks.MARK_FULL))
+    return out
+
+
+def _nat_rules(desired: DesiredHost, observed: Observed) -> tuple[list[Action], list[Action]]:
+    wanted = _wanted_nat_rules(desired)
+    have = {r for r in observed.rules if marks.is_our_nat_rule(r.priority, r.proto)}
+    adds: list[Action] = [
+        AddRule(r.priority, r.iif, r.table, r.fwmark, r.fwmask, r.suppress_prefixlength)
+        for r in sorted(wanted - have, key=_rule_key)
+    ]
+    dels: list[Action] = [
+        DeleteRule(r.priority, r.iif, r.table, r.fwmark, r.fwmask, r.suppress_prefixlength)
+        for r in sorted(have - wanted, key=_rule_key)
+    ]
+    return adds, dels
+
+
+def _rule_key(r: Rule) -> tuple[int, int, str]:
+    return (r.priority, r.table or 0, r.iif or "")
 
 
 def _wanted_neighs(desired: DesiredHost, present: set[str]) -> dict[tuple[str, str], str]:
@@ -112,11 +165,11 @@ def _wanted_neighs(desired: DesiredHost, present: set[str]) -> dict[tuple[str, s
 
 
 def _fill_routes(desired: DesiredHost, observed: Observed, present: set[str]) -> list[Action]:
-    have = {(r.table, r.dst): r.device for r in observed.routes}
+    have = {(r.table, r.dst): (r.device, r.gateway) for r in observed.routes}
     return [
-        ReplaceRoute(table, dst, dev)
-        for (table, dst), dev in sorted(_wanted_routes(desired, present).items())
-        if have.get((table, dst)) != dev
+        ReplaceRoute(table, dst, dev, gateway)
+        for (table, dst), (dev, gateway) in sorted(_wanted_routes(desired, present, set(observed.links)).items())
+        if have.get((table, dst)) != (dev, gateway)
     ]
 
 
@@ -137,9 +190,14 @@ def _sweep(
 ) -> list[Action]:
     """Deletions of our objects that are no longer desired (complete snapshot only)."""
     acts: list[Action] = []
-    wanted_routes = _wanted_routes(desired, set(observed.links) | {p.device for p in desired.ports})
+    devices = set(observed.links) | {p.device for p in desired.ports}
+    wanted_routes = _wanted_routes(desired, devices, devices)
     for r in sorted(observed.routes, key=lambda r: (r.table, r.dst)):
-        if r.proto == marks.RTPROT_HAVIP and marks.is_our_table(r.table) and (r.table, r.dst) not in wanted_routes:
+        if (
+            r.proto == marks.RTPROT_HAVIP
+            and marks.is_our_route_table(r.table)
+            and (r.table, r.dst) not in wanted_routes
+        ):
             acts.append(DeleteRoute(r.table, r.dst))
     ours = {n for n, link in observed.links.items() if marks.is_our_alias(link.alias)}
     wanted_neighs = _wanted_neighs(desired, {p.device for p in desired.ports})

@@ -15,8 +15,20 @@ atomically by the data plane (``nft -f``):
   user space; an ARP for a HaVip from a port that may not claim it is a refused claim
   (``refused_claim``): dropped, counted and logged to NFLOG (rate-limited per port,
   queue threshold 1) so the agent can report it.
+  A port that is the next hop of route entries (a HaVip's claimant, or an instance's
+  interface) may also send from those entries' destinations (``port_forward``, an
+  interval set), in IP and as an ARP sender (a gateway that owns an address of the
+  range asks from it): the clouds' "source/destination check" off for exactly that;
+  every other source stays checked. A destination never overlaps the VPC, so this
+  can never let a port claim a HaVip or take an instance's address.
 * ``arp havip_garp``: keeps the host's proxy ARP from answering a HaVip's gratuitous
   ARP (sender IP = target IP = VIP) while the route still points at the old holder.
+* ``ip havip_nat`` (only with an uplink and EIPs): EIPs translated to their private
+  address (DNAT in on the uplink, SNAT out), packet marks for the EIP path's policy
+  rules (``marks.NAT_RULE_PREFS``) and conntrack zones per VPC (the VPC's table id, so
+  overlapping VPC addresses never share a flow). Traffic of ports that does not come
+  from an EIP's address is not tracked at all; a packet that would leave by the uplink
+  from a VPC without its EIP as source is dropped (``egress_without_eip``).
 
 Each table carries ``comment "havip:<digest>"``, the SHA-256 of its body, so the
 planner can tell from a read-back whether it must be replaced. Pure: text in, text out.
@@ -57,6 +69,8 @@ def render_tables(desired: DesiredHost, limits: NftLimits | None = None) -> dict
         out[("netdev", marks.NFT_ANTISPOOF)] = _finish("netdev", marks.NFT_ANTISPOOF, body)
     if desired.havip_ips:
         out[("arp", marks.NFT_GARP)] = _finish("arp", marks.NFT_GARP, _garp_body(desired.havip_ips))
+    if desired.eips and desired.uplink is not None:
+        out[("ip", marks.NFT_NAT)] = _finish("ip", marks.NFT_NAT, _nat_body(desired))
     return out
 
 
@@ -96,6 +110,20 @@ def _set(name: str, type_: str, elements: Iterable[str]) -> list[str]:
     return lines
 
 
+def _map(name: str, type_: str, elements: Iterable[str], flags: str = "") -> list[str]:
+    """A set or map; ``type_`` is the whole type line (``type a : b`` or ``typeof x : y``)."""
+    elems = list(elements)
+    lines = [f"\t{'map' if ':' in type_ else 'set'} {name} {{", f"\t\t{type_}"]
+    if flags:
+        lines.append(f"\t\tflags {flags}")
+    if elems:
+        lines.append("\t\telements = {")
+        lines += [f"\t\t\t{e}," for e in elems]
+        lines.append("\t\t}")
+    lines.append("\t}")
+    return lines
+
+
 def _rate_set(name: str, type_: str) -> list[str]:
     return [
         f"\tset {name} {{",
@@ -115,8 +143,10 @@ def _antispoof_body(desired: DesiredHost, limits: NftLimits) -> list[str]:
     body += _set("port_mac", "ifname . ether_addr", (f"{_q(p.device)} . {p.mac}" for p in ports))
     ip_elems = [f"{_q(p.device)} . {a}" for p in ports for a in _allowed(p.addresses, p.claimable)]
     arp_elems = [f"{_q(p.device)} . {a}" for p in ports for a in ["0.0.0.0", *_allowed(p.addresses, p.claimable)]]
+    fwd_elems = [f"{_q(p.device)} . {cidr}" for p in ports for cidr in p.forwards]
     body += _set("port_ip", "ifname . ipv4_addr", ip_elems)
     body += _set("port_arp", "ifname . ipv4_addr", arp_elems)
+    body += _map("port_forward", "type ifname . ipv4_addr", fwd_elems, flags="interval")
     body += _set("havip", "ipv4_addr", desired.havip_ips)
     body += _rate_set("havip_arp_rate", "ifname . ipv4_addr")
     body += _rate_set("arp_reply_rate", "ifname")
@@ -130,9 +160,11 @@ def _antispoof_body(desired: DesiredHost, limits: NftLimits) -> list[str]:
         "\t}",
         "\tchain check {",
         "\t\tiifname . ether saddr != @port_mac counter name bad_mac drop",
-        "\t\tmeta protocol ip iifname . ip saddr != @port_ip counter name bad_ip drop",
+        "\t\tmeta protocol ip iifname . ip saddr != @port_ip iifname . ip saddr != @port_forward"
+        " counter name bad_ip drop",
         "\t\tmeta protocol arp arp saddr ip @havip iifname . arp saddr ip != @port_arp jump refused",
-        "\t\tmeta protocol arp iifname . arp saddr ip != @port_arp counter name bad_arp drop",
+        "\t\tmeta protocol arp iifname . arp saddr ip != @port_arp iifname . arp saddr ip != @port_forward"
+        " counter name bad_arp drop",
         "\t\tmeta protocol arp iifname . arp saddr ether != @port_mac counter name bad_arp_sha drop",
         "\t\tmeta protocol arp arp saddr ip @havip update @havip_arp_rate { iifname . arp saddr ip"
         f" limit rate over {lim.havip_arp_rate}/second burst {lim.havip_arp_burst} packets }}"
@@ -163,6 +195,61 @@ def _garp_body(havip_ips: Sequence[str]) -> list[str]:
         "\t\tarp saddr ip @havip arp daddr ip @havip counter name garp_proxy_suppressed drop",
         "\t}",
     ]
+
+
+def _nat_body(desired: DesiredHost) -> list[str]:
+    up = desired.uplink
+    assert up is not None
+    uplink = _q(up.device)
+    eips = sorted(desired.eips, key=lambda e: (e.table, e.eip))
+    egress = sorted({(dev, e.private_ip, e.table) for e in eips for dev in e.sources})
+    zones = sorted({(dev, table) for dev, _ip, table in egress})
+    ports = sorted(p.device for p in desired.ports)
+    body = ["\tcounter egress_without_eip { }"]
+    body += _set("eips", "ipv4_addr", [e.eip for e in eips])
+    body += _map("eip_dnat", "type ipv4_addr : ipv4_addr", [f"{e.eip} : {e.private_ip}" for e in eips])
+    body += _map("eip_mark", "type ipv4_addr : mark", [f"{e.eip} : {marks.inbound_mark(e.table):#x}" for e in eips])
+    body += _map("eip_zone", "typeof ip daddr : ct zone", [f"{e.eip} : {e.table}" for e in eips])
+    body += _map(
+        "egress_mark",
+        "type ifname . ipv4_addr : mark",
+        [f"{_q(dev)} . {ip} : {marks.egress_mark(t):#x}" for dev, ip, t in egress],
+    )
+    body += _map("egress_zone", "typeof iifname : ct zone", [f"{_q(dev)} : {t}" for dev, t in zones])
+    body += _set("ports", "ifname", [_q(d) for d in ports])
+    body += _map(
+        "eip_snat",
+        "type mark . ipv4_addr : ipv4_addr",
+        [f"{marks.egress_mark(e.table):#x} . {e.private_ip} : {e.eip}" for e in eips],
+    )
+    body += [
+        "\tchain raw_prerouting {",
+        "\t\ttype filter hook prerouting priority raw; policy accept;",
+        f"\t\tiifname {uplink} ip daddr @eips meta mark set ip daddr map @eip_mark"
+        " ct zone set ip daddr map @eip_zone return",
+        "\t\tiifname . ip saddr @egress_mark meta mark set iifname . ip saddr map @egress_mark"
+        " ct zone set iifname map @egress_zone return",
+        "\t\tiifname @ports notrack",
+        "\t}",
+        "\tchain raw_output {",
+        "\t\ttype filter hook output priority raw; policy accept;",
+        "\t\tip saddr @eips notrack",
+        "\t}",
+        "\tchain translate_in {",
+        "\t\ttype nat hook prerouting priority dstnat; policy accept;",
+        f"\t\tiifname {uplink} dnat to ip daddr map @eip_dnat",
+        "\t}",
+        "\tchain translate_out {",
+        "\t\ttype nat hook postrouting priority srcnat; policy accept;",
+        f"\t\toifname {uplink} snat to meta mark . ip saddr map @eip_snat",
+        "\t}",
+        "\tchain egress_check {",
+        "\t\ttype filter hook postrouting priority srcnat + 10; policy accept;",
+        f"\t\toifname {uplink} meta mark & {marks.MARK_MASK:#x} == {marks.MARK_EGRESS:#x}"
+        " ip saddr != @eips counter name egress_without_eip drop",
+        "\t}",
+    ]
+    return body
 
 
 def _allowed(addresses: Sequence[str], claimable: Sequence[str]) -> list[str]:

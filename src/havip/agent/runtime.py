@@ -30,16 +30,18 @@ from havip.agent import marks
 from havip.agent.arp import watch_filter
 from havip.agent.claimpath import ClaimPath
 from havip.agent.dataplane import Dataplane
+from havip.agent.dataplane.conntrack import Conntrack
 from havip.agent.dataplane.nflog import NflogReader
 from havip.agent.dataplane.switch import RouteSwitch
 from havip.agent.dataplane.watcher import ArpWatcher
-from havip.agent.desired import DesiredHost, build_desired
+from havip.agent.desired import DesiredHost, Uplink, build_desired
 from havip.agent.dump import snapshot
 from havip.agent.logs import event
 from havip.agent.metrics import AgentMetrics
 from havip.agent.observed import Observed
 from havip.agent.plan import plan
 from havip.agent.reporter import Report, Reporter
+from havip.agent.resetter import FlowResetter, Job
 from havip.agent.settings import AgentSettings
 from havip.client import ApiError
 from havip.contract.agents import DesiredState
@@ -52,18 +54,22 @@ class ControlPlane(Protocol):
     def report(self, host: str, body: Mapping[str, Any]) -> Mapping[str, Any]: ...
 
 
-def vip_actions(acts: list[a.Action], vip_ips: set[str]) -> tuple[list[a.Action], list[a.Action]]:
-    """(actions that touch a VIP's route or neighbour, the rest): the former are applied
-    under the claim path's lock so a reconcile never races a claim."""
+def vip_actions(
+    acts: list[a.Action], vip_ips: set[str], switched: set[str] | None = None
+) -> tuple[list[a.Action], list[a.Action]]:
+    """(actions that touch a VIP's route or neighbour, or a route entry that follows a
+    HaVip (``switched`` destinations), the rest): the former are applied under the claim
+    path's lock so a reconcile never races a claim."""
+    switched = switched or set()
     mine: list[a.Action] = []
     rest: list[a.Action] = []
     for act in acts:
-        ip = None
+        hit = False
         if isinstance(act, a.ReplaceRoute | a.DeleteRoute):
-            ip = act.dst.removesuffix("/32")
+            hit = act.dst.removesuffix("/32") in vip_ips or act.dst in switched
         elif isinstance(act, a.ReplaceNeigh | a.DeleteNeigh):
-            ip = act.ip
-        (mine if ip in vip_ips else rest).append(act)
+            hit = act.ip in vip_ips
+        (mine if hit else rest).append(act)
     return mine, rest
 
 
@@ -92,6 +98,8 @@ class Agent:
         self.reconciled_revision: int | None = None
         self._stop = threading.Event()
         self.reporter = Reporter(control, host, self.settings.reports, self._delivered)
+        self.conntrack = Conntrack(dataplane.ns)
+        self.resetter = FlowResetter(self.conntrack, self.metrics)
         self.claim_path = ClaimPath(
             self,
             ArpWatcher(dataplane.ns, watch_filter(marks.GATEWAY_MAC)),
@@ -123,6 +131,16 @@ class Agent:
         self.reporter.put(rep)
         self.metrics.report_queue.set(self.reporter.pending())
 
+    def vip_moved(self, vip: c.VipInfo, acked_ns: int) -> None:
+        """The VIP's route points at a new port: end the flows its EIPs' peers still have."""
+        if vip.eips:
+            self.resetter.put(Job("switch", vip.havip_id, vip.table, frozenset({vip.ip}), True, acked_ns))
+
+    @property
+    def uplink(self) -> Uplink | None:
+        up = self.settings.uplink
+        return Uplink(str(up.device), str(up.gateway)) if up.configured else None
+
     def _delivered(self, rep: Report, outcome: str | None) -> None:
         self.metrics.reports.labels(kind=rep.kind, outcome=outcome or "rejected").inc()
         self.metrics.report_queue.set(self.reporter.pending())
@@ -134,6 +152,7 @@ class Agent:
 
     def start(self) -> None:
         self.reporter.start()
+        self.resetter.start()
         self.claim_path.start()
         self._thread.start()
 
@@ -144,6 +163,8 @@ class Agent:
             self._thread.join(self.settings.follow.long_poll_wait + self.settings.follow.request_timeout + 1)
         self.claim_path.stop()
         self.reporter.stop()
+        self.resetter.stop()
+        self.conntrack.close()
         self.claim_path.watcher.close()
         self.claim_path.switch.close()
         if self.claim_path.nflog:
@@ -216,20 +237,25 @@ class Agent:
         with self._lock:
             gen, local = self._claims_gen, self._claims.retire(fetch_seq, ids).holders()
         observed = self.dp.read()
-        desired = build_desired(state, observed.vpc_tables(), local)
+        desired = build_desired(state, observed.vpc_tables(), local, self.uplink)
         acts = plan(desired, observed, limits=self.settings.nft)
-        mine, rest = vip_actions(acts, {h.ip for h in state.havips})
+        switched = {r.dst for r in desired.routes if r.havip_id}
+        mine, rest = vip_actions(acts, {h.ip for h in state.havips}, switched)
         self._before_nft(rest)
         failures = self.dp.apply(rest)
+        applied: list[a.Action] = []
         with self.switch_lock:
             if gen == self._claims_gen:
                 failures += self.dp.apply(mine)
+                applied = mine
             elif mine:  # a claim came in meanwhile: the next pass plans the VIPs again
                 event(log, "reconcile-deferred-vips", count=len(mine))
         if acts:
             observed = self.dp.read()
+        previous = self.desired
         self.desired, self.observed = desired, observed
         view = c.build_view(state, desired, {n: link.index for n, link in observed.links.items()})
+        self._end_flows(previous, desired, view, applied)
         with self._lock:
             self._claims = self._claims.retire(fetch_seq, ids)
             self.view = view
@@ -242,6 +268,24 @@ class Agent:
         if acts:
             event(log, "reconciled", revision=state.revision, count=len(acts), error=None if not failures else "some")
         return acts
+
+    def _end_flows(
+        self, previous: DesiredHost | None, desired: DesiredHost, view: c.ClaimView, applied: list[a.Action]
+    ) -> None:
+        """Flows that a reconcile ends: of a VIP it moved (the control plane moved it), and
+        of an EIP that is gone (its translation stays in conntrack otherwise)."""
+        now = time.time_ns()
+        vip_routes = {(v.table, f"{v.ip}/32"): (v.vpc_id, v.ip) for v in desired.vips}
+        for act in applied:
+            key = (act.table, act.dst) if isinstance(act, a.ReplaceRoute) else None
+            vip = view.vips.get(vip_routes[key]) if key in vip_routes else None
+            if vip is not None:
+                self.vip_moved(vip, now)
+        if previous is not None:
+            kept = {(e.table, e.eip) for e in desired.eips}
+            for e in previous.eips:
+                if (e.table, e.eip) not in kept:
+                    self.resetter.put(Job("eip-removed", e.havip_id, e.table, frozenset({e.eip}), False, now))
 
     def _before_nft(self, acts: list[a.Action]) -> None:
         """Count the drops a table replace is about to reset (drops are summed across)."""

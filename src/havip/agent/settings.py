@@ -78,10 +78,27 @@ class NftLimits:
 
 
 @dataclass(frozen=True)
+class UplinkSettings:
+    """The host's way to the internet, for EIPs (``havip agent --uplink DEV --uplink-gateway IP``)."""
+
+    device: str | None = None
+    """A device of the host namespace, addressed and linked by whoever runs the host; the
+    upstream routes the EIP pools to the host's address on it. None: no EIPs here."""
+
+    gateway: str | None = None
+    """The upstream router's address on that device: where traffic from an EIP leaves."""
+
+    @property
+    def configured(self) -> bool:
+        return bool(self.device and self.gateway)
+
+
+@dataclass(frozen=True)
 class AgentSettings:
     follow: FollowSettings = field(default_factory=FollowSettings)
     reports: ReportSettings = field(default_factory=ReportSettings)
     discovery: DiscoverySettings = field(default_factory=DiscoverySettings)
     nft: NftLimits = field(default_factory=NftLimits)
+    uplink: UplinkSettings = field(default_factory=UplinkSettings)
     counters_interval: float = 5.0
     """Seconds between two reads of the nftables drop counters into the metrics."""

@@ -43,6 +43,19 @@ class DesiredRoute(Resource):
     destination: str
     next_hop_type: str
     next_hop_id: str
+    next_hop_interface_id: str | None = Field(
+        None, description="instance and ENI next hops: the interface (an instance's primary); null for a HaVip"
+    )
+    next_hop_ip: str | None = Field(None, description="the next hop's address: the interface's primary or the VIP")
+
+
+class DesiredEip(Resource):
+    id: str
+    ip: str
+    vpc_id: str
+    private_ip: str = Field(description="the address it is translated to: the VIP, or the interface's primary")
+    havip_id: str | None
+    network_interface_id: str | None
 
 
 class DesiredState(Resource):
@@ -53,6 +66,9 @@ class DesiredState(Resource):
     interfaces: list[DesiredInterface]
     havips: list[DesiredHaVip]
     routes: list[DesiredRoute]
+    eips: list[DesiredEip] = Field(
+        default_factory=list, description="EIPs of the host's HaVips and of its interfaces, to translate on the uplink"
+    )
 
 
 class Report(Request):
@@ -72,6 +88,7 @@ class ReportResult(BaseModel):
 
 
 __all__ = [
+    "DesiredEip",
     "DesiredHaVip",
     "DesiredInterface",
     "DesiredRoute",

@@ -1,6 +1,6 @@
 """The namespace-scoped kernel adapter: read back observed state, execute planned actions.
 
-``Dataplane(netns)`` reads links, routes of the VPC table range, permanent neighbours,
+``Dataplane(netns)`` reads links, routes of the VPC tables and the egress table, permanent neighbours,
 IPv4 policy rules, the agent's nftables tables and the relevant sysctls into an
 ``Observed``, and executes ``havip.agent.actions`` idempotently (exists / absent is
 success). All work runs on the namespace's thread (``Netns``); pyroute2 is used there
@@ -33,6 +33,10 @@ NUD_PERMANENT = 0x80
 FR_ACT_TO_TBL = 1
 FR_ACT_UNREACHABLE = 7
 RT_SCOPE_LINK = 253
+RT_SCOPE_UNIVERSE = 0
+RT_SCOPE_NOWHERE = 255
+RTNH_F_ONLINK = 4
+NO_SUPPRESS = 0xFFFFFFFF  # FRA_SUPPRESS_PREFIXLEN as the kernel reports "not set" (-1)
 
 PORT_SYSCTLS = {
     "net/ipv4/conf/{dev}/proxy_arp": "1",
@@ -40,6 +44,10 @@ PORT_SYSCTLS = {
     "net/ipv4/conf/{dev}/rp_filter": "0",
     "net/ipv4/conf/{dev}/forwarding": "1",
     "net/ipv4/conf/{dev}/send_redirects": "0",
+}
+UPLINK_SYSCTLS = {
+    "net/ipv4/conf/{dev}/rp_filter": "0",
+    "net/ipv4/conf/{dev}/forwarding": "1",
 }
 HOST_SYSCTLS = {
     "net/ipv4/ip_forward": "1",
@@ -82,6 +90,7 @@ class Dataplane:
             a.ConfigurePort: self._configure_port,
             a.ReleasePort: self._release_port,
             a.DeleteLink: self._delete_link,
+            a.ConfigureUplink: self._configure_uplink,
             a.AddRule: self._add_rule,
             a.DeleteRule: self._delete_rule,
             a.ReplaceRoute: self._replace_route,
@@ -118,17 +127,19 @@ class Dataplane:
                 mac=(msg.get("address") or "").lower(),
                 up=bool(msg["flags"] & IFF_UP),
                 kind=kind,
-                port_sysctls_ok=name != "lo" and self._port_sysctls_ok(name),
+                port_sysctls_ok=name != "lo" and self._sysctls_ok(PORT_SYSCTLS, name),
+                uplink_sysctls_ok=name != "lo" and self._sysctls_ok(UPLINK_SYSCTLS, name),
             )
         self._index = {n: link.index for n, link in links.items()}
         names = {link.index: n for n, link in links.items()}
         routes = set()
         for msg in self._ipr.route("dump", family=socket.AF_INET):
             table = msg.get("table")
-            if not marks.is_our_table(table):
+            if not marks.is_our_route_table(table):
                 continue
             oif = msg.get("oif")
-            routes.add(Route(table, f"{msg.get('dst') or '0.0.0.0'}/{msg['dst_len']}", names.get(oif), msg["proto"]))
+            dst = f"{msg.get('dst') or '0.0.0.0'}/{msg['dst_len']}"
+            routes.add(Route(table, dst, names.get(oif), msg["proto"], msg.get("gateway")))
         neighs = set()
         for msg in self._ipr.get_neighbours(family=socket.AF_INET):
             dev = names.get(msg["ifindex"])
@@ -140,7 +151,18 @@ class Dataplane:
         rules = set()
         for msg in self._ipr.get_rules(family=socket.AF_INET):
             table = msg.get("table") if msg["action"] == FR_ACT_TO_TBL else None
-            rules.add(Rule(msg.get("priority") or 0, msg.get("iifname"), table, msg.get("protocol") or 0))
+            suppress = msg.get("suppress_prefixlen")
+            rules.add(
+                Rule(
+                    msg.get("priority") or 0,
+                    msg.get("iifname"),
+                    table,
+                    msg.get("protocol") or 0,
+                    msg.get("fwmark"),
+                    msg.get("fwmask") if msg.get("fwmark") is not None else None,
+                    None if suppress in (None, NO_SUPPRESS) else suppress,
+                )
+            )
         host_ready = all(_read_sysctl(k) == v for k, v in HOST_SYSCTLS.items())
         return Observed(
             complete=True,
@@ -153,8 +175,8 @@ class Dataplane:
         )
 
     @staticmethod
-    def _port_sysctls_ok(dev: str) -> bool:
-        return all(_read_sysctl(k.format(dev=dev)) == v for k, v in PORT_SYSCTLS.items())
+    def _sysctls_ok(wanted: dict[str, str], dev: str) -> bool:
+        return all(_read_sysctl(k.format(dev=dev)) == v for k, v in wanted.items())
 
     def _nft_tables(self) -> dict[tuple[str, str], str]:
         out = _nft(["-t", "list", "ruleset"])
@@ -237,6 +259,11 @@ class Dataplane:
         with contextlib.suppress(OSError):  # no IPv6 on this kernel: nothing to disable
             _write_sysctl(f"net/ipv6/conf/{dev}/disable_ipv6", "1")
 
+    def _configure_uplink(self, act: a.ConfigureUplink) -> None:
+        self._ifindex(act.device)
+        for k, v in UPLINK_SYSCTLS.items():
+            _write_sysctl(k.format(dev=act.device), v)
+
     def _release_port(self, act: a.ReleasePort) -> None:
         found = self._ipr.link_lookup(ifname=act.device)
         if found:
@@ -245,30 +272,34 @@ class Dataplane:
     def _delete_link(self, act: a.DeleteLink) -> None:
         self._nl(_ignore(errno.ENODEV), self._ipr.link, "del", ifname=act.name)
 
-    def _rule_args(self, priority: int, iif: str | None, table: int | None) -> dict[str, Any]:
-        kw: dict[str, Any] = {"priority": priority, "protocol": marks.RTPROT_HAVIP, "family": socket.AF_INET}
-        if iif:
-            kw["iifname"] = iif
-        if table is None:
+    @staticmethod
+    def _rule_args(act: a.AddRule | a.DeleteRule) -> dict[str, Any]:
+        kw: dict[str, Any] = {"priority": act.priority, "protocol": marks.RTPROT_HAVIP, "family": socket.AF_INET}
+        if act.iif:
+            kw["iifname"] = act.iif
+        if act.table is None:
             kw["action"] = "unreachable"
         else:
-            kw["table"] = table
+            kw["table"] = act.table
+        if act.fwmark is not None:
+            kw["fwmark"] = act.fwmark
+            kw["fwmask"] = marks.MARK_FULL if act.fwmask is None else act.fwmask
+        if act.suppress_prefixlength is not None:
+            kw["suppress_prefixlen"] = act.suppress_prefixlength
         return kw
 
     def _add_rule(self, act: a.AddRule) -> None:
-        self._nl(_ignore(errno.EEXIST), self._ipr.rule, "add", **self._rule_args(act.priority, act.iif, act.table))
+        self._nl(_ignore(errno.EEXIST), self._ipr.rule, "add", **self._rule_args(act))
 
     def _delete_rule(self, act: a.DeleteRule) -> None:
-        self._nl(_ignore(errno.ENOENT), self._ipr.rule, "del", **self._rule_args(act.priority, act.iif, act.table))
+        self._nl(_ignore(errno.ENOENT), self._ipr.rule, "del", **self._rule_args(act))
 
     def _replace_route(self, act: a.ReplaceRoute) -> None:
+        via: dict[str, Any] = {"scope": RT_SCOPE_LINK}
+        if act.gateway is not None:  # a next hop: its address, on the port without a connected route
+            via = {"scope": RT_SCOPE_UNIVERSE, "gateway": act.gateway, "flags": RTNH_F_ONLINK}
         self._ipr.route(
-            "replace",
-            dst=act.dst,
-            table=act.table,
-            oif=self._ifindex(act.device),
-            proto=marks.RTPROT_HAVIP,
-            scope=RT_SCOPE_LINK,
+            "replace", dst=act.dst, table=act.table, oif=self._ifindex(act.device), proto=marks.RTPROT_HAVIP, **via
         )
 
     def _delete_route(self, act: a.DeleteRoute) -> None:
@@ -279,7 +310,7 @@ class Dataplane:
             dst=act.dst,
             table=act.table,
             proto=marks.RTPROT_HAVIP,
-            scope=RT_SCOPE_LINK,
+            scope=RT_SCOPE_NOWHERE,  # any scope: device routes are link, route entries universe
         )
 
     def _replace_neigh(self, act: a.ReplaceNeigh) -> None:

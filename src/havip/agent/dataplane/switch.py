@@ -1,11 +1,14 @@
-"""The claim path's route switch: neighbour + VIP /32 route in one netlink send.
+"""The claim path's route switch: neighbour, VIP /32 route and route entries in one netlink send.
 
 ``RouteSwitch`` owns a raw rtnetlink socket opened inside the host namespace. ``switch``
-sends ``RTM_NEWNEIGH`` (permanent, the holder's MAC) and ``RTM_NEWROUTE`` (replace
-``VIP/32 dev port table T proto 77``) in a single ``sendmsg`` and waits for both acks;
-it returns the wall-clock time (ns, CLOCK_REALTIME like ``SO_TIMESTAMPNS``) at
-which the kernel acknowledged the route. pyroute2's
-two synchronous calls cost about 1-2 ms; this costs a fraction of that (rlab.md).
+sends ``RTM_NEWNEIGH`` (permanent, the holder's MAC), ``RTM_NEWROUTE`` (replace
+``VIP/32 dev port table T proto 77``) and one ``RTM_NEWROUTE`` per route table entry
+whose next hop is the HaVip (replace ``dst via VIP dev port onlink table T proto 77``)
+in a single ``sendmsg`` and waits for every ack; it returns the wall-clock time (ns,
+CLOCK_REALTIME like ``SO_TIMESTAMPNS``) at which the kernel acknowledged the last one.
+An EIP of the HaVip needs nothing here: its traffic is translated to the VIP and so
+follows the VIP's route. pyroute2's synchronous calls cost about 1-2 ms each; this
+costs a fraction of that (rlab.md).
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ import os
 import socket
 import struct
 import time
+from collections.abc import Sequence
 
 from havip.agent import marks
 from havip.agent.arp import mac_bytes
@@ -32,7 +36,10 @@ NLM_F_REPLACE = 0x100
 NLM_F_CREATE = 0x400
 RTA_DST = 1
 RTA_OIF = 4
+RTA_GATEWAY = 5
 RTA_TABLE = 15
+RTNH_F_ONLINK = 4
+RT_SCOPE_UNIVERSE = 0
 NDA_DST = 1
 NDA_LLADDR = 2
 NUD_PERMANENT = 0x80
@@ -55,10 +62,17 @@ def neigh_msg(seq: int, ifindex: int, ip: str, mac: str) -> bytes:
     return _msg(RTM_NEWNEIGH, NLM_F_REQUEST | NLM_F_ACK | NLM_F_REPLACE | NLM_F_CREATE, seq, body)
 
 
-def route_msg(seq: int, table: int, ip: str, ifindex: int) -> bytes:
-    body = struct.pack("BBBBBBBBI", socket.AF_INET, 32, 0, 0, 0, marks.RTPROT_HAVIP, RT_SCOPE_LINK, RTN_UNICAST, 0)
+def route_msg(seq: int, table: int, dst: str, ifindex: int, gateway: str | None = None) -> bytes:
+    """Replace ``dst`` (an address or a CIDR) by ``dev ifindex``, or ``via gateway dev ifindex onlink``."""
+    net = ipaddress.IPv4Network(dst)
+    scope, flags = (RT_SCOPE_LINK, 0) if gateway is None else (RT_SCOPE_UNIVERSE, RTNH_F_ONLINK)
+    body = struct.pack(
+        "BBBBBBBBI", socket.AF_INET, net.prefixlen, 0, 0, 0, marks.RTPROT_HAVIP, scope, RTN_UNICAST, flags
+    )
     body += _attr(RTA_TABLE, struct.pack("I", table))
-    body += _attr(RTA_DST, ipaddress.IPv4Address(ip).packed) + _attr(RTA_OIF, struct.pack("i", ifindex))
+    body += _attr(RTA_DST, net.network_address.packed) + _attr(RTA_OIF, struct.pack("i", ifindex))
+    if gateway is not None:
+        body += _attr(RTA_GATEWAY, ipaddress.IPv4Address(gateway).packed)
     return _msg(RTM_NEWROUTE, NLM_F_REQUEST | NLM_F_ACK | NLM_F_REPLACE | NLM_F_CREATE, seq, body)
 
 
@@ -78,12 +92,15 @@ class RouteSwitch:
     def close(self) -> None:
         self._sock.close()
 
-    def switch(self, table: int, vip: str, ifindex: int, mac: str) -> int:
-        """Point ``vip`` at ``ifindex``; returns ``time.time_ns()`` of the route's ack."""
-        n, r = self._seq + 1, self._seq + 2
-        self._seq += 2
-        self._sock.sendall(neigh_msg(n, ifindex, vip, mac) + route_msg(r, table, vip, ifindex))
-        pending = {n, r}
+    def switch(self, table: int, vip: str, ifindex: int, mac: str, routes: Sequence[str] = ()) -> int:
+        """Point ``vip`` and the route entries ``routes`` (destinations via the VIP) at
+        ``ifindex``; returns ``time.time_ns()`` of the last ack."""
+        first = self._seq + 1
+        msgs = [neigh_msg(first, ifindex, vip, mac), route_msg(first + 1, table, vip, ifindex)]
+        msgs += [route_msg(first + 2 + n, table, dst, ifindex, vip) for n, dst in enumerate(routes)]
+        self._seq += len(msgs)
+        self._sock.sendall(b"".join(msgs))
+        pending = set(range(first, first + len(msgs)))
         while pending:
             data = self._sock.recv(65536)
             acked = time.time_ns()
