@@ -55,19 +55,30 @@ def agent(
     ),
     resync: float = typer.Option(60.0, "--resync", help="Seconds between full resyncs when nothing changes."),
     discovery: float = typer.Option(30.0, "--discovery-interval", help="Seconds between holder-discovery rounds."),
+    uplink: str | None = typer.Option(
+        None,
+        "--uplink",
+        help="The device toward the internet, for EIPs (addressed by you; the upstream routes the EIP pools to it).",
+    ),
+    uplink_gateway: str | None = typer.Option(
+        None, "--uplink-gateway", help="The upstream router's address on --uplink: where EIP traffic leaves."
+    ),
     log_level: str = typer.Option("info", "--log-level", help="debug, info, warning or error."),
 ) -> None:
     """Run the host agent (see HELP)."""
     from havip.agent import logs
     from havip.agent.dataplane import Dataplane, Netns
     from havip.agent.runtime import Agent
-    from havip.agent.settings import AgentSettings, DiscoverySettings, FollowSettings
+    from havip.agent.settings import AgentSettings, DiscoverySettings, FollowSettings, UplinkSettings
     from havip.client import HavipClient
 
     logs.install(getattr(logging, log_level.upper(), logging.INFO))
+    if bool(uplink) != bool(uplink_gateway):
+        raise typer.BadParameter("give both --uplink and --uplink-gateway, or neither", param_hint="--uplink")
     settings = AgentSettings(
         follow=replace(FollowSettings(), resync_interval=resync),
         discovery=replace(DiscoverySettings(), interval=discovery),
+        uplink=UplinkSettings(uplink, uplink_gateway),
     )
     client = HavipClient(server, token, timeout=settings.follow.request_timeout)
     dp = Dataplane(Netns(netns) if netns else Netns.own())
@@ -96,14 +107,17 @@ def agent(
 
 
 def one_shot_dump(client: Any, host: str, dp: Any, settings: Any) -> dict[str, Any]:
-    from havip.agent.desired import build_desired
+    from havip.agent.desired import Uplink, build_desired
     from havip.agent.dump import jsonable
     from havip.agent.plan import plan
     from havip.contract.agents import DesiredState
 
     state = DesiredState.model_validate(client.desired_state(host))
     observed = dp.read()
-    desired = build_desired(state, observed.vpc_tables())
+    up = settings.uplink
+    desired = build_desired(
+        state, observed.vpc_tables(), None, Uplink(up.device, up.gateway) if up.configured else None
+    )
     return {
         "desired_state": state.model_dump(mode="json"),
         "desired_host": jsonable(desired),

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pydantic import BaseModel, Field
 
 from havip.contract.common import Request, Resource, UtcDatetime
-from havip.service.agents import Outcome, ReportKind
+from havip.domain.claims import Outcome, ReportKind
 
 
 class DesiredInterface(Resource):
