@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
 
@@ -29,6 +29,11 @@ class Metrics:
             "time to answer an HTTP request, by method and route template",
             ("method", "route"),
             buckets=LATENCY_BUCKETS,
+            registry=self.registry,
+        )
+        self.long_polls = Gauge(
+            "havip_api_long_polls_waiting",
+            "agents' desired-state long polls waiting for a change of revision",
             registry=self.registry,
         )
 

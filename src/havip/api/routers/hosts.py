@@ -18,6 +18,7 @@ from typing import Annotated
 
 import anyio
 from fastapi import APIRouter, Query, Request
+from prometheus_client import Gauge
 from starlette.concurrency import run_in_threadpool
 
 from havip import contract as c
@@ -60,8 +61,13 @@ def delete_host(ctx: CtxDep, host: str) -> None:
     svc.delete_host(ctx, host)
 
 
-async def wait_for_change(ctx: Ctx, host: str, since_revision: int, wait: float, feed: RevisionFeed | None) -> None:
-    """Return once the revision differs from ``since_revision`` or ``wait`` seconds passed."""
+async def wait_for_change(
+    ctx: Ctx, host: str, since_revision: int, wait: float, feed: RevisionFeed | None, waiting: Gauge
+) -> None:
+    """Return once the revision differs from ``since_revision`` or ``wait`` seconds passed.
+
+    ``waiting`` counts the polls that are subscribed and have seen the old revision.
+    """
     deadline = time.monotonic() + wait
     if feed is None:
         await _poll_for_change(ctx, host, since_revision, deadline)
@@ -80,7 +86,7 @@ async def wait_for_change(ctx: Ctx, host: str, since_revision: int, wait: float,
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 return
-            with anyio.move_on_after(min(RECHECK, remaining)):
+            with anyio.move_on_after(min(RECHECK, remaining)), waiting.track_inprogress():
                 await changed.wait()
                 return
     finally:
@@ -112,7 +118,8 @@ async def desired_state(
 ) -> c.DesiredState:
     # async so a waiting agent holds no worker thread; the store calls go to the threadpool
     if since_revision is not None and wait > 0:
-        await wait_for_change(ctx, host, since_revision, wait, app_state(request).changes)
+        waiting = request.app.state.metrics.long_polls
+        await wait_for_change(ctx, host, since_revision, wait, app_state(request).changes, waiting)
     state = await run_in_threadpool(agents.desired_state, ctx, host)
     return views.one(c.DesiredState, state)
 
