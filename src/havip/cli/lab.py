@@ -15,7 +15,7 @@ from rich.text import Text
 from havip.cli.state import CliError, CliState
 from havip.lab import control
 from havip.lab.failover import MODES
-from havip.lab.spec import DEFAULT_NAME, LabPaths, LabSpec, check_name
+from havip.lab.spec import DEFAULT_NAME, SCENARIOS, LabPaths, LabSpec, check_name
 
 HELP = (
     "A lab on this machine: the product page's scenario with real keepalived. Instances are network "
@@ -65,10 +65,18 @@ def up(
     binding_mode: str = typer.Option("explicit", "--binding-mode", help="explicit (members only) or subnet."),
     check_interval: float = typer.Option(1.0, "--check-interval", help="Seconds between checkhaproxy runs."),
     probe_ms: float = typer.Option(10.0, "--probe-interval-ms", help="How often the client probes the VIP."),
+    scenario: str = typer.Option(
+        "basic",
+        "--scenario",
+        help="basic: the pair and a client; eip: + an EIP on the HaVip, reached from an internet namespace "
+        "(198.51.100.100); gateway: + the pair routes 192.168.50.0/24 for the VPC (a remote host behind it).",
+    ),
 ) -> None:
     """Build the lab: VPC, subnet 172.17.16.0/24, members 172.17.16.7 and .13, HaVip 172.17.16.3, a client."""
     _require_root()
     out = _state(ctx).output
+    if scenario not in SCENARIOS:
+        raise CliError("InvalidParameter", f"--scenario must be one of {', '.join(SCENARIOS)}")
     spec = LabSpec(
         name=_name(name),
         advert_int=advert_int,
@@ -76,6 +84,7 @@ def up(
         binding_mode=binding_mode,
         check_interval=check_interval,
         probe_interval_ms=probe_ms,
+        scenario=scenario,
     )
     if binding_mode not in ("explicit", "subnet"):
         raise CliError("InvalidParameter", "--binding-mode must be explicit or subnet")
@@ -110,6 +119,12 @@ def status(ctx: typer.Context, name: str = NAME) -> None:
         )
     )
     c.print(Text.assemble("holder: ", (str(st["holder"] or "none"), "bold green" if st["holder"] else "red")))
+    if st.get("scenario") == "eip":
+        c.print(f"EIP {st['eip'] or '(removed)'} -> {st['vip']}, from the internet client {st['internet_client']}")
+    elif st.get("scenario") == "gateway":
+        entry = st["route_entry"]
+        where = f"{entry['destination']} -> the HaVip" if entry else "(route entry removed)"
+        c.print(f"route entry {where}; remote host {st['remote_host']} behind the pair")
     t = Table("instance", "role", "address", "namespace", "keepalived")
     for i in st["instances"]:
         ka = i["keepalived"] or "-"
@@ -158,11 +173,21 @@ def failover(
     t.add_row(f"{result['new_holder']}'s GARP seen by the agent", _fmt_ms(result["garp_seen_ms"]))
     t.add_row("VIP route switched", _fmt_ms(result["route_switched_ms"]))
     t.add_row(f"client answered by {result['new_holder']}", _fmt_ms(result["first_answer_ms"]))
+    for path, p in (result.get("paths") or {}).items():
+        what = "internet client answered via the EIP" if path == "eip" else "client answered through the gateway"
+        t.add_row(f"{what} by {result['new_holder']}", _fmt_ms(p["first_answer_ms"]))
+    held = result.get("connection")
+    if held:
+        t.add_row(f"connection open with {held['opened_with']} ended: {held['outcome']}", _fmt_ms(held["ended_ms"]))
     c.print(t)
     if result["switch_latency_ms"] is not None:
         c.print(f"switch latency (GARP received -> route acknowledged): {result['switch_latency_ms'] * 1000:.0f} µs")
     c.print(f"probes lost during the failover: {result['lost_probes']}")
-    stale = result["stale_answers_after_switch"]
+    for path, p in (result.get("paths") or {}).items():
+        c.print(f"probes lost on the {path} path: {p['lost_probes']}")
+    stale = result["stale_answers_after_switch"] + sum(
+        p["stale_answers_after_switch"] for p in (result.get("paths") or {}).values()
+    )
     c.print(Text(f"answers from a non-holder after the switch: {stale}", style="green" if stale == 0 else "bold red"))
     rejoined = result["rejoined_as_backup"] and result["holder_stayed"]
     c.print(

@@ -21,8 +21,10 @@ from typing import Any
 from havip.client import HavipClient
 from havip.lab import netns
 from havip.lab.keepalived import Keepalived
+from havip.lab.probe import read_answers
 from havip.lab.procs import Proc, ProcessTable
 from havip.lab.product_page import LabKeepalived, render
+from havip.lab.scenarios import ProbePath, Scenario
 from havip.lab.spec import LabPaths, LabSpec, host_namespace, instance_namespace, namespace_prefix, port_device
 from havip.service.accounts import bootstrap
 from havip.store import Store
@@ -72,6 +74,10 @@ class LabBuilder:
     nodes: dict[str, Node] = field(default_factory=dict)
     havip_id: str = ""
     tenant: HavipClient | None = None
+    scenario: Scenario = field(default_factory=Scenario)
+
+    def __post_init__(self) -> None:
+        self.scenario = Scenario(self.spec.scenario)
 
     @property
     def api_url(self) -> str:
@@ -89,6 +95,12 @@ class LabBuilder:
         assert self.tenant is not None, "the lab's control plane is not up"
         return self.tenant
 
+    def members(self) -> list[Node]:
+        return [n for n in self.nodes.values() if n.role == "member"]
+
+    def client(self) -> Node:
+        return next(n for n in self.nodes.values() if n.role == "client")
+
     # ------------------------------------------------------------------ build
 
     def build(self) -> None:
@@ -99,6 +111,7 @@ class LabBuilder:
             ns = instance_namespace(spec.name, inst.name)
             netns.create(ns)
             self.nodes[inst.name] = Node(inst.name, inst.role, inst.address, ns)
+        self.scenario.namespaces(self)
 
         self.progress("control plane: havip serve (SQLite) on a unix socket")
         store = Store(self.db_url)
@@ -123,15 +136,26 @@ class LabBuilder:
         for node in self.nodes.values():
             netns.veth(self.host_ns, port_device(node.name), node.namespace, "eth0", node.mac)
             netns.configure_instance(node.namespace, "eth0", node.address, prefix, gateway)
+        self.scenario.wire(self)
 
         self.progress("host agent: havip agent in the host namespace")
         agent_key = self._agent_key
         self.table.start(
             "agent",
-            [*HAVIP, "agent", "--server", self.api_url, "--host", HOST_NAME, "--netns", self.host_ns],
+            [
+                *HAVIP,
+                "agent",
+                "--server",
+                self.api_url,
+                "--host",
+                HOST_NAME,
+                "--netns",
+                self.host_ns,
+                *self.scenario.agent_args(),
+            ],
             env={"HAVIP_AGENT_TOKEN": agent_key},
         )
-        members = [n for n in self.nodes.values() if n.role == "member"]
+        members = self.members()
         a, b = members[0], members[1]
         wait_until(
             f"{a.name} to reach {b.name} through the host",
@@ -149,6 +173,7 @@ class LabBuilder:
             )
         for node in members:
             wait_until(f"the service in {node.name}", partial(self.health_ok, node), 20)
+        self.scenario.services(self)
 
         self.progress(
             f"keepalived: the product page's configuration, VRRPv{spec.version}, advert_int {spec.advert_int:g} s"
@@ -160,25 +185,26 @@ class LabBuilder:
         )
 
         self.progress(f"client: probing {spec.vip} every {spec.probe_interval_ms:g} ms")
-        client = next(n for n in self.nodes.values() if n.role == "client")
-        self.table.start(
-            "probe",
-            netns.exec_args(
-                client.namespace,
-                sys.executable,
-                "-m",
-                "havip.lab.probe",
-                "--target",
-                spec.vip,
-                "--interval-ms",
-                str(spec.probe_interval_ms),
-                "--out",
-                str(self.paths.probe_log),
-            ),
-        )
+        self.start_probe("probe", self.client().namespace, spec.vip, str(self.paths.probe_log))
+        for path in self.scenario.paths(self):
+            self.progress(f"{path.name} path: probing {path.target} from {path.namespace}")
+            self.start_probe(
+                f"probe-{path.name}", path.namespace, path.target, str(self.paths.path_probe_log(path.name))
+            )
+        for path in self.scenario.paths(self):
+            wait_until(f"an answer on the {path.name} path", partial(self.path_answered, path), 20)
         self.progress(f"ready: HaVip {spec.vip} held by {self.holder()}")
 
+    def start_probe(self, name: str, namespace: str, target: str, out: str) -> None:
+        interval = str(self.spec.probe_interval_ms)
+        args = ["-m", "havip.lab.probe", "--target", target, "--interval-ms", interval, "--out", out]
+        self.table.start(name, netns.exec_args(namespace, sys.executable, *args))
+
+    def path_answered(self, path: ProbePath) -> bool:
+        return bool(read_answers(self.paths.path_probe_log(path.name)))
+
     _agent_key: str = ""
+    vpc_id: str = ""
 
     def _resources(self, operator: HavipClient) -> None:
         spec = self.spec
@@ -187,6 +213,7 @@ class LabBuilder:
         self._agent_key = str(created["agent_key"]["token"])
         api = self.api()
         vpc = api.create("vpcs", {"cidr": spec.vpc_cidr, "name": f"lab-{spec.name}"})
+        self.vpc_id = str(vpc["id"])
         subnet = api.create("subnets", {"vpc_id": vpc["id"], "cidr": spec.subnet_cidr, "name": "lab"})
         for node in self.nodes.values():
             inst = api.create(
@@ -209,6 +236,7 @@ class LabBuilder:
         for node in self.nodes.values():
             if node.role == "member":
                 api.associate(self.havip_id, "instance", node.instance_id)
+        self.scenario.resources(self, operator, self.vpc_id)
 
     def start_keepalived(self, node: Node, peers: list[str]) -> None:
         inst = self.spec.instance(node.name)
@@ -273,6 +301,8 @@ class LabBuilder:
             "advert_int": self.spec.advert_int,
             "host_namespace": self.host_ns,
             "server": self.api_url,
+            "scenario": self.spec.scenario,
+            **self.scenario.status(self),
             "instances": [
                 {
                     "name": n.name,

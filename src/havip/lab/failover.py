@@ -5,7 +5,10 @@ dead node), ``service`` (the checked service stops: keepalived's track_script fa
 ``link`` (the instance's interface goes down), ``freeze`` (keepalived stops being
 scheduled: SIGSTOP). After the switch the old master is repaired so that it rejoins as
 a healthy BACKUP (nopreempt keeps the VIP where it is), and the probe's answers are
-checked: no answer from a non-holder to a request sent after the switch.
+checked: no answer from a non-holder to a request sent after the switch. A scenario's
+second path (the EIP from the internet, the route through the gateways) is checked the
+same way; in the ``eip`` scenario a TCP connection from the internet client, open and
+idle across the failover, shows how it ended (a reset, and when).
 """
 
 from __future__ import annotations
@@ -16,12 +19,16 @@ import logging
 import sys
 import time
 from dataclasses import dataclass
+from functools import partial
+from pathlib import Path
 from typing import Any
 
 from havip.lab import netns
 from havip.lab.build import BuildError, LabBuilder, Node, wait_until
+from havip.lab.connection import Held, read_held
 from havip.lab.probe import read_answers
-from havip.lab.timeline import analyse
+from havip.lab.scenarios import inet_namespace
+from havip.lab.timeline import Timeline, analyse
 
 log = logging.getLogger("havip.lab")
 
@@ -35,6 +42,7 @@ class FailoverError(RuntimeError):
 @dataclass
 class Failures:
     lab: LabBuilder
+    held: int = 0  # connections held across failovers so far (names their logs)
 
     def _timeout(self) -> float:
         spec = self.lab.spec
@@ -52,6 +60,7 @@ class Failures:
             raise FailoverError(f"{target} is not the current master ({old_name} is)")
         old = lab.nodes[old_name]
         members = [n for n in lab.nodes.values() if n.role == "member" and n is not old]
+        held = self._hold_connection() if lab.scenario.name == "eip" else None
         injected = time.time_ns()
         log.info("failover: injecting %s into %s", mode, old.name)
         self.inject(mode, old)
@@ -78,18 +87,28 @@ class Failures:
             )
         except BuildError:
             log.warning("the client saw no answer from %s within 5 s", new.name)
+        for path in lab.scenario.paths(lab):
+            log_file = lab.paths.path_probe_log(path.name)
+            try:
+                wait_until(
+                    f"the first answer from {new.name} on the {path.name} path",
+                    partial(_answered_by, log_file, new.name, injected),
+                    5,
+                    interval=0.02,
+                )
+            except BuildError:
+                log.warning("the %s path saw no answer from %s within 5 s", path.name, new.name)
         time.sleep(max(0.2, 20 * lab.spec.probe_interval_ms / 1000))  # let stale answers show, if any
-        answers = read_answers(lab.paths.probe_log, injected)
-        timeline = analyse(
-            mode,
-            old.name,
-            new.name,
-            injected,
-            _ns(event.get("at")) if event else None,
-            event.get("latency_us") if event else None,
-            answers,
-            interval_ns,
-        )
+        garp_ns = _ns(event.get("at")) if event else None
+        latency_us = event.get("latency_us") if event else None
+
+        def timeline_of(answers_file: Path) -> Timeline:
+            answers = read_answers(answers_file, injected)
+            return analyse(mode, old.name, new.name, injected, garp_ns, latency_us, answers, interval_ns)
+
+        timeline = timeline_of(lab.paths.probe_log)
+        paths = {p.name: _path_result(timeline_of(lab.paths.path_probe_log(p.name))) for p in lab.scenario.paths(lab)}
+        connection = self._connection_result(held, timeline) if held is not None else None
         self.repair(mode, old)
         try:
             wait_until(
@@ -108,9 +127,35 @@ class Failures:
                 "holder_after_repair": still,
                 "holder_stayed": still == new.name,
                 "event": event,
+                "paths": paths,
+                "connection": connection,
             }
         )
         return result
+
+    def _hold_connection(self) -> Path:
+        """A TCP connection from the internet client to the EIP, open and idle (its log)."""
+        lab = self.lab
+        self.held += 1
+        out = lab.paths.connection_log(str(self.held))
+        argv = [sys.executable, "-m", "havip.lab.connection", "--target", lab.scenario.eip, "--out", str(out)]
+        lab.table.start(f"connection-{self.held}", netns.exec_args(inet_namespace(lab.spec.name), *argv))
+        wait_until("the held connection to open", lambda: read_held(out).opened_with is not None, 10)
+        return out
+
+    def _connection_result(self, out: Path, timeline: Timeline) -> dict[str, Any]:
+        try:
+            wait_until("the held connection to end", lambda: read_held(out).outcome is not None, 5)
+        except BuildError:
+            log.warning("the connection held across the failover has not ended after 5 s")
+        held: Held = read_held(out)
+        switched = timeline.route_switched_ns
+        return {
+            "opened_with": held.opened_with,
+            "outcome": held.outcome or "hang",
+            "ended_ms": timeline.ms(held.ended_ns),
+            "after_switch_ms": None if held.ended_ns is None or switched is None else (held.ended_ns - switched) / 1e6,
+        }
 
     def _switch_event(self, new: Node, injected_ns: int) -> dict[str, Any] | None:
         for event in self.lab.api().havip_events(self.lab.havip_id, kind="holder_changed", limit=10):
@@ -150,6 +195,16 @@ class Failures:
             netns.ip("link", "set", "eth0", "up", netns=node.namespace)
             gateway = str(ipaddress.IPv4Network(lab.spec.subnet_cidr).network_address + 1)
             netns.ip("route", "replace", "default", "via", gateway, "dev", "eth0", netns=node.namespace)
+
+
+def _answered_by(log_file: Path, name: str, since_ns: int) -> bool:
+    return any(a.instance == name for a in read_answers(log_file, since_ns))
+
+
+def _path_result(t: Timeline) -> dict[str, Any]:
+    d = t.as_dict()
+    keys = ("first_answer_ms", "last_old_answer_ms", "lost_probes", "stale_answers_after_switch")
+    return {k: d[k] for k in keys}
 
 
 def _ns(text: Any) -> int | None:

@@ -17,8 +17,10 @@ class NetnsError(RuntimeError):
     pass
 
 
-def run(args: Sequence[str], *, check: bool = True, timeout: float = 10) -> subprocess.CompletedProcess[str]:
-    proc = run_captured(args, timeout)
+def run(
+    args: Sequence[str], *, check: bool = True, timeout: float = 10, stdin: str | None = None
+) -> subprocess.CompletedProcess[str]:
+    proc = run_captured(args, timeout, stdin)
     if check and proc.returncode != 0:
         raise NetnsError(f"{' '.join(args)} failed ({proc.returncode}): {proc.stderr.strip()}")
     return proc

@@ -31,14 +31,20 @@ _waited_by_caller: set[int] = set()
 _waited_lock = threading.Lock()
 
 
-def run_captured(args: Sequence[str], timeout: float) -> subprocess.CompletedProcess[str]:
-    """``subprocess.run`` with output captured, safe beside the reaper thread."""
+def run_captured(args: Sequence[str], timeout: float, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+    """``subprocess.run`` with output captured (and ``stdin`` fed), safe beside the reaper thread."""
     with _waited_lock:
-        child = subprocess.Popen(list(args), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        child = subprocess.Popen(
+            list(args),
+            stdin=subprocess.PIPE if stdin is not None else subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
         _waited_by_caller.add(child.pid)
     try:
         try:
-            out, err = child.communicate(timeout=timeout)
+            out, err = child.communicate(input=stdin, timeout=timeout)
         except subprocess.TimeoutExpired:
             child.kill()
             out, err = child.communicate()

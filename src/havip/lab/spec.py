@@ -15,6 +15,9 @@ from pathlib import Path
 NAME_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,15}$")
 DEFAULT_NAME = "lab"
 STATE_ROOT_ENV = "HAVIP_LAB_DIR"
+# basic: the product page's pair and a client; eip: + an EIP on the HaVip and an internet
+# namespace behind the host's uplink; gateway: + a remote network the pair routes for the VPC
+SCENARIOS = ("basic", "eip", "gateway")
 
 
 @dataclass(frozen=True)
@@ -44,6 +47,7 @@ class LabSpec:
     check_interval: float = 1.0
     probe_interval_ms: float = 10.0
     extra: dict[str, str] = field(default_factory=dict)
+    scenario: str = "basic"
 
     @property
     def version(self) -> int:
@@ -73,6 +77,12 @@ def check_name(name: str) -> str:
             f"lab name {name!r} must be 1-16 characters of a-z, 0-9 and '-', starting with a letter or digit"
         )
     return name
+
+
+def check_scenario(scenario: str) -> str:
+    if scenario not in SCENARIOS:
+        raise ValueError(f"scenario {scenario!r} is not one of {', '.join(SCENARIOS)}")
+    return scenario
 
 
 def namespace_prefix(lab: str) -> str:
@@ -122,6 +132,14 @@ class LabPaths:
     @property
     def probe_log(self) -> Path:
         return self.root / "probe.log"
+
+    def path_probe_log(self, path: str) -> Path:
+        """A scenario's second probe (``eip``: the internet client to the EIP; ``route``:
+        the client through the gateways)."""
+        return self.root / f"probe-{path}.log"
+
+    def connection_log(self, name: str) -> Path:
+        return self.root / f"connection-{name}.log"
 
     def keepalived_state(self, instance: str) -> Path:
         return self.root / f"{instance}.vrrp-state"

@@ -3,7 +3,7 @@ its processes, answers the CLI over a unix socket, and tears everything down.
 
 Started by ``havip lab up`` as ``python -m havip.lab.supervisor --spec JSON``. It
 writes progress lines to ``progress.log`` (the CLI shows them), then serves requests
-(``status``, ``failover``, ``down``) on ``supervisor.sock``: one JSON object per line
+(``status``, ``failover``, ``remove``, ``down``) on ``supervisor.sock``: one JSON object per line
 in, one per line out. Every process of the lab (control plane, agent, keepalived,
 services, probe) is its child; it is a child subreaper, so orphans come to it too.
 """
@@ -57,6 +57,12 @@ class Supervisor:
                 except FailoverError as exc:
                     return {"ok": False, "error": str(exc)}
             return {"ok": True, "failover": result}
+        if op == "remove":  # the scenario's EIP or route entry (tests: the host forgets it)
+            with self._lock:
+                try:
+                    return {"ok": True, "removed": self.builder.scenario.remove(self.builder)}
+                except ValueError as exc:
+                    return {"ok": False, "error": str(exc)}
         if op == "down":
             threading.Thread(target=self.shutdown, daemon=True).start()
             return {"ok": True}
