@@ -9,11 +9,26 @@ from __future__ import annotations
 import secrets
 import subprocess
 import sys
-from collections.abc import Iterator
-from typing import Any
+import time
+from collections.abc import Callable, Iterator
+from typing import Any, TypeVar
 
 from havip.lab import control
 from havip.lab.spec import LabPaths, LabSpec, namespace_prefix
+
+T = TypeVar("T")
+
+
+def wait_until(predicate: Callable[[], T], timeout: float = 5.0, interval: float = 0.05) -> T:
+    """Poll ``predicate`` until it returns something truthy; fail after ``timeout`` s."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"condition not met within {timeout}s: {predicate}")
+        time.sleep(interval)
 
 
 class Lab:
@@ -33,10 +48,18 @@ class Lab:
     def ns(self, instance: str) -> str:
         return next(i["namespace"] for i in self.status()["instances"] if i["name"] == instance)
 
+    def remove(self) -> str:
+        """Take the scenario's EIP or route entry away (through the lab's API)."""
+        return str(self.call("remove")["removed"])
+
     def py(self, instance: str, code: str, timeout: float = 20) -> str:
         """Run a Python snippet inside an instance's namespace; returns its stdout."""
+        return self.py_in(self.ns(instance), code, timeout)
+
+    def py_in(self, namespace: str, code: str, timeout: float = 20) -> str:
+        """Run a Python snippet inside any of the lab's namespaces; returns its stdout."""
         proc = subprocess.run(
-            ["ip", "netns", "exec", self.ns(instance), sys.executable, "-c", code],
+            ["ip", "netns", "exec", namespace, sys.executable, "-c", code],
             capture_output=True,
             text=True,
             timeout=timeout,
@@ -45,24 +68,14 @@ class Lab:
         assert proc.returncode == 0, proc.stderr
         return proc.stdout.strip()
 
-    def host_counter(self, name: str) -> int:
-        out = subprocess.run(
-            [
-                "ip",
-                "netns",
-                "exec",
-                self.status()["host_namespace"],
-                "nft",
-                "list",
-                "counter",
-                "netdev",
-                "havip_antispoof",
-                name,
-            ],
-            capture_output=True,
-            text=True,
-            check=True,
+    def host(self, *argv: str) -> str:
+        """A command's output in the lab's host namespace."""
+        return subprocess.run(
+            ["ip", "netns", "exec", self.status()["host_namespace"], *argv], capture_output=True, text=True, check=True
         ).stdout
+
+    def host_counter(self, name: str, family: str = "netdev", table: str = "havip_antispoof") -> int:
+        out = self.host("nft", "list", "counter", family, table, name)
         return int(out.split("packets")[1].split()[0])
 
 
