@@ -1,4 +1,4 @@
-"""The lab's pure parts: the product page's configuration, the spec, the failover timeline."""
+"""The lab's pure parts: the product page's configuration, the spec, the scenarios, the failover timeline."""
 
 from __future__ import annotations
 
@@ -8,9 +8,12 @@ from pathlib import Path
 import pytest
 
 from havip.keepalived.check import Facts, Severity, check
+from havip.lab.connection import Held, read_held
 from havip.lab.probe import Answer, parse_line
 from havip.lab.product_page import LabKeepalived, render
-from havip.lab.spec import LabSpec, check_name, instance_namespace, port_device
+from havip.lab.scenarios import Scenario, inet_namespace, remote_namespace, transit
+from havip.lab.service import parse_peer_names
+from havip.lab.spec import SCENARIOS, LabSpec, check_name, check_scenario, instance_namespace, port_device
 from havip.lab.timeline import analyse
 
 pytestmark = pytest.mark.unit
@@ -105,3 +108,41 @@ def test_timeline_counts_a_non_holders_answer_after_the_switch() -> None:
 def test_timeline_without_a_switch() -> None:
     tl = analyse("kill", "i1", "i2", 0, None, None, [], 10 * MS)
     assert tl.as_dict()["garp_seen_ms"] is None and tl.first_answer_ns is None and tl.lost_probes == 0
+
+
+def test_scenarios_in_the_spec_and_their_checks() -> None:
+    spec = LabSpec(name="x1", scenario="gateway")
+    assert LabSpec.from_json(spec.to_json()).scenario == "gateway"
+    assert LabSpec().scenario == "basic" and set(SCENARIOS) == {"basic", "eip", "gateway"}
+    assert check_scenario("eip") == "eip"
+    with pytest.raises(ValueError, match="scenario"):
+        check_scenario("vpn")
+
+
+def test_scenario_names_and_agent_arguments() -> None:
+    assert inet_namespace("x1") == "havip-x1-inet" and remote_namespace("x1") == "havip-x1-remote"
+    assert transit(2) == ("100.64.2.1", "100.64.2.2")
+    assert Scenario("eip").agent_args() == ["--uplink", "uplink", "--uplink-gateway", "198.51.100.253"]
+    assert Scenario("gateway").agent_args() == [] and Scenario("basic").agent_args() == []
+
+
+def test_peer_names_of_the_remote_service() -> None:
+    assert parse_peer_names("100.64.1.1=i1, 100.64.2.1=i2,") == {"100.64.1.1": "i1", "100.64.2.1": "i2"}
+    with pytest.raises(ValueError, match="ADDRESS=NAME"):
+        parse_peer_names("100.64.1.1")
+
+
+@pytest.mark.parametrize(
+    ("lines", "held"),
+    [
+        pytest.param("", Held(None, None, None, None), id="not-yet"),
+        pytest.param("open i1 100\n", Held("i1", 100, None, None), id="waiting"),
+        pytest.param("open i1 100\nreset 250\n", Held("i1", 100, "reset", 250), id="reset"),
+        pytest.param("failed 90 ConnectionRefusedError()\n", Held(None, None, "failed", 90), id="failed"),
+    ],
+)
+def test_held_connection_log(tmp_path: Path, lines: str, held: Held) -> None:
+    path = tmp_path / "connection.log"
+    path.write_text(lines)
+    assert read_held(path) == held
+    assert read_held(tmp_path / "missing.log") == Held(None, None, None, None)
