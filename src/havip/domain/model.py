@@ -91,7 +91,7 @@ class AccessKey:
     """A cloud-API credential of one account: an AccessKey ID and its secret.
 
     The Alibaba and Tencent facades verify HMAC signatures made with the secret, so
-    the secret itself is kept, not a hash of it (docs/adr/0002-access-key-secrets.md).
+    the secret itself is kept, not a hash of it (docs/adr/0003-access-key-secrets.md).
     It is shown once when issued and never listed.
     """
 

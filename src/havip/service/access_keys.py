@@ -3,7 +3,7 @@
 An AccessKey is an ID and a secret of one account; the official SDKs, Terraform and
 scripts sign every request with the secret (HMAC), and the facades check the
 signature with the same secret, so the secret is stored as issued
-(docs/adr/0002-access-key-secrets.md). It is returned once, by ``create_access_key``.
+(docs/adr/0003-access-key-secrets.md). It is returned once, by ``create_access_key``.
 
 Who may: a tenant manages its own account's keys; the operator those of any account
 (naming it); agents none. Another account's key answers NotFound. ``signing_key``

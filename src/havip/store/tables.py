@@ -70,7 +70,7 @@ access_keys = Table(
     metadata,
     _id(),
     _ref("account_id"),
-    Column("secret", String(64), nullable=False),  # as issued: HMAC needs it (docs/adr/0002)
+    Column("secret", String(64), nullable=False),  # as issued: HMAC needs it (docs/adr/0003)
     Column("description", String(256), nullable=False),
     _created(),
 )
