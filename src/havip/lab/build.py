@@ -9,7 +9,9 @@ and a client probing the VIP. Resources are created through the real API.
 from __future__ import annotations
 
 import ipaddress
+import json
 import logging
+import os
 import shutil
 import sys
 import time
@@ -50,6 +52,14 @@ def wait_until(what: str, predicate: Callable[[], bool], timeout: float, interva
         if time.monotonic() >= deadline:
             raise BuildError(f"timed out after {timeout:g} s waiting for {what}")
         time.sleep(interval)
+
+
+def write_credentials(paths: LabPaths, server: str, account_id: str, operator: str, tenant: str) -> None:
+    """The lab's keys where ``havip serve`` would write them (mode 0600): with
+    ``HAVIP_HOME=<state dir>`` the CLI, and tests, reach this lab's control plane."""
+    fd = os.open(paths.credentials, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as f:
+        json.dump({"server": server, "operator_token": operator, "tenant_token": tenant, "account_id": account_id}, f)
 
 
 @dataclass
@@ -119,6 +129,7 @@ class LabBuilder:
         boot = bootstrap(store.uow)
         store.dispose()
         assert boot.operator_token and boot.tenant_token
+        write_credentials(self.paths, self.api_url, boot.account.id, boot.operator_token, boot.tenant_token)
         self.table.start(
             "serve",
             [*HAVIP, "serve", "--db", self.db_url, "--listen", f"unix:{self.paths.api_socket}"],

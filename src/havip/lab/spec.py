@@ -130,6 +130,11 @@ class LabPaths:
         return self.root / "api.sock"
 
     @property
+    def credentials(self) -> Path:
+        """The lab's operator and tenant keys, as ``havip serve`` writes them (credentials.json)."""
+        return self.root / "credentials.json"
+
+    @property
     def probe_log(self) -> Path:
         return self.root / "probe.log"
 
