@@ -178,6 +178,8 @@ def test_an_eip_of_a_havip_follows_the_holder_each_way_and_ends_old_flows_with_a
         send_from(p, new, VIP, INTERNET_CLIENT, sink.port)
         assert sink.source_of_next() == eip
     assert agent.metrics.flows.labels(action="kicked")._value.get() >= 2
+    last = agent.dump()["last_flow_reset"]
+    assert last["job"]["reason"] == "switch" and last["kicked"] >= 1 and last["deleted"] >= 1
     print(f"\nidle connection reset after the GARP: {', '.join(f'{ms:.1f}' for ms in RESET_MS)} ms")
     assert statistics.median(RESET_MS) < 1000
 

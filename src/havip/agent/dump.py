@@ -2,8 +2,8 @@
 
 ``snapshot(agent)`` returns plain JSON-able data: the desired state as the control
 plane sent it, the host model built from it, the last kernel read-back (only objects
-the agent looks at), the local claims not yet confirmed, the claim path's view and the
-last discovery round. Served at ``/debug/state`` of the metrics endpoint and printed
+the agent looks at), the local claims not yet confirmed, the claim path's view, the
+last discovery round and the last flow reset. Served at ``/debug/state`` of the metrics endpoint and printed
 by ``havip agent --dump`` (one-shot, with the plan that a reconcile would apply).
 No kernel I/O here: it formats what the agent already holds.
 """
@@ -49,5 +49,6 @@ def snapshot(agent: Agent) -> dict[str, Any]:
         "local_claims": jsonable(agent._claims.claims),
         "claim_view": jsonable(agent.view),
         "last_round": jsonable(cp.last_round),
+        "last_flow_reset": jsonable(agent.resetter.last),
         "reports_pending": agent.reporter.pending(),
     }
