@@ -105,6 +105,9 @@ def test_a_route_entry_via_a_havip_follows_the_holder_in_the_same_step(pair: Age
         assert ask(client, REMOTE_HOST) == (new, REMOTE_HOST)
         converged(p, new)
     assert counters(agent.dp)["havip_antispoof.bad_ip"] == bad_ip
+    lat = [int(e["latency_us"]) for e in p.events("holder_changed")[:2]]
+    print(f"\nclaim latency with a route entry in the same send (GARP rx -> last ack): {lat} us")
+    assert max(lat) < 50_000
 
 
 def test_only_the_next_hops_may_send_from_a_route_entrys_destination(pair: AgentPair) -> None:

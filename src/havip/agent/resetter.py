@@ -64,8 +64,9 @@ class FlowResetter:
         self._thread.start()
 
     def stop(self) -> None:
-        self._jobs.put(None)
-        self._thread.join(5)
+        if self._thread.is_alive():
+            self._jobs.put(None)
+            self._thread.join(5)
 
     def put(self, job: Job) -> None:
         self._jobs.put(job)
