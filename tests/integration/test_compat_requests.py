@@ -21,6 +21,8 @@ import pytest
 from alibabacloud_tea_openapi.utils import Utils as AliUtils
 from tencentcloud.common.sign import Sign
 
+from havip.api.compat.alibaba import actions as alibaba_actions
+from havip.api.compat.tencent import actions as tencent_actions
 from havip.service.accounts import Bootstrap
 from havip.store import Store
 
@@ -298,3 +300,14 @@ def test_the_root_without_a_cloud_is_the_native_404(fresh: CloudKit) -> None:
     resp = cloud.http.get("/")
     assert resp.status_code == 404
     assert resp.json()["code"] == "NotFound.Route"
+
+
+def test_a_bug_still_answers_in_each_clouds_envelope(fresh: CloudKit, monkeypatch: pytest.MonkeyPatch) -> None:
+    def broken(_call: object) -> dict[str, Any]:
+        raise RuntimeError("a bug")
+
+    monkeypatch.setitem(alibaba_actions.ACTIONS, "DescribeVpcs", alibaba_actions.Entry(broken))
+    monkeypatch.setitem(tencent_actions.ACTIONS, "DescribeVpcs", broken)
+    error = fresh.ali_error("DescribeVpcs")
+    assert (error.code, error.status_code) == ("InternalError", 500)
+    assert fresh.tc_error("DescribeVpcs").get_code() == "InternalError"

@@ -11,6 +11,7 @@ the native API), the parameters, the region and the request id.
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -21,6 +22,8 @@ from havip.domain.errors import Unauthenticated
 from havip.service.access_keys import signing_key
 from havip.service.context import Ctx, Principal, Settings
 from havip.service.ports import Clock, UnitOfWorkFactory
+
+log = logging.getLogger("havip.api.compat")
 
 
 @dataclass(frozen=True)
@@ -86,3 +89,14 @@ Handler = Callable[[Call], dict[str, Any]]
 def utc(value: dt.datetime) -> dt.datetime:
     """Naive datetimes from the store are UTC."""
     return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
+
+
+def outcome(cloud: str, action: str, request_id: str, code: str = "", our_code: str = "") -> None:
+    """One log line per facade request: the cloud, the action, and the error codes (theirs, ours) if any."""
+    fields = {"cloud": cloud, "action": action or "-", "code": code or "OK", "our_code": our_code or "-"}
+    log.info(
+        "compat cloud=%s action=%s code=%s our_code=%s request_id=%s",
+        *fields.values(),
+        request_id,
+        extra={**fields, "request_id": request_id},
+    )

@@ -23,7 +23,7 @@ from starlette.responses import Response
 from havip.api.compat import signing
 from havip.api.compat.alibaba import actions
 from havip.api.compat.alibaba.errors import TABLE
-from havip.api.compat.call import Call, Env, Signed, authenticate
+from havip.api.compat.call import Call, Env, Signed, authenticate, outcome
 from havip.api.compat.wire import Args, Wire, unflatten
 from havip.domain.errors import HavipError, InvalidParameter, Unauthenticated
 from havip.service.context import check_region
@@ -160,16 +160,19 @@ def handle(wire: Wire, env: Env) -> Response:
         region = check_region(ctx, args.text("RegionId"))
         call = Call(ctx, args, region, env.request_id, env.memory)
         body = actions.run(call, action, entry)
+        outcome("alibaba", action, env.request_id)
         return _answer(200, {"RequestId": env.request_id, **body})
     except HavipError as exc:
         return failure(exc, action, env.request_id, wire.header("host"))
     except Exception as exc:  # a bug: the SDK still gets the cloud's envelope
         log.error("compat alibaba %s failed: %r", action, exc, exc_info=exc, extra={"request_id": env.request_id})
+        outcome("alibaba", action, env.request_id, "InternalError", "InternalError")
         return _error(500, "InternalError", "an internal error occurred; quote the request id", env.request_id, None)
 
 
 def failure(exc: HavipError, action: str, request_id: str, host: str | None) -> Response:
     cloud = TABLE.translate(exc.code, exc.kind, action)
+    outcome("alibaba", action, request_id, cloud.code, exc.code)
     return _error(cloud.status, cloud.code, exc.message, request_id, host)
 
 

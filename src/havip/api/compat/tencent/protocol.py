@@ -21,7 +21,7 @@ from typing import Any
 from starlette.responses import Response
 
 from havip.api.compat import signing
-from havip.api.compat.call import Call, Env, Signed, authenticate
+from havip.api.compat.call import Call, Env, Signed, authenticate, outcome
 from havip.api.compat.tencent import actions
 from havip.api.compat.tencent.errors import TABLE
 from havip.api.compat.wire import Args, Nested, Wire, unflatten
@@ -181,17 +181,20 @@ def handle(wire: Wire, env: Env) -> Response:
         ctx = env.ctx(principal)
         region = check_region(ctx, req.region)
         body = handler(Call(ctx, Args(req.params), region, env.request_id, env.memory))
+        outcome("tencent", action, env.request_id)
         return answer({**body, "RequestId": env.request_id})
     except HavipError as exc:
         return failure(exc, action, env.request_id)
     except Exception as exc:  # a bug: the SDK still gets the cloud's envelope
         log.error("compat tencent %s failed: %r", action, exc, exc_info=exc, extra={"request_id": env.request_id})
+        outcome("tencent", action, env.request_id, "InternalError", "InternalError")
         body = {"Error": {"Code": "InternalError", "Message": "an internal error occurred; quote the request id"}}
         return answer({**body, "RequestId": env.request_id})
 
 
 def failure(exc: HavipError, action: str, request_id: str) -> Response:
     cloud = TABLE.translate(exc.code, exc.kind, action)
+    outcome("tencent", action, request_id, cloud.code, exc.code)
     return answer({"Error": {"Code": cloud.code, "Message": exc.message}, "RequestId": request_id})
 
 
