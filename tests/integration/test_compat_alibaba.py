@@ -176,6 +176,7 @@ def test_describe_filters_and_paging(fresh: CloudKit) -> None:
     assert ids(("Status", ["Available"]), ("VSwitchId", [net.vsw])) == every - {made[0].ha_vip_id}
     assert ids(("HaVipAddress", [made[1].ip_address, made[2].ip_address])) == {made[1].ha_vip_id, made[2].ha_vip_id}
     assert ids(("HaVipId", ["havip-nothere"])) == set()
+    assert ids(("Status", ["Associating"])) == set()  # a transient status havip never shows
 
 
 # ---------------------------------------------------------------- the documented errors

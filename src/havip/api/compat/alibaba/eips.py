@@ -74,6 +74,8 @@ def describe_eip_addresses(call: Call) -> dict[str, Any]:
     a = call.args
     page, number, size = paging(a, max_size=100)
     status = a.text("Status")
+    if status is not None and status not in STATUSES:  # transient statuses: havip never shows them
+        return listed(0, number, size, "EipAddresses", "EipAddress", [])
     target_type, target_id = a.text("AssociatedInstanceType"), a.text("AssociatedInstanceId")
     if target_type is not None:
         _instance_type(target_type)
@@ -86,10 +88,8 @@ def describe_eip_addresses(call: Call) -> dict[str, Any]:
         names=[n for n in [a.text("EipName")] if n],
         havip_ids=[target_id] if target_id and target_type == "HaVip" else [],
         network_interface_ids=[target_id] if target_id and target_type == "NetworkInterface" else [],
-        associated=STATUSES.get(status) if status else None,
+        associated=STATUSES[status] if status else None,
     )
-    if status and status not in STATUSES:  # transient statuses: havip never shows them
-        found, total = [], 0
     return listed(total, number, size, "EipAddresses", "EipAddress", [shape(e) for e in found])
 
 

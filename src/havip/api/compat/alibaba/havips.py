@@ -14,12 +14,13 @@ from typing import Any
 from havip.api.compat.alibaba.common import iso, listed, no_tags, paging
 from havip.api.compat.call import Call
 from havip.domain.errors import InvalidParameter
-from havip.domain.model import BindingMode, MemberType
+from havip.domain.model import BindingMode, HaVipStatus, MemberType
 from havip.service import havips, lookups
 from havip.service.havips import HaVipView
 
 INSTANCE_TYPES = {"EcsInstance": MemberType.INSTANCE, "NetworkInterface": MemberType.NETWORK_INTERFACE}
 INSTANCE_TYPE_NAME = {v: k for k, v in INSTANCE_TYPES.items()}
+STATUSES = frozenset(s.value for s in HaVipStatus)
 FILTER_KEYS = {"VpcId": "vpc_id", "VSwitchId": "subnet_id", "Status": "status", "HaVipId": "id", "HaVipAddress": "ip"}
 
 
@@ -90,6 +91,10 @@ def describe_havips(call: Call) -> dict[str, Any]:
                 code="InvalidParameter.Filter",
             )
         filters.setdefault(FILTER_KEYS[key], []).extend(flt.strings("Value", limit=5))
+    if "status" in filters:  # a status havip does not have (Alibaba's transient ones) matches nothing
+        filters["status"] = [s for s in filters["status"] if s in STATUSES]
+        if not filters["status"]:
+            return listed(0, number, size, "HaVips", "HaVip", [])
     ids = filters.pop("id", [])
     query: dict[str, Any] = {"region": call.region, **filters}
     views, total = lookups.havip_views(call.ctx, page, ids=ids, **query)

@@ -81,7 +81,7 @@ def create_havip(call: Call) -> dict[str, Any]:
         call.ctx,
         subnet_id=subnet_id,
         ip=a.text("Vip"),
-        name=check_name(call, "HaVipName", a.need("HaVipName")) or "",
+        name=check_name("HaVipName", a.need("HaVipName")) or "",
         binding_mode=BindingMode.EXPLICIT if a.boolean("CheckAssociate", False) else BindingMode.SUBNET,
         client_token=a.text("ClientToken"),
     )
@@ -119,7 +119,7 @@ def describe_havips(call: Call) -> dict[str, Any]:
 
 def modify_havip_attribute(call: Call) -> dict[str, Any]:
     a = call.args
-    havips.update_havip(call.ctx, a.need("HaVipId"), name=check_name(call, "HaVipName", a.text("HaVipName")))
+    havips.update_havip(call.ctx, a.need("HaVipId"), name=check_name("HaVipName", a.text("HaVipName")))
     return {}
 
 

@@ -48,7 +48,7 @@ def create_vpc(call: Call) -> dict[str, Any]:
     vpc = network.create_vpc(
         call.ctx,
         cidr=a.need("CidrBlock"),
-        name=check_name(call, "VpcName", a.need("VpcName")) or "",
+        name=check_name("VpcName", a.need("VpcName")) or "",
         region=call.region,
     )
     return {"Vpc": vpc_shape(vpc)}
@@ -112,7 +112,7 @@ def create_subnet(call: Call) -> dict[str, Any]:
         call.ctx,
         vpc_id=a.need("VpcId"),
         cidr=a.need("CidrBlock"),
-        name=check_name(call, "SubnetName", a.need("SubnetName")) or "",
+        name=check_name("SubnetName", a.need("SubnetName")) or "",
         zone=a.need("Zone"),
     )
     return {"Subnet": _subnet_shapes(call.ctx, [subnet])[0]}
