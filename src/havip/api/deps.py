@@ -56,7 +56,7 @@ def ctx(
 
 def page(
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT, description="items per page")] = DEFAULT_LIMIT,
-    offset: Annotated[int, Query(ge=0, description="items to skip")] = 0,
+    offset: Annotated[int, Query(ge=0, le=Page.MAX_OFFSET, description="items to skip")] = 0,
 ) -> Page:
     return Page(limit=limit, offset=offset)
 

@@ -193,6 +193,11 @@ def current_revision(ctx: Ctx, host_ref: str) -> int:
         return uow.revision()
 
 
+MAX_LATENCY_US = 3_600_000_000
+"""The longest switch latency a report may carry (an hour); anything longer is not a measurement."""
+CAUSE_MAX = 64
+
+
 @dataclass(frozen=True)
 class ClaimReport:
     havip_id: str
@@ -207,8 +212,10 @@ class ClaimReport:
 def report(ctx: Ctx, host_ref: str, rep: ClaimReport) -> Outcome:
     """Record what the host's agent saw; returns what it changed."""
     kind = ReportKind(rep.kind)
-    if rep.latency_us is not None and rep.latency_us < 0:
-        raise InvalidParameter("latency_us must not be negative")
+    if rep.latency_us is not None and not 0 <= rep.latency_us <= MAX_LATENCY_US:
+        raise InvalidParameter(f"latency_us must be between 0 and {MAX_LATENCY_US} (an hour)")
+    if len(rep.cause) > CAUSE_MAX or not (rep.cause.isascii() and rep.cause.isprintable()):
+        raise InvalidParameter(f"cause must be at most {CAUSE_MAX} printable ASCII characters")
     with ctx.uow(write=True) as uow:
         host = _own_host(ctx, uow, host_ref)
         havip = uow.havips.get(rep.havip_id)

@@ -120,9 +120,10 @@ class Page:
     offset: int = 0
 
     MAX_LIMIT = 1000
+    MAX_OFFSET = 2**31 - 1  # beyond any listing, and inside what every engine takes as an OFFSET
 
     def __post_init__(self) -> None:
         if not 1 <= self.limit <= self.MAX_LIMIT:
             raise InvalidParameter(f"limit must be between 1 and {self.MAX_LIMIT}", code="InvalidParameter.Limit")
-        if self.offset < 0:
-            raise InvalidParameter("offset must not be negative", code="InvalidParameter.Offset")
+        if not 0 <= self.offset <= self.MAX_OFFSET:
+            raise InvalidParameter(f"offset must be between 0 and {self.MAX_OFFSET}", code="InvalidParameter.Offset")

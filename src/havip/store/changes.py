@@ -160,7 +160,7 @@ class PgListener(_Worker):
     def __init__(self, hub: RevisionHub, url: Any, read_engine: Engine) -> None:
         super().__init__(hub)
         # a connection of its own, outside the pools: it lives as long as the store
-        self._engine = create_engine(url, poolclass=NullPool)
+        self._engine = create_engine(url, poolclass=NullPool, connect_args={"application_name": "havip-listener"})
         self._read_engine = read_engine
         self.connected = threading.Event()
         """Set while the listener's LISTEN is in place (tests wait for it)."""

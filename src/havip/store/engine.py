@@ -35,13 +35,14 @@ from havip.domain.errors import Conflict, Unavailable
 from havip.store import tables
 from havip.store.changes import CHANNEL, PgListener, RevisionHub, SqlitePoller, StoreChanges
 from havip.store.repository import SqlRepository
+from havip.store.storable import check_session
 
 log = logging.getLogger("havip.store")
 
 _PG_WRITE_LOCK = 0x4856_4950  # "HVIP": one advisory lock serialises writers
 _PG_MIGRATE_LOCK = 0x4856_4D47  # "HVMG": one migration at a time across replicas
-LOCK_TIMEOUT_MS = 30_000
-"""How long a writer waits for the write lock before it is ``Unavailable`` (both engines)."""
+LOCK_TIMEOUT = 30.0
+"""Seconds a writer waits for the write lock before it is ``Unavailable`` (both engines)."""
 EXPECTED_URLS = "sqlite:///PATH or postgresql+psycopg://USER:PASSWORD@HOST/DATABASE"
 SQLITE_POLL_INTERVAL = 0.1
 """Seconds between two looks at a SQLite revision for commits of other processes."""
@@ -57,15 +58,15 @@ def normalise_url(url: str) -> URL:
     return parsed
 
 
-def _sqlite_engine(url: URL, immediate: bool) -> Engine:
-    engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": LOCK_TIMEOUT_MS / 1000})
+def _sqlite_engine(url: URL, immediate: bool, lock_timeout: float) -> Engine:
+    engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": lock_timeout})
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn: Any, _record: Any) -> None:
         dbapi_conn.isolation_level = None  # we issue BEGIN ourselves
         cur = dbapi_conn.cursor()
         cur.execute("PRAGMA journal_mode=WAL")
-        cur.execute(f"PRAGMA busy_timeout={LOCK_TIMEOUT_MS}")
+        cur.execute(f"PRAGMA busy_timeout={int(lock_timeout * 1000)}")
         cur.execute("PRAGMA synchronous=FULL")  # a commit is on disk when it returns, also in WAL mode
         cur.close()
 
@@ -76,16 +77,24 @@ def _sqlite_engine(url: URL, immediate: bool) -> Engine:
     return engine
 
 
-def _pg_engines(url: URL) -> tuple[Engine, Engine]:
+def _pg_engines(url: URL, lock_timeout: float) -> tuple[Engine, Engine]:
     """(read, write): separate pools, so readers never queue behind writers waiting for the lock."""
-    read = create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=15, isolation_level="REPEATABLE READ")
+    named = {"application_name": "havip"}  # how replicas show in pg_stat_activity
+    read = create_engine(
+        url,
+        pool_pre_ping=True,
+        pool_size=5,
+        max_overflow=15,
+        isolation_level="REPEATABLE READ",
+        connect_args=named,
+    )
     write = create_engine(
         url,
         pool_pre_ping=True,
         pool_size=5,
         max_overflow=15,
         isolation_level="READ COMMITTED",
-        connect_args={"options": f"-c lock_timeout={LOCK_TIMEOUT_MS}"},
+        connect_args={**named, "options": f"-c lock_timeout={int(lock_timeout * 1000)}"},
     )
     return read, write
 
@@ -101,7 +110,9 @@ def _unavailable_on_error() -> Iterator[None]:
 class Store:
     """The database behind the control plane, addressed by a SQLAlchemy URL."""
 
-    def __init__(self, url: str, *, poll_interval: float = SQLITE_POLL_INTERVAL) -> None:
+    def __init__(
+        self, url: str, *, poll_interval: float = SQLITE_POLL_INTERVAL, lock_timeout: float = LOCK_TIMEOUT
+    ) -> None:
         tables.start_mappers()
         self.url = url
         try:
@@ -116,11 +127,11 @@ class Store:
                 db = parsed.database
                 if db and db != ":memory:":
                     Path(db).parent.mkdir(parents=True, exist_ok=True)
-                self._read = _sqlite_engine(parsed, immediate=False)
-                self._write = _sqlite_engine(parsed, immediate=True)
+                self._read = _sqlite_engine(parsed, immediate=False, lock_timeout=lock_timeout)
+                self._write = _sqlite_engine(parsed, immediate=True, lock_timeout=lock_timeout)
                 self.changes = StoreChanges(hub, SqlitePoller(hub, self._read, poll_interval))
             elif self.dialect == "postgresql":
-                self._read, self._write = _pg_engines(parsed)
+                self._read, self._write = _pg_engines(parsed, lock_timeout)
                 self.changes = StoreChanges(hub, PgListener(hub, parsed, self._read))
             else:
                 raise ValueError(f"unsupported database {shown}; expected {EXPECTED_URLS}")
@@ -128,6 +139,7 @@ class Store:
             raise ValueError(f"cannot open {shown}: {exc}; expected {EXPECTED_URLS}") from exc
         self._read_sessions = sessionmaker(self._read, expire_on_commit=False)
         self._write_sessions = sessionmaker(self._write, expire_on_commit=False)
+        event.listen(self._write_sessions, "before_flush", check_session)
 
     def migrate(self) -> tuple[str | None, str | None]:
         """Bring the schema to the newest migration (idempotent); (revision before, after)."""
