@@ -60,3 +60,11 @@ def test_a_nul_character_in_a_filter_or_an_id_finds_nothing(tenant: Caller, net:
     assert tenant.get("/v1/havips", params={"name": "web"})["total"] == 1
     tenant.fails("GET", "/v1/havips/havip-%00", 404, "NotFound.HaVip")
     tenant.fails("GET", "/v1/subnets/x%00y", 404, "NotFound.Subnet")
+
+
+@pytest.mark.parametrize("at", ["0001-01-01T00:00:00+00:01", "9999-12-31T23:59:59-00:01"])
+def test_a_report_time_outside_utc_is_refused(tenant: Caller, net: Net, member: dict[str, str], at: str) -> None:
+    report = {"havip_id": member["havip"], "interface_id": member["eni"], "kind": "claim", "at": at}
+    body = net.agent_h1.fails("POST", "/v1/hosts/h1/reports", 400, "InvalidParameter", json=report)
+    assert "at" in body["message"]
+    assert tenant.get(f"/v1/havips/{member['havip']}")["holder"] is None

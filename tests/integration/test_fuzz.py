@@ -35,8 +35,9 @@ from .helpers import ERROR_FIELDS, Caller, Net
 
 pytestmark = pytest.mark.integration
 
-EXAMPLES = {"tenant": int(os.environ.get("FUZZ_N", 8)), "operator": 4}
-"""Cases per operation, generation mode and kind of path parameters."""
+TENANT_EXAMPLES = int(os.environ.get("HAVIP_FUZZ_EXAMPLES", "8"))
+EXAMPLES = {"tenant": TENANT_EXAMPLES, "operator": max(1, TENANT_EXAMPLES // 2)}
+"""Cases per operation, generation mode and kind of path parameters (HAVIP_FUZZ_EXAMPLES for a longer hunt)."""
 
 
 @dataclass

@@ -18,7 +18,10 @@ def _as_utc(value: dt.datetime) -> dt.datetime:
     """Naive datetimes are UTC (SQLite forgets the zone); aware ones are converted."""
     if value.tzinfo is None:
         return value.replace(tzinfo=dt.UTC)
-    return value.astimezone(dt.UTC)
+    try:
+        return value.astimezone(dt.UTC)
+    except OverflowError:  # 0001-01-01T00:00+01:00 is before the first UTC datetime
+        raise ValueError("the time is out of range in UTC") from None
 
 
 UtcDatetime = Annotated[dt.datetime, AfterValidator(_as_utc)]
