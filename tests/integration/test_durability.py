@@ -31,10 +31,10 @@ from typing import Any
 import httpx
 import pytest
 
-from havip.domain.model import HaVipStatus
 from havip.store import Store
 
 from .helpers import Caller, wait_until
+from .invariants import check_consistent
 from .processes import Replica, Replicas
 
 pytestmark = pytest.mark.integration
@@ -119,43 +119,6 @@ def prepare(server: Replica) -> tuple[Caller, str, str]:
     vpc = tenant.post("/v1/vpcs", {"cidr": "10.0.0.0/16"})
     subnet = tenant.post("/v1/subnets", {"vpc_id": vpc["id"], "cidr": "10.0.0.0/20"})
     return tenant, creds["tenant_token"], subnet["id"]
-
-
-def check_consistent(store: Store) -> dict[str, int]:
-    """The invariants of the whole store; returns the counts."""
-    with store.uow() as uow:
-        havips = {h.id: h for h in uow.havips.find()}
-        enis = {e.id: e for e in uow.interfaces.find()}
-        instances = {i.id: i for i in uow.instances.find()}
-        members = uow.members.find()
-        allocations = uow.allocations.find()
-        tokens = uow.idempotency.find()
-        events = uow.events.find(kind="associated")
-    owned = {(a.owner_type, a.owner_id, a.ip) for a in allocations}
-    assert len({(a.subnet_id, a.ip) for a in allocations}) == len(allocations), "an address with two owners"
-    for a in allocations:
-        owner = havips.get(a.owner_id) if a.owner_type == "havip" else enis.get(a.owner_id)
-        assert owner is not None, f"allocation {a.ip} of a missing {a.owner_type} {a.owner_id}"
-        ips = [owner.ip] if a.owner_type == "havip" else [owner.primary_ip, *owner.secondary_ips]  # type: ignore[union-attr]
-        assert a.ip in ips, f"allocation {a.ip} of {a.owner_id}, which does not have it"
-    for h in havips.values():
-        assert ("havip", h.id, h.ip) in owned, f"HaVip {h.id} without its address"
-    for e in enis.values():
-        assert ("network_interface", e.id, e.primary_ip) in owned, f"interface {e.id} without its address"
-        assert e.instance_id is None or e.instance_id in instances
-    for i in instances.values():
-        assert any(e.instance_id == i.id and e.primary for e in enis.values()), f"instance {i.id} without its interface"
-    by_havip: dict[str, int] = {}
-    for mem in members:
-        assert mem.havip_id in havips and mem.member_id in instances, f"member {mem.id} of something missing"
-        by_havip[mem.havip_id] = by_havip.get(mem.havip_id, 0) + 1
-    for h in havips.values():
-        want = HaVipStatus.IN_USE if by_havip.get(h.id) else HaVipStatus.AVAILABLE
-        assert h.status is want, f"HaVip {h.id} is {h.status} with {by_havip.get(h.id, 0)} members"
-    assert len(events) == len(members), "an association without its event, or the reverse"
-    for t in tokens:
-        assert t.resource_id in havips or t.resource_id in instances, f"client token {t.token} names nothing"
-    return {"havips": len(havips), "instances": len(instances), "members": len(members)}
 
 
 def check_acknowledged(store: Store, acknowledged: list[Write]) -> None:
