@@ -208,6 +208,20 @@ def test_long_poll_returns_early_when_a_change_happens(store: Store, tenant: Cal
     assert state["revision"] > current
 
 
+def test_a_waiting_long_poll_reads_the_store_once_not_in_a_loop(store: Store, net: Net, pair: Pair) -> None:
+    counting = CountingUow(store.uow)
+    with serve(create_app(counting, Settings(), changes=store.changes)) as live, live.client() as http:
+        agent = Caller(http, net.agent_h1.token)
+        current = agent.get("/v1/hosts/h1/desired-state")["revision"]
+        before = counting.opened
+        started = time.monotonic()
+        state = agent.get("/v1/hosts/h1/desired-state", params={"since_revision": current, "wait": 1.0})
+        assert time.monotonic() - started >= 1.0
+    assert state["revision"] == current
+    # authenticate, read the revision, (wait on the feed,) read the desired state: 3, where polling made ~20
+    assert counting.opened - before == 3
+
+
 def test_many_waiting_agents_do_not_block_other_requests(store: Store, net: Net, pair: Pair) -> None:
     current = net.agent_h1.get("/v1/hosts/h1/desired-state")["revision"]
     waiting = 50  # more than the threadpool's 40 workers
