@@ -5,12 +5,14 @@ from __future__ import annotations
 import datetime as dt
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import pytest
 
 from havip.api import create_app
+from havip.api.routers import hosts
 from havip.service.context import Settings
 from havip.service.ports import UnitOfWork, UnitOfWorkFactory
 from havip.store import Store
@@ -220,6 +222,38 @@ def test_a_waiting_long_poll_reads_the_store_once_not_in_a_loop(store: Store, ne
     assert state["revision"] == current
     # authenticate, read the revision, (wait on the feed,) read the desired state: 3, where polling made ~20
     assert counting.opened - before == 3
+
+
+class DeafFeed:
+    """A revision feed that lost its source: it never calls back."""
+
+    def subscribe(self, callback: Callable[[int], None]) -> Callable[[], None]:
+        return lambda: None
+
+
+def test_a_long_poll_whose_feed_is_deaf_still_sees_a_change_at_the_recheck(
+    store: Store, tenant: Caller, net: Net, pair: Pair, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(hosts, "RECHECK", 0.3)
+    app = create_app(store.uow, Settings(), changes=DeafFeed())
+    with serve(app) as live, live.client() as http:
+        agent = Caller(http, net.agent_h1.token)
+        current = agent.get("/v1/hosts/h1/desired-state")["revision"]
+        answers: list[tuple[float, Any]] = []
+
+        def poll() -> None:
+            body = agent.get("/v1/hosts/h1/desired-state", params={"since_revision": current, "wait": 20})
+            answers.append((time.monotonic(), body))
+
+        poller = threading.Thread(target=poll)
+        poller.start()
+        wait_until(lambda: app.state.metrics.registry.get_sample_value("havip_api_long_polls_waiting") == 1)
+        tenant.patch(f"/v1/havips/{pair.havip}", {"name": "renamed"})
+        changed = time.monotonic()
+        poller.join(timeout=30)
+    [(answered, state)] = answers
+    assert state["revision"] > current
+    assert answered - changed < 3  # the recheck after 0.3 s, not the end of the 20 s wait
 
 
 def test_many_waiting_agents_do_not_block_other_requests(store: Store, net: Net, pair: Pair) -> None:

@@ -82,13 +82,16 @@ async def wait_for_change(
 
     unsubscribe = feed.subscribe(on_revision)  # before reading: a change in between still wakes us
     try:
-        while await run_in_threadpool(agents.current_revision, ctx, host) == since_revision:
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                return
+        if await run_in_threadpool(agents.current_revision, ctx, host) != since_revision:
+            return
+        while (remaining := deadline - time.monotonic()) > 0:
             with anyio.move_on_after(min(RECHECK, remaining)), waiting.track_inprogress():
                 await changed.wait()
                 return
+            if deadline - time.monotonic() > 0 and (
+                await run_in_threadpool(agents.current_revision, ctx, host) != since_revision
+            ):
+                return  # the feed missed it (RECHECK)
     finally:
         unsubscribe()
 
