@@ -6,8 +6,11 @@ transaction open while another one runs.
 
 from __future__ import annotations
 
+import subprocess
+import tempfile
 import threading
 import time
+from pathlib import Path
 
 import pytest
 from sqlalchemy import text
@@ -36,7 +39,7 @@ def count_accounts(store: Store) -> int:
         return uow.accounts.count()
 
 
-def test_sqlite_runs_in_wal_mode_with_a_full_sync_at_each_commit(tmp_path: object) -> None:
+def test_sqlite_runs_in_wal_mode_with_a_full_sync_at_each_commit(tmp_path: Path) -> None:
     store = Store(f"sqlite:///{tmp_path}/d.db")
     try:
         store.migrate()
@@ -208,3 +211,23 @@ def test_the_postgresql_listener_reconnects_and_catches_up(pg_database: str, pg_
         heard.unsubscribe()
     finally:
         store.dispose()
+
+
+# ---------------------------------------------------------------- the test cluster itself
+
+
+def test_missing_postgresql_binaries_fail_with_what_to_install(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setattr(pg, "SEARCH", str(tmp_path / "nothing"))
+    monkeypatch.setenv("PATH", str(tmp_path))
+    monkeypatch.delenv("HAVIP_PG_BINDIR", raising=False)
+    with pytest.raises(pg.PostgresMissing, match="Install Debian's postgresql package"):
+        pg.find_bindir()
+
+
+def test_a_cluster_left_by_a_dead_test_run_is_removed(tmp_path: Path) -> None:
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    left = Path(tempfile.mkdtemp(prefix=pg.PREFIX))
+    (left / "owner").write_text(str(dead.pid))
+    pg.sweep_stale()
+    assert not left.exists()
