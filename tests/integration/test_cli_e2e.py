@@ -219,3 +219,28 @@ def test_keepalived_render_for_a_member_then_check_it_against_the_havip(served: 
     # rendering for a non-member is refused with one clear line
     bad = served.cli("keepalived", "render", "--havip", havip["id"], "--instance", other["id"])
     assert bad.returncode == 1 and bad.stderr.startswith("error: InvalidMember.NotAssociated:")
+
+
+@pytest.mark.parametrize(
+    ("db", "code"),
+    [
+        pytest.param("postgresql://havip:secret@/havip?host=/nonexistent", "ServiceUnavailable", id="unreachable"),
+        pytest.param("oracle://havip:secret@db/havip", "InvalidParameter.Database", id="unsupported"),
+    ],
+)
+def test_serve_and_db_upgrade_name_a_bad_database_in_one_line_without_its_password(
+    tmp_path: Path, db: str, code: str
+) -> None:
+    for command in (["serve", "--listen", f"unix:{tmp_path}/s.sock"], ["db", "upgrade"]):
+        result = subprocess.run(
+            [str(HAVIP), *command, "--db", db],
+            env={"HAVIP_HOME": str(tmp_path / "home")},
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        assert result.returncode == 1, result.stderr
+        [line] = [ln for ln in result.stderr.splitlines() if ln.startswith("error: ")]
+        assert line.startswith(f"error: {code}: "), line
+        assert "secret" not in result.stderr + result.stdout and "***" in line

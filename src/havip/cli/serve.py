@@ -21,6 +21,8 @@ from urllib.parse import urlsplit, urlunsplit
 import typer
 
 from havip.cli.credentials import credentials_path, havip_home, update
+from havip.cli.state import CliError
+from havip.domain.errors import HavipError
 
 if TYPE_CHECKING:
     from fastapi import FastAPI
@@ -127,11 +129,17 @@ def run(url: str, where: Listen, regions: tuple[str, ...], credentials_file: Pat
     from havip.store import Store
 
     log.info("opening store db=%s", redact_url(url))
-    store = Store(url)
+    try:
+        store = Store(url)
+    except ValueError as exc:
+        raise CliError("InvalidParameter.Database", str(exc)) from exc
     uow_factory: UnitOfWorkFactory = store.uow
     try:
-        store.migrate()
-        boot = bootstrap(uow_factory)
+        try:
+            store.migrate()
+            boot = bootstrap(uow_factory)
+        except HavipError as exc:  # the database is unreachable or refuses us
+            raise CliError(exc.code, f"{redact_url(url)}: {exc}") from exc
         record_credentials(credentials_file, where.client_url, boot.account.id, boot.operator_token, boot.tenant_token)
         settings = Settings(regions=regions, default_region=regions[0])
         app = create_app(uow_factory, settings, changes=store.changes)
