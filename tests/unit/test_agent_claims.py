@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import threading
 from collections.abc import Mapping
 from typing import Any
@@ -179,3 +180,20 @@ def test_report_body_is_the_wire_schema() -> None:
         "cause": "discovery-timer",
         "others": ["e2"],
     }
+
+
+def test_a_full_report_queue_drops_refusals_first_and_settles_a_dropped_claim() -> None:
+    done: list[tuple[str, str | None]] = []
+    r = Reporter(
+        FlakySink(failures=0), "h1", ReportSettings(queue_max=3), lambda rep, o: done.append((rep.havip_id, o))
+    )
+    claim = functools.partial(Report, interface_id="eni-1", kind="claim", local_claim=True)
+    r.put(claim("c1", at_ns=1))
+    r.put(Report("r1", "eni-2", "refused", 2))
+    r.put(claim("c2", at_ns=3))
+    r.put(claim("c3", at_ns=4))  # full: the refusal goes, no claim
+    assert [rep.havip_id for rep in r.queued()] == ["c1", "c2", "c3"]
+    assert done == []
+    r.put(claim("c4", at_ns=5))  # only claims left: the oldest not in flight goes, and is settled
+    assert [rep.havip_id for rep in r.queued()] == ["c1", "c3", "c4"]
+    assert done == [("c2", None)]

@@ -5,7 +5,10 @@ control plane. ``Reporter`` runs one thread that sends the queue in order and, w
 the control plane is unreachable or failing (transport error, 5xx, 429), retries the
 same report after the delays of ``ReportSettings.backoff`` (the last repeats). A 4xx
 answer (the HaVip was deleted meanwhile, ...) is final: logged and dropped. Every
-finished delivery calls ``on_done(report, outcome or None)``. The HTTP call is behind
+finished delivery calls ``on_done(report, outcome or None)``. A full queue drops its
+oldest report that switched no route (refused, split brain, ...) first; only a queue of
+nothing but local claims drops its oldest claim, and settles it with ``on_done(report,
+None)`` so its local claim retires instead of pinning the route. The HTTP call is behind
 the ``ReportSink`` protocol so tests can drive it with a fake.
 """
 
@@ -85,16 +88,41 @@ class Reporter:
         self._thread.join(timeout)
 
     def put(self, rep: Report) -> None:
+        dropped: Report | None = None
         with self._cond:
             if len(self._queue) >= self._settings.queue_max:
-                dropped = self._queue.popleft()
-                event(log, "report-dropped", havip=dropped.havip_id, reason="queue-full", level=logging.WARNING)
+                dropped = self._drop_one()
             self._queue.append(rep)
             self._cond.notify()
+        if dropped is not None:
+            event(
+                log, "report-dropped", havip=dropped.havip_id, kind=dropped.kind, reason="queue-full",
+                level=logging.WARNING,
+            )  # fmt: skip
+            if dropped.local_claim:
+                self._on_done(dropped, None)
+
+    def _drop_one(self) -> Report:
+        """Remove the oldest report that switched no route, else the oldest (a claim).
+        The head may be in flight; it is never taken away from the sender."""
+        first = 1 if len(self._queue) > 1 else 0
+        for i in range(first, len(self._queue)):
+            if not self._queue[i].local_claim:
+                rep = self._queue[i]
+                del self._queue[i]
+                return rep
+        rep = self._queue[first]
+        del self._queue[first]
+        return rep
 
     def pending(self) -> int:
         with self._cond:
             return len(self._queue)
+
+    def queued(self) -> list[Report]:
+        """The waiting reports, oldest first (a copy)."""
+        with self._cond:
+            return list(self._queue)
 
     def _next(self) -> Report | None:
         with self._cond:

@@ -34,7 +34,9 @@ class ReportSettings:
     """Delays between delivery attempts of one report; the last repeats until it is delivered."""
 
     queue_max: int = 10_000
-    """Reports kept while the control plane is down; the oldest refresh-only ones go first."""
+    """Reports kept while the control plane is down. When full, the oldest report that
+    switched no route (refused, split brain, held elsewhere) goes first; a claim goes only
+    when nothing else is left, and then retires its local claim (never pins a route)."""
 
 
 @dataclass(frozen=True)
