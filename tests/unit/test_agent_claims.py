@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import os
 import threading
 from collections.abc import Mapping
 from typing import Any
@@ -12,10 +13,12 @@ import pytest
 from havip.agent import arp
 from havip.agent import claims as c
 from havip.agent.actions import DeleteNeigh, ReplaceNeigh, ReplaceRoute
-from havip.agent.metrics import DropTotals
+from havip.agent.claimpath import ClaimPath
+from havip.agent.dataplane.watcher import Frame
+from havip.agent.metrics import AgentMetrics, DropTotals
 from havip.agent.reporter import Report, Reporter
-from havip.agent.runtime import vip_actions
-from havip.agent.settings import ReportSettings
+from havip.agent.runtime import keep_running, vip_actions
+from havip.agent.settings import DiscoverySettings, ReportSettings
 from havip.client import ApiError
 
 pytestmark = pytest.mark.unit
@@ -197,3 +200,87 @@ def test_a_full_report_queue_drops_refusals_first_and_settles_a_dropped_claim() 
     r.put(claim("c4", at_ns=5))  # only claims left: the oldest not in flight goes, and is settled
     assert [rep.havip_id for rep in r.queued()] == ["c1", "c3", "c4"]
     assert done == [("c2", None)]
+
+
+def test_keep_running_survives_an_exception_logs_counts_and_backs_off() -> None:
+    stop, calls, failed = threading.Event(), [], []
+
+    def body() -> None:
+        calls.append(1)
+        if len(calls) < 3:
+            raise ValueError("a desired state that does not validate")
+        stop.set()
+
+    keep_running("follow", body, stop, (0.001,), failed.append)
+    assert len(calls) == 3
+    assert failed == ["follow", "follow"]
+
+
+class BuggySink(FlakySink):
+    def report(self, host: str, body: Mapping[str, Any]) -> Mapping[str, Any]:
+        self.calls += 1
+        if self.calls == 1:
+            raise RuntimeError("a bug, not an ApiError")
+        return {"outcome": "holder-changed"}
+
+
+def test_reporter_survives_an_unexpected_exception_and_retries() -> None:
+    done: list[tuple[str, str | None]] = []
+    errors: list[BaseException] = []
+    finished = threading.Event()
+
+    def on_done(rep: Report, outcome: str | None) -> None:
+        done.append((rep.havip_id, outcome))
+        finished.set()
+
+    r = Reporter(BuggySink(failures=0), "h1", ReportSettings(backoff=(0.001,)), on_done, errors.append)
+    r.start()
+    r.put(Report("havip-1", "eni-1", "claim", 1))
+    assert finished.wait(5)
+    r.stop()
+    assert done == [("havip-1", "holder-changed")]
+    assert [type(e) for e in errors] == [RuntimeError]
+
+
+class TwoFrameWatcher:
+    """A readable pipe that yields two gratuitous ARPs, then nothing."""
+
+    def __init__(self) -> None:
+        self._r, self._w = os.pipe()
+        os.write(self._w, b"x")
+        garp = arp.build_arp(arp.ARP_REQUEST, "02:00:00:00:00:01", "10.0.0.100", "10.0.0.100")
+        self.frames = [Frame(garp, "p1", 5, 0, 1), Frame(garp, "p1", 5, 0, 2)]
+
+    def fileno(self) -> int:
+        return self._r
+
+    def receive(self, timeout: float) -> Frame | None:
+        return self.frames.pop() if self.frames else None
+
+    def close(self) -> None:
+        os.close(self._r)
+        os.close(self._w)
+
+
+class BrokenHost:
+    switch_lock = threading.Lock()
+
+    def __init__(self) -> None:
+        self.calls = 0
+        self.twice = threading.Event()
+
+    def claim_state(self) -> tuple[c.ClaimView, dict[str, str]]:
+        self.calls += 1
+        if self.calls == 2:
+            self.twice.set()
+        raise KeyError("a bug in the claim state")
+
+
+def test_the_claim_path_survives_an_unexpected_exception() -> None:
+    metrics, host, watcher = AgentMetrics(), BrokenHost(), TwoFrameWatcher()
+    path = ClaimPath(host, watcher, None, None, metrics, DiscoverySettings(interval=3600), "02:00:00:00:00:fe")
+    path.start()
+    assert host.twice.wait(5)  # the first exception did not end the thread: it read the next frame
+    path.stop()
+    watcher.close()
+    assert metrics.registry.get_sample_value("havip_agent_loop_errors_total", {"loop": "claims"}) == 2

@@ -34,6 +34,8 @@ from havip.agent.settings import DiscoverySettings
 
 log = logging.getLogger("havip.agent.claims")
 
+ERROR_BACKOFF = 0.05  # seconds the loop pauses after an unexpected exception (no busy spin)
+
 
 class Host(Protocol):
     """What the claim path needs from the agent that runs it."""
@@ -127,6 +129,10 @@ class ClaimPath:
                 self._rounds()
             except (DataplaneError, OSError) as e:  # never let the claim path die
                 event(log, "claim-path-error", error=str(e), level=logging.ERROR)
+            except Exception:  # nor a bug: log with the traceback, count, back off a little
+                event(log, "claim-path-error", level=logging.ERROR, exc_info=True)
+                self.metrics.loop_errors.labels(loop="claims").inc()
+                time.sleep(ERROR_BACKOFF)
 
     def _drain_watcher(self, budget: int = 256) -> None:
         for _ in range(budget):  # bounded: NFLOG and rounds get their turn under a flood

@@ -34,13 +34,18 @@ FIELDS = (
 )
 
 
-def event(logger: logging.Logger, name: str, *, level: int = logging.INFO, **fields: Any) -> None:
-    """Log event ``name`` with ``fields`` (names from ``FIELDS`` only)."""
+def event(
+    logger: logging.Logger, name: str, *, level: int = logging.INFO, exc_info: bool = False, **fields: Any
+) -> None:
+    """Log event ``name`` with ``fields`` (names from ``FIELDS`` only); ``exc_info``: the
+    exception being handled, traceback included, as ``error``."""
     unknown = set(fields) - set(FIELDS)
     if unknown:
         raise ValueError(f"log fields outside the fixed vocabulary: {sorted(unknown)}")
     if logger.isEnabledFor(level):
-        logger.log(level, name, extra={"havip_fields": {k: v for k, v in fields.items() if v is not None}})
+        logger.log(
+            level, name, exc_info=exc_info, extra={"havip_fields": {k: v for k, v in fields.items() if v is not None}}
+        )
 
 
 class JsonFormatter(logging.Formatter):

@@ -70,6 +70,12 @@ class AgentMetrics:
             ["action"],
             registry=r,
         )
+        self.loop_errors = Counter(
+            "havip_agent_loop_errors",
+            "Unexpected exceptions a thread's loop caught, logged and survived, by loop",
+            ["loop"],
+            registry=r,
+        )
         self.reports = Counter("havip_agent_reports", "Reports delivered", ["kind", "outcome"], registry=r)
         self.report_queue = Gauge("havip_agent_report_queue", "Reports waiting for the control plane", registry=r)
         self.revision = Gauge("havip_agent_desired_revision", "Revision of the desired state applied", registry=r)

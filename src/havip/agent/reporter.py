@@ -67,11 +67,15 @@ def retryable(exc: ApiError) -> bool:
 
 
 Done = Callable[[Report, str | None], None]
+LoopError = Callable[[BaseException], None]
 
 
 class Reporter:
-    def __init__(self, sink: ReportSink, host: str, settings: ReportSettings, on_done: Done) -> None:
+    def __init__(
+        self, sink: ReportSink, host: str, settings: ReportSettings, on_done: Done, on_error: LoopError | None = None
+    ) -> None:
         self._sink, self._host, self._settings, self._on_done = sink, host, settings, on_done
+        self._on_error = on_error
         self._queue: collections.deque[Report] = collections.deque()
         self._cond = threading.Condition()
         self._stopping = False
@@ -137,6 +141,12 @@ class Reporter:
                 self._cond.wait(seconds)
             return not self._stopping
 
+    def _retry(self, attempt: int) -> bool:
+        """Back off before attempt ``attempt + 1`` of the head report; False when stopping."""
+        self.failures += 1
+        delays = self._settings.backoff
+        return self._sleep(delays[min(attempt, len(delays) - 1)])
+
     def _run(self) -> None:
         attempt = 0
         while (rep := self._next()) is not None:
@@ -146,18 +156,23 @@ class Reporter:
                 outcome = str(answer.get("outcome"))
             except ApiError as exc:
                 if retryable(exc):
-                    self.failures += 1
-                    delays = self._settings.backoff
-                    delay = delays[min(attempt, len(delays) - 1)]
-                    attempt += 1
-                    if attempt == 1:
+                    if attempt == 0:
                         event(log, "report-retry", havip=rep.havip_id, error=exc.message, level=logging.WARNING)
-                    if not self._sleep(delay):
+                    if not self._retry(attempt):
                         return
+                    attempt += 1
                     continue
                 event(
                     log, "report-rejected", havip=rep.havip_id, kind=rep.kind, error=exc.message, level=logging.WARNING
                 )
+            except Exception as exc:  # the thread must outlive any bug: log, count, retry later
+                event(log, "reporter-error", havip=rep.havip_id, kind=rep.kind, level=logging.ERROR, exc_info=True)
+                if self._on_error is not None:
+                    self._on_error(exc)
+                if not self._retry(attempt):
+                    return
+                attempt += 1
+                continue
             attempt, self.failures = 0, 0
             with self._cond:
                 if self._queue and self._queue[0] is rep:

@@ -21,7 +21,7 @@ import itertools
 import logging
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Protocol
 
 from havip.agent import actions as a
@@ -73,6 +73,24 @@ def vip_actions(
     return mine, rest
 
 
+def keep_running(
+    loop: str, body: Callable[[], None], stop: threading.Event, backoff: Sequence[float], failed: Callable[[str], None]
+) -> None:
+    """Run ``body`` until ``stop`` is set. An exception out of it (a desired state that
+    does not validate, a bug) is logged with its traceback, counted (``failed(loop)``)
+    and, after the next ``backoff`` delay (the last repeats), ``body`` starts again."""
+    errors = 0
+    while not stop.is_set():
+        try:
+            body()
+            errors = 0
+        except Exception:
+            event(log, "loop-error", kind=loop, level=logging.ERROR, exc_info=True)
+            failed(loop)
+            stop.wait(backoff[min(errors, len(backoff) - 1)])
+            errors += 1
+
+
 class Agent:
     def __init__(
         self,
@@ -97,7 +115,9 @@ class Agent:
         self.observed: Observed | None = None
         self.reconciled_revision: int | None = None
         self._stop = threading.Event()
-        self.reporter = Reporter(control, host, self.settings.reports, self._delivered)
+        self.reporter = Reporter(
+            control, host, self.settings.reports, self._delivered, lambda _e: self.loop_failed("reporter")
+        )
         self.conntrack = Conntrack(dataplane.ns)
         self.resetter = FlowResetter(self.conntrack, self.metrics)
         self.claim_path = ClaimPath(
@@ -179,7 +199,14 @@ class Agent:
 
     # ------------------------------------------------------------------ following
 
+    def loop_failed(self, loop: str) -> None:
+        """A thread's loop caught an unexpected exception (already logged): count it."""
+        self.metrics.loop_errors.labels(loop=loop).inc()
+
     def _follow(self) -> None:
+        keep_running("follow", self._follow_loop, self._stop, self.settings.follow.backoff, self.loop_failed)
+
+    def _follow_loop(self) -> None:
         follow = self.settings.follow
         failures, gap, next_resync, next_counters, why = 0, True, 0.0, 0.0, "start"
         while not self._stop.is_set():
