@@ -9,11 +9,12 @@ import pytest
 
 from havip.keepalived.check import Facts, Severity, check
 from havip.lab.connection import Held, read_held
+from havip.lab.control import names_lab
 from havip.lab.probe import Answer, parse_line
 from havip.lab.product_page import LabKeepalived, render
 from havip.lab.scenarios import Scenario, inet_namespace, remote_namespace, transit
 from havip.lab.service import parse_peer_names
-from havip.lab.spec import SCENARIOS, LabSpec, check_name, check_scenario, instance_namespace, port_device
+from havip.lab.spec import SCENARIOS, LabPaths, LabSpec, check_name, check_scenario, instance_namespace, port_device
 from havip.lab.timeline import analyse
 
 pytestmark = pytest.mark.unit
@@ -71,7 +72,7 @@ def test_spec_round_trip_and_names() -> None:
     assert instance_namespace("x1", "i1") == "havip-x1-i1" and len(port_device("a-very-long-name")) <= 15
 
 
-@pytest.mark.parametrize("name", ["", "UPPER", "-lead", "x" * 17, "a b"])
+@pytest.mark.parametrize("name", ["", "UPPER", "-lead", "x" * 17, "a b", "a-b"])
 def test_bad_lab_names(name: str) -> None:
     with pytest.raises(ValueError, match="lab name"):
         check_name(name)
@@ -146,3 +147,19 @@ def test_held_connection_log(tmp_path: Path, lines: str, held: Held) -> None:
     path.write_text(lines)
     assert read_held(path) == held
     assert read_held(tmp_path / "missing.log") == Held(None, None, None, None)
+
+
+@pytest.mark.parametrize(
+    ("cmd", "mine"),
+    [
+        ("keepalived -f /run/havip/labs/a/i1.conf", True),
+        ("python -m havip.lab.probe --dir /run/havip/labs/a", True),
+        ("ip netns exec havip-a-i1 keepalived", True),
+        ("keepalived -f /run/havip/labs/ab/i1.conf", False),
+        ("keepalived -f /run/havip/labs/a-b/i1.conf", False),
+        ("ip netns exec havip-ab-i1 keepalived", False),
+    ],
+    ids=["file-in-root", "root-itself", "namespace", "longer-name", "dash-name", "longer-namespace"],
+)
+def test_lab_down_kills_only_its_own_processes(cmd: str, mine: bool) -> None:
+    assert names_lab(cmd, LabPaths(Path("/run/havip/labs/a"))) is mine

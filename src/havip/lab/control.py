@@ -136,8 +136,6 @@ def _gone(pid: int) -> bool:
 
 def _kill_leftovers(paths: LabPaths, show: Callable[[str], None]) -> None:
     """Kill processes whose command line names this lab's state directory or namespaces."""
-    marker = str(paths.root)
-    ns_marker = namespace_prefix(paths.root.name)
     for pid_dir in os.listdir("/proc"):
         if not pid_dir.isdigit() or int(pid_dir) == os.getpid():
             continue
@@ -146,9 +144,18 @@ def _kill_leftovers(paths: LabPaths, show: Callable[[str], None]) -> None:
                 cmd = f.read().replace(b"\0", b" ").decode(errors="replace")
         except OSError:
             continue
-        supervisor = "havip.lab.supervisor" in cmd and f'"name": "{paths.root.name}"' in cmd
-        if marker in cmd or f" {ns_marker}" in cmd or supervisor:
+        if names_lab(cmd, paths):
             _kill(int(pid_dir), f"leftover process {pid_dir}: {cmd[:80]}", show)
+
+
+def names_lab(cmd: str, paths: LabPaths) -> bool:
+    """Does command line ``cmd`` belong to the lab of ``paths``: a path under its state
+    directory (the trailing '/' keeps lab ``a`` from matching ``ab``'s), one of its
+    namespaces, or its supervisor?"""
+    root, name = str(paths.root), paths.root.name
+    in_root = f"{root}/" in cmd or cmd.rstrip().endswith(root) or f"{root} " in cmd
+    supervisor = "havip.lab.supervisor" in cmd and f'"name": "{name}"' in cmd
+    return in_root or f" {namespace_prefix(name)}" in cmd or supervisor
 
 
 def _kill(pid: int, what: str, show: Callable[[str], None]) -> None:

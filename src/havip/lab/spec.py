@@ -12,7 +12,7 @@ import re
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-NAME_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,15}$")
+NAME_RE = re.compile(r"^[a-z0-9]{1,16}$")  # no '-': lab a's namespace prefix would match lab a-b's
 DEFAULT_NAME = "lab"
 STATE_ROOT_ENV = "HAVIP_LAB_DIR"
 # basic: the product page's pair and a client; eip: + an EIP on the HaVip and an internet
@@ -73,9 +73,7 @@ class LabSpec:
 
 def check_name(name: str) -> str:
     if not NAME_RE.match(name):
-        raise ValueError(
-            f"lab name {name!r} must be 1-16 characters of a-z, 0-9 and '-', starting with a letter or digit"
-        )
+        raise ValueError(f"lab name {name!r} must be 1-16 characters of a-z and 0-9")
     return name
 
 
