@@ -1,0 +1,227 @@
+"""Benchmark 2: failover seen by a client, havip against a plain bridge, interleaved.
+
+For each setting (VRRP version and advert_int) one havip lab and one bridge lab run side
+by side; failures alternate between them (havip, bridge, havip, ...) and alternate in
+direction (whoever is master is broken, and the pair swaps roles). A failure is a crash
+(``kill``: keepalived's VRRP process SIGKILLed, the VIP left behind) or a graceful stop
+(``term``: SIGTERM to keepalived's parent, a priority-0 advert). Measured: failure
+injected -> first answer from the new holder, read from the client's probe (UDP every
+``probe_interval_ms`` over one socket). Reported per setting and mode: both
+distributions, havip minus bridge as a difference of medians with a bootstrap 95%
+interval, and bridge against itself (alternate samples) as the noise floor.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import math
+import signal
+import time
+from collections.abc import Callable
+from contextlib import ExitStack
+from dataclasses import dataclass
+from typing import Any
+
+from benchmarks import stats
+from benchmarks.labs import Member, System, bridge_lab, havip_lab, unique_name
+from havip.lab.probe import Answer, read_answers
+from havip.lab.procs import ProcessTable
+from havip.lab.spec import LabSpec
+
+log = logging.getLogger("benchmarks")
+
+MODES = ("kill", "term")
+TARGET_DIFF_MS = 2.0
+
+
+@dataclass(frozen=True)
+class Setting:
+    version: int
+    advert_int: float
+    runs: int  # failovers per mode and per system
+
+    @property
+    def label(self) -> str:
+        return f"VRRPv{self.version} advert_int {self.advert_int:g}"
+
+    @property
+    def key(self) -> str:
+        return f"v{self.version}-{self.advert_int:g}"
+
+
+class FailoverFailed(RuntimeError):
+    pass
+
+
+def _wait(what: str, predicate: Callable[[], object], timeout: float, interval: float = 0.005) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise FailoverFailed(f"timed out after {timeout:g} s waiting for {what}")
+        time.sleep(interval)
+
+
+def inject(system: System, mode: str, member: Member) -> None:
+    ka = member.keepalived
+    assert ka.proc is not None
+    if mode == "kill":
+        ka.crash(system.table)
+    elif mode == "term":
+        system.table.signal(ka.proc.pid, signal.SIGTERM)
+    else:
+        raise ValueError(f"unknown mode {mode!r}")
+
+
+def repair(system: System, member: Member) -> None:
+    member.keepalived.stop(system.table)  # reaps the parent and its VRRP child, whatever is left
+    member.restart()
+
+
+def _event_ns(text: Any) -> int | None:
+    if not text:
+        return None
+    t = dt.datetime.fromisoformat(str(text).replace("Z", "+00:00"))
+    if t.tzinfo is None:
+        t = t.replace(tzinfo=dt.UTC)
+    return int(t.timestamp() * 1_000_000) * 1000
+
+
+def _switch(system: System, new: str, injected_ns: int) -> tuple[int | None, int | None]:
+    """havip only: the agent's (GARP kernel rx, route ack) for this switch, ns."""
+    b = system.builder
+    if b is None:
+        return None, None
+    node = b.nodes[new]
+    for _ in range(50):
+        for e in b.api().havip_events(b.havip_id, kind="holder_changed", limit=5):
+            at = _event_ns(e.get("at"))
+            if e.get("instance_id") == node.instance_id and at is not None and at >= injected_ns - 10**8:
+                return at, at + int(e.get("latency_us") or 0) * 1000
+        time.sleep(0.02)
+    return None, None
+
+
+def one_failover(system: System, mode: str) -> dict[str, Any]:
+    spec = system.spec
+    old = system.master()
+    if old is None:
+        raise FailoverFailed(f"{system.kind}: no single MASTER before the failover")
+    new = next(m for m in system.members.values() if m is not old)
+    timeout = 10 * spec.advert_int + 5
+    injected = time.time_ns()
+    inject(system, mode, old)
+
+    def first_new() -> Answer | None:
+        return next((a for a in read_answers(system.probe_log, injected) if a.instance == new.name), None)
+
+    _wait(f"{system.kind}: the first answer from {new.name}", first_new, timeout)
+    time.sleep(max(0.1, 30 * spec.probe_interval_ms / 1000))  # let late answers from the old holder show
+    answers = sorted(read_answers(system.probe_log, injected), key=lambda a: a.sent_ns)
+    first = next(a for a in answers if a.instance == new.name)
+    stale = sum(1 for a in answers if a.instance != new.name and a.sent_ns > first.sent_ns)
+    garp_ns, switched_ns = _switch(system, new.name, injected)
+    stale_after_route = None
+    if switched_ns is not None:
+        stale_after_route = sum(1 for a in answers if a.instance != new.name and a.sent_ns > switched_ns)
+    repair(system, old)
+    _wait(
+        f"{system.kind}: {old.name} to rejoin as BACKUP",
+        lambda: old.keepalived.state(system.table) == "BACKUP" and system.master() is new,
+        timeout,
+        0.02,
+    )
+    time.sleep(max(0.2, 3 * spec.advert_int))  # settle: the new master's adverts reach the restarted peer
+
+    def ms(ns: int | None) -> float | None:
+        return None if ns is None else (ns - injected) / 1e6
+
+    return {
+        "system": system.kind,
+        "mode": mode,
+        "from": old.name,
+        "to": new.name,
+        "first_answer_ms": (first.recv_ns - injected) / 1e6,
+        "garp_seen_ms": ms(garp_ns),
+        "route_switched_ms": ms(switched_ns),
+        "stale_after_first_answer": stale,
+        "stale_after_route_switch": stale_after_route,
+    }
+
+
+def run_setting(
+    setting: Setting, table: ProcessTable, progress: Callable[[str], None], probe_ms: float
+) -> dict[str, Any]:
+    def spec(name: str) -> LabSpec:
+        return LabSpec(
+            name=name,
+            advert_int=setting.advert_int,
+            vrrp_version=setting.version,
+            check_interval=min(1.0, max(0.1, setting.advert_int)),
+            probe_interval_ms=probe_ms,
+        )
+
+    rows: list[dict[str, Any]] = []
+    with ExitStack() as stack:
+        havip = stack.enter_context(havip_lab(spec(unique_name("bh")), table, progress))
+        bridge = stack.enter_context(bridge_lab(spec(unique_name("bb")), table, progress))
+        for mode in MODES:
+            for i in range(setting.runs):
+                for system in (havip, bridge) if i % 2 == 0 else (bridge, havip):
+                    row = one_failover(system, mode)
+                    row["round"] = i
+                    rows.append(row)
+                    progress(
+                        f"{setting.label} {mode} #{i + 1} {system.kind}: {row['from']}->{row['to']} "
+                        f"first answer {row['first_answer_ms']:.1f} ms"
+                    )
+    return {"setting": setting.key, "label": setting.label, "runs": rows, "modes": analyse(rows)}
+
+
+def analyse(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for mode in MODES:
+        h = [r["first_answer_ms"] for r in rows if r["mode"] == mode and r["system"] == "havip"]
+        b = [r["first_answer_ms"] for r in rows if r["mode"] == mode and r["system"] == "bridge"]
+        if not h or not b:
+            continue
+        cmp = stats.compare(h, b)
+        b1, b2 = stats.split_self(b)
+        floor = stats.compare(b1, b2) if b1 and b2 else None
+        stale = sum(int(r["stale_after_first_answer"]) for r in rows if r["mode"] == mode and r["system"] == "havip")
+        stale_route = sum(
+            int(r["stale_after_route_switch"] or 0) for r in rows if r["mode"] == mode and r["system"] == "havip"
+        )
+        agent = [
+            r["route_switched_ms"] - r["garp_seen_ms"]
+            for r in rows
+            if r["mode"] == mode and r["system"] == "havip" and r["garp_seen_ms"] is not None
+        ]
+        diff = cmp.difference
+        out[mode] = {
+            "havip_ms": stats.summary(h).as_dict(),
+            "bridge_ms": stats.summary(b).as_dict(),
+            "difference_ms": diff.as_dict(),
+            "noise_floor_ms": floor.difference.as_dict() if floor else None,
+            "agent_switch_ms": stats.summary(agent).as_dict(),
+            "stale_answers_havip": stale,
+            "stale_answers_after_route_switch_havip": stale_route,
+            "target": {
+                "what": f"havip - bridge median < {TARGET_DIFF_MS:g} ms (95% CI), no stale answer",
+                "met": bool(diff.below(TARGET_DIFF_MS)) and stale_route == 0 and not math.isnan(diff.high),
+                "by_ms": None if math.isnan(diff.high) else diff.high - TARGET_DIFF_MS,
+            },
+        }
+    return out
+
+
+def settings(tiny: bool) -> list[Setting]:
+    if tiny:
+        return [Setting(3, 0.1, 2)]
+    return [Setting(3, 0.1, 10), Setting(3, 0.01, 10), Setting(2, 1.0, 6)]
+
+
+def run(tiny: bool, table: ProcessTable, progress: Callable[[str], None]) -> dict[str, Any]:
+    probe_ms = 1.0
+    results = [run_setting(s, table, progress, probe_ms) for s in settings(tiny)]
+    return {"name": "failover", "params": {"probe_interval_ms": probe_ms, "modes": list(MODES)}, "settings": results}

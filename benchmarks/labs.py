@@ -1,0 +1,182 @@
+"""The two systems a failover benchmark compares, built in-process from the lab's pieces.
+
+``havip_lab`` is the product page's lab (``havip.lab.build.LabBuilder``: control plane,
+agent, keepalived, services, a probe) run by this process instead of a supervisor, so a
+benchmark can reach each member's keepalived directly. ``bridge_lab`` is the baseline:
+the same pair and client with the same keepalived configuration, service and probe, on a
+plain Linux bridge in a switch namespace, with no anti-spoofing and no agent (nothing
+between the instances: the physical limit).
+
+Both share one ``ProcessTable`` (one reaper thread per process, see havip.lab.procs; the
+caller must be a child subreaper) and live only in namespaces named ``havip-<name>-*``,
+removed on exit, also after a failure. Nothing here touches the root namespace.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import logging
+import secrets
+import shutil
+import sys
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from havip.lab import netns
+from havip.lab.build import LabBuilder
+from havip.lab.keepalived import Keepalived
+from havip.lab.procs import ProcessTable
+from havip.lab.product_page import LabKeepalived, render
+from havip.lab.spec import LabPaths, LabSpec, instance_namespace, namespace_prefix, port_device
+
+log = logging.getLogger("benchmarks")
+
+SWITCH = "sw"
+
+
+def unique_name(prefix: str) -> str:
+    """A lab name no other lab uses (``havip-<name>-*`` namespaces)."""
+    return f"{prefix}{secrets.token_hex(3)}"
+
+
+@dataclass
+class Member:
+    """One member as a failover driver sees it, whatever system it runs on."""
+
+    name: str
+    namespace: str
+    address: str
+    keepalived: Keepalived
+    restart: Callable[[], None]
+
+
+@dataclass
+class System:
+    """A pair, a client probing the VIP every ``probe_interval_ms``, and its probe log."""
+
+    kind: str  # "havip" | "bridge"
+    spec: LabSpec
+    table: ProcessTable
+    probe_log: Path
+    members: dict[str, Member] = field(default_factory=dict)
+    builder: LabBuilder | None = None  # havip only: the control plane's view
+
+    def master(self) -> Member | None:
+        masters = [m for m in self.members.values() if m.keepalived.state(self.table) == "MASTER"]
+        return masters[0] if len(masters) == 1 else None
+
+
+def _remove_namespaces(name: str) -> None:
+    for ns in netns.list_namespaces():
+        if ns.startswith(namespace_prefix(name)):
+            netns.delete(ns)
+
+
+@contextmanager
+def havip_lab(spec: LabSpec, table: ProcessTable, progress: Callable[[str], None]) -> Iterator[System]:
+    paths = LabPaths.of(spec.name)
+    paths.root.mkdir(parents=True, mode=0o755)
+    builder = LabBuilder(spec, paths, table, progress)
+    try:
+        builder.build()
+        system = System("havip", spec, table, paths.probe_log, builder=builder)
+        for node in builder.members():
+            assert node.keepalived is not None
+            peers = [m.address for m in builder.members() if m is not node]
+            system.members[node.name] = Member(
+                node.name,
+                node.namespace,
+                node.address,
+                node.keepalived,
+                lambda node=node, peers=peers: builder.start_keepalived(node, peers),  # type: ignore[misc]
+            )
+        yield system
+    finally:
+        for node in builder.nodes.values():
+            if node.keepalived is not None:
+                node.keepalived.stop(table)
+        for proc in [p for p in table.procs if p in ("serve", "agent", "probe") or p.startswith("service-")]:
+            table.stop(proc)
+        _remove_namespaces(spec.name)
+        shutil.rmtree(paths.root, ignore_errors=True)
+
+
+@contextmanager
+def bridge_lab(spec: LabSpec, table: ProcessTable, progress: Callable[[str], None]) -> Iterator[System]:
+    """The baseline: the same pair, configuration, service and probe on a plain bridge."""
+    root = LabPaths.of(spec.name).root
+    root.mkdir(parents=True, mode=0o755)
+    tag = spec.name
+    started: list[str] = []
+    kas: list[Keepalived] = []
+    try:
+        switch = instance_namespace(spec.name, SWITCH)
+        progress(f"bridge {tag}: a plain Linux bridge in {switch}")
+        netns.create(switch)
+        netns.ip("link", "add", "br0", "type", "bridge", netns=switch)
+        netns.ip("link", "set", "br0", "up", netns=switch)
+        net = ipaddress.IPv4Network(spec.subnet_cidr)
+        gateway = str(net.network_address + 1)
+        for inst in spec.instances:
+            ns = instance_namespace(spec.name, inst.name)
+            netns.create(ns)
+            netns.veth(switch, port_device(inst.name), ns, "eth0")
+            netns.ip("link", "set", port_device(inst.name), "master", "br0", "up", netns=switch)
+            netns.configure_instance(ns, "eth0", inst.address, net.prefixlen, gateway)
+        probe_log = root / "probe.log"
+        system = System("bridge", spec, table, probe_log)
+        members = spec.members()
+        for inst in members:
+            ns = instance_namespace(spec.name, inst.name)
+            name = f"{tag}-service-{inst.name}"
+            table.start(name, netns.exec_args(ns, sys.executable, "-m", "havip.lab.service", "--name", inst.name))
+            started.append(name)
+        for inst in members:
+            ns = instance_namespace(spec.name, inst.name)
+            ka = Keepalived(
+                f"{tag}-{inst.name}", ns, root / f"keepalived-{inst.name}.conf", root / f"{inst.name}.vrrp-state", root
+            )
+            ka.write_notify()
+            ka.conf.write_text(
+                render(
+                    LabKeepalived(
+                        src=inst.address,
+                        peers=[m.address for m in members if m is not inst],
+                        vip=spec.vip,
+                        priority=inst.priority,
+                        advert_int=spec.advert_int,
+                        vrrp_version=spec.version,
+                        check_interval=spec.check_interval,
+                        notify=str(ka.notify_script),
+                        router_id=f"bridge-{inst.name}",
+                    )
+                )
+            )
+            kas.append(ka)
+            system.members[inst.name] = Member(inst.name, ns, inst.address, ka, lambda ka=ka: ka.start(table))  # type: ignore[misc]
+        for m in system.members.values():
+            m.restart()
+        deadline = time.monotonic() + 30 + 5 * spec.advert_int
+        while system.master() is None:
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"bridge {tag}: no member became MASTER")
+            time.sleep(0.05)
+        client = next(i for i in spec.instances if i.role == "client")
+        interval = str(spec.probe_interval_ms)
+        args = ["-m", "havip.lab.probe", "--target", spec.vip, "--interval-ms", interval, "--out", str(probe_log)]
+        name = f"{tag}-probe"
+        table.start(name, netns.exec_args(instance_namespace(spec.name, client.name), sys.executable, *args))
+        started.append(name)
+        master = system.master()
+        progress(f"bridge {tag}: ready, {master.name if master else '?'} is MASTER")
+        yield system
+    finally:
+        for ka in kas:
+            ka.stop(table)
+        for name in started:
+            table.stop(name)
+        _remove_namespaces(spec.name)
+        shutil.rmtree(root, ignore_errors=True)

@@ -1,0 +1,73 @@
+"""Run the benchmarks: ``python -m benchmarks.run [--tiny] [--only claim,failover]``.
+
+Each selected benchmark runs, prints its table, and writes
+``<out>/<name>.json`` (with the machine it ran on); then the report
+(``BENCHMARKS.md`` and its PNG plots) is regenerated from every JSON in ``<out>``.
+Needs root (network namespaces, keepalived); everything it builds lives in
+``havip-b*`` namespaces and is removed on exit, also after a failure.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import sys
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from benchmarks import claim, failover, machine, report
+from havip.lab.procs import ProcessTable, become_subreaper
+
+Runner = Callable[[bool, ProcessTable, Callable[[str], None]], dict[str, Any]]
+BENCHMARKS: dict[str, Runner] = {"claim": claim.run, "failover": failover.run}
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def progress(line: str) -> None:
+    print(f"  . {line}", file=sys.stderr, flush=True)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.run", description=__doc__.splitlines()[0])
+    parser.add_argument("--tiny", action="store_true", help="the smallest sizes (what the test suite runs)")
+    parser.add_argument("--only", default="", help=f"comma-separated: {', '.join(BENCHMARKS)}")
+    parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results")
+    parser.add_argument("--report", type=Path, default=ROOT / "BENCHMARKS.md")
+    args = parser.parse_args(argv)
+    names = [n for n in args.only.split(",") if n] or list(BENCHMARKS)
+    unknown = [n for n in names if n not in BENCHMARKS]
+    if unknown:
+        parser.error(f"unknown benchmark(s) {', '.join(unknown)}; known: {', '.join(BENCHMARKS)}")
+    args.out.mkdir(parents=True, exist_ok=True)
+    info = machine.describe()
+    become_subreaper()
+    logs = Path(tempfile.mkdtemp(prefix="havip-bench-"))
+    table = ProcessTable(logs)
+    failed = False
+    try:
+        for name in names:
+            print(f"== {name}", flush=True)
+            try:
+                result = BENCHMARKS[name](args.tiny, table, progress)
+            except Exception as exc:
+                print(f"benchmark {name} failed: {type(exc).__name__}: {exc} (process logs in {logs})", file=sys.stderr)
+                failed = True
+                continue
+            result.update({"machine": info, "tiny": args.tiny})
+            (args.out / f"{name}.json").write_text(json.dumps(result, indent=1) + "\n")
+            print(report.table(result), flush=True)
+    finally:
+        table.stop_all()
+        table.close()
+    report.write(args.out, args.report)
+    print(f"wrote {args.report} and {args.out}/", flush=True)
+    if not failed:
+        shutil.rmtree(logs, ignore_errors=True)
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
