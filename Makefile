@@ -1,6 +1,6 @@
 # Thin targets over scripts/. The README's two commands call the scripts directly
 # (a fresh Debian machine may not have make).
-.PHONY: setup demo test lint unit fmt
+.PHONY: setup demo test lint unit fmt bench
 
 setup:
 	bash scripts/setup.sh
@@ -12,8 +12,8 @@ test:
 	./scripts/test.sh
 
 lint:
-	.venv/bin/ruff check src tests scripts
-	.venv/bin/ruff format --check src tests scripts
+	.venv/bin/ruff check src tests scripts benchmarks
+	.venv/bin/ruff format --check src tests scripts benchmarks
 	.venv/bin/mypy
 	.venv/bin/lint-imports
 
@@ -21,5 +21,9 @@ unit:
 	.venv/bin/python -m pytest tests/unit -q
 
 fmt:
-	.venv/bin/ruff check --fix src tests scripts
-	.venv/bin/ruff format src tests scripts
+	.venv/bin/ruff check --fix src tests scripts benchmarks
+	.venv/bin/ruff format src tests scripts benchmarks
+
+# Benchmarks (root): tables, benchmarks/results/*.json and BENCHMARKS.md; ARGS="--tiny --only claim"
+bench:
+	.venv/bin/python -m benchmarks.run $(ARGS)
