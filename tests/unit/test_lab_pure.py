@@ -10,6 +10,7 @@ import pytest
 from havip.keepalived.check import Facts, Severity, check
 from havip.lab.connection import Held, read_held
 from havip.lab.control import names_lab
+from havip.lab.failover import Failures
 from havip.lab.probe import Answer, parse_line
 from havip.lab.product_page import LabKeepalived, render
 from havip.lab.scenarios import Scenario, inet_namespace, remote_namespace, transit
@@ -163,3 +164,42 @@ def test_held_connection_log(tmp_path: Path, lines: str, held: Held) -> None:
 )
 def test_lab_down_kills_only_its_own_processes(cmd: str, mine: bool) -> None:
     assert names_lab(cmd, LabPaths(Path("/run/havip/labs/a"))) is mine
+
+
+class FakeNode:
+    def __init__(self, name: str) -> None:
+        self.name, self.role, self.instance_id, self.keepalived = name, "member", f"i-{name}", None
+
+
+class FakeLab:
+    """i1 is master until the failure is injected; then i2 is, and the control plane is gone."""
+
+    spec = LabSpec(name="x1")
+    scenario = Scenario()
+    havip_id = "havip-1"
+
+    def __init__(self) -> None:
+        self.nodes = {"i1": FakeNode("i1"), "i2": FakeNode("i2")}
+        self.broken = False
+
+    def holder(self) -> str:
+        return "i2" if self.broken else "i1"
+
+    def api(self) -> object:
+        raise RuntimeError("the control plane went away mid-failover")
+
+
+class RecordingFailures(Failures):
+    def inject(self, mode: str, node: object) -> None:
+        self.lab.broken = True
+        self.done = [("inject", mode)]
+
+    def repair(self, mode: str, node: object) -> None:
+        self.done.append(("repair", mode))
+
+
+def test_a_failover_that_fails_after_the_switch_still_repairs_the_old_master() -> None:
+    f = RecordingFailures(FakeLab())
+    with pytest.raises(RuntimeError, match="went away"):
+        f.failover("link")
+    assert f.done == [("inject", "link"), ("repair", "link")]

@@ -21,6 +21,7 @@ from functools import partial
 from typing import Any
 
 from havip.client import HavipClient
+from havip.domain.rules import gateway_address
 from havip.lab import netns
 from havip.lab.keepalived import Keepalived
 from havip.lab.probe import read_answers
@@ -143,7 +144,7 @@ class LabBuilder:
 
         self.progress("instances: veth pairs to the host namespace")
         prefix = ipaddress.IPv4Network(spec.subnet_cidr).prefixlen
-        gateway = str(ipaddress.IPv4Network(spec.subnet_cidr).network_address + 1)
+        gateway = gateway_address(spec.subnet_cidr)
         for node in self.nodes.values():
             netns.veth(self.host_ns, port_device(node.name), node.namespace, "eth0", node.mac)
             netns.configure_instance(node.namespace, "eth0", node.address, prefix, gateway)

@@ -14,7 +14,6 @@ idle across the failover, shows how it ended (a reset, and when).
 from __future__ import annotations
 
 import datetime as dt
-import ipaddress
 import logging
 import sys
 import time
@@ -23,6 +22,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
+from havip.domain.rules import gateway_address
 from havip.lab import netns
 from havip.lab.build import BuildError, LabBuilder, Node, wait_until
 from havip.lab.connection import Held, read_held
@@ -64,73 +64,80 @@ class Failures:
         injected = time.time_ns()
         log.info("failover: injecting %s into %s", mode, old.name)
         self.inject(mode, old)
+        repaired = False
         try:
-            wait_until(
-                "another member to take the VIP",
-                lambda: (h := lab.holder()) is not None and h != old.name,
-                self._timeout(),
-                interval=0.01,
-            )
-        except BuildError as exc:
-            self.repair(mode, old)
-            raise FailoverError(f"{exc}; the old master was repaired") from exc
-        new_name = lab.holder()
-        new = next(n for n in members if n.name == new_name)
-        event = self._switch_event(new, injected)
-        interval_ns = int(lab.spec.probe_interval_ms * 1e6)
-        try:
-            wait_until(
-                f"the client's first answer from {new.name}",
-                lambda: any(a.instance == new.name for a in read_answers(lab.paths.probe_log, injected)),
-                5,
-                interval=0.02,
-            )
-        except BuildError:
-            log.warning("the client saw no answer from %s within 5 s", new.name)
-        for path in lab.scenario.paths(lab):
-            log_file = lab.paths.path_probe_log(path.name)
             try:
                 wait_until(
-                    f"the first answer from {new.name} on the {path.name} path",
-                    partial(_answered_by, log_file, new.name, injected),
+                    "another member to take the VIP",
+                    lambda: (h := lab.holder()) is not None and h != old.name,
+                    self._timeout(),
+                    interval=0.01,
+                )
+            except BuildError as exc:
+                raise FailoverError(f"{exc}; the old master was repaired") from exc
+            new_name = lab.holder()
+            new = next(n for n in members if n.name == new_name)
+            event = self._switch_event(new, injected)
+            interval_ns = int(lab.spec.probe_interval_ms * 1e6)
+            try:
+                wait_until(
+                    f"the client's first answer from {new.name}",
+                    lambda: any(a.instance == new.name for a in read_answers(lab.paths.probe_log, injected)),
                     5,
                     interval=0.02,
                 )
             except BuildError:
-                log.warning("the %s path saw no answer from %s within 5 s", path.name, new.name)
-        time.sleep(max(0.2, 20 * lab.spec.probe_interval_ms / 1000))  # let stale answers show, if any
-        garp_ns = _ns(event.get("at")) if event else None
-        latency_us = event.get("latency_us") if event else None
+                log.warning("the client saw no answer from %s within 5 s", new.name)
+            for path in lab.scenario.paths(lab):
+                log_file = lab.paths.path_probe_log(path.name)
+                try:
+                    wait_until(
+                        f"the first answer from {new.name} on the {path.name} path",
+                        partial(_answered_by, log_file, new.name, injected),
+                        5,
+                        interval=0.02,
+                    )
+                except BuildError:
+                    log.warning("the %s path saw no answer from %s within 5 s", path.name, new.name)
+            time.sleep(max(0.2, 20 * lab.spec.probe_interval_ms / 1000))  # let stale answers show, if any
+            garp_ns = _ns(event.get("at")) if event else None
+            latency_us = event.get("latency_us") if event else None
 
-        def timeline_of(answers_file: Path) -> Timeline:
-            answers = read_answers(answers_file, injected)
-            return analyse(mode, old.name, new.name, injected, garp_ns, latency_us, answers, interval_ns)
+            def timeline_of(answers_file: Path) -> Timeline:
+                answers = read_answers(answers_file, injected)
+                return analyse(mode, old.name, new.name, injected, garp_ns, latency_us, answers, interval_ns)
 
-        timeline = timeline_of(lab.paths.probe_log)
-        paths = {p.name: _path_result(timeline_of(lab.paths.path_probe_log(p.name))) for p in lab.scenario.paths(lab)}
-        connection = self._connection_result(held, timeline) if held is not None else None
-        self.repair(mode, old)
-        try:
-            wait_until(
-                f"{old.name} to rejoin as BACKUP",
-                lambda: old.keepalived is not None and old.keepalived.state(lab.table) == "BACKUP",
-                self._timeout(),
-            )
-            rejoined = True
-        except BuildError:
-            rejoined = False
-        still = lab.holder()
-        result = timeline.as_dict()
-        result.update(
-            {
-                "rejoined_as_backup": rejoined,
-                "holder_after_repair": still,
-                "holder_stayed": still == new.name,
-                "event": event,
-                "paths": paths,
-                "connection": connection,
+            timeline = timeline_of(lab.paths.probe_log)
+            paths = {
+                p.name: _path_result(timeline_of(lab.paths.path_probe_log(p.name))) for p in lab.scenario.paths(lab)
             }
-        )
+            connection = self._connection_result(held, timeline) if held is not None else None
+            repaired = True
+            self.repair(mode, old)
+            try:
+                wait_until(
+                    f"{old.name} to rejoin as BACKUP",
+                    lambda: old.keepalived is not None and old.keepalived.state(lab.table) == "BACKUP",
+                    self._timeout(),
+                )
+                rejoined = True
+            except BuildError:
+                rejoined = False
+            still = lab.holder()
+            result = timeline.as_dict()
+            result.update(
+                {
+                    "rejoined_as_backup": rejoined,
+                    "holder_after_repair": still,
+                    "holder_stayed": still == new.name,
+                    "event": event,
+                    "paths": paths,
+                    "connection": connection,
+                }
+            )
+        finally:
+            if not repaired:  # whatever failed after the inject, the old master is repaired
+                self.repair(mode, old)
         return result
 
     def _hold_connection(self) -> Path:
@@ -193,8 +200,16 @@ class Failures:
             )
         elif mode == "link":
             netns.ip("link", "set", "eth0", "up", netns=node.namespace)
-            gateway = str(ipaddress.IPv4Network(lab.spec.subnet_cidr).network_address + 1)
-            netns.ip("route", "replace", "default", "via", gateway, "dev", "eth0", netns=node.namespace)
+            netns.ip(
+                "route",
+                "replace",
+                "default",
+                "via",
+                gateway_address(lab.spec.subnet_cidr),
+                "dev",
+                "eth0",
+                netns=node.namespace,
+            )
 
 
 def _answered_by(log_file: Path, name: str, since_ns: int) -> bool:
