@@ -3,6 +3,7 @@ the route switch moving the VIP so a client reaches the new holder, and its late
 
 from __future__ import annotations
 
+import json
 import statistics
 import time
 
@@ -120,3 +121,28 @@ def test_route_switch_latency_raw_vs_pyroute2(lab: Lab) -> None:
     assert f"{VIP} dev p-i2" in sh("ip", "route", "show", "table", str(table), ns=lab.host)
     assert med_raw < 20 and med_pyr < 50
     wait_until(lambda: ping(lab.instances["c"], VIP) == 1, timeout=2)
+
+
+def test_the_watcher_resolves_a_port_recreated_under_its_name_after_forget(lab: Lab) -> None:
+    i1 = lab.add_instance("i1", "10.0.0.11", MACS[1])
+    sh("ip", "link", "set", "p-i1", "up", ns=lab.host)
+    watcher = ArpWatcher(lab.dataplane().ns)
+    garp = arp.build_arp(arp.ARP_REQUEST, MACS[1], i1.ip, i1.ip)
+    send_frames(i1, [garp])
+    first, _seen = next_claim(watcher)
+    assert first.ifindex == link_index(lab.host, "p-i1")
+    sh("ip", "link", "del", "p-i1", ns=lab.host)
+    sh("ip", "link", "add", "p-i1", "netns", lab.host, "type", "veth", "peer", "name", "eth0", "netns", i1.ns)
+    sh("ip", "link", "set", "p-i1", "up", ns=lab.host)
+    sh("ip", "link", "set", "eth0", "address", MACS[1], "up", ns=i1.ns)
+    recreated = link_index(lab.host, "p-i1")
+    assert recreated != first.ifindex
+    watcher.forget()  # the agent does it on every view swap
+    send_frames(i1, [garp])
+    again, _seen = next_claim(watcher)
+    watcher.close()
+    assert (again.ifname, again.ifindex) == ("p-i1", recreated)
+
+
+def link_index(ns: str, dev: str) -> int:
+    return int(json.loads(sh("ip", "-j", "link", "show", dev, ns=ns))[0]["ifindex"])

@@ -286,6 +286,7 @@ class Agent:
         with self._lock:
             self._claims = self._claims.retire(fetch_seq, ids)
             self.view = view
+        self.claim_path.watcher.forget()  # a port recreated under its name has a new ifindex
         self.reconciled_revision = state.revision
         self.metrics.reconciles.inc()
         self.metrics.revision.set(state.revision)

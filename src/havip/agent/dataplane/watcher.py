@@ -69,12 +69,20 @@ class ArpWatcher:
         """Transmit ``frame`` (Ethernet header included) out of ``ifname``."""
         self._sock.sendto(frame, (ifname, ETH_P_ARP))
 
+    def forget(self) -> None:
+        """Devices may have been recreated under the same name (a new ifindex): resolve
+        names afresh. The agent calls it whenever it swaps the claim view, which it builds
+        from a fresh read of the links."""
+        self._index = {}  # swapped whole: the claims thread may be reading the old one
+
     def _ifindex(self, name: str) -> int:
-        if name not in self._index:
+        index = self._index
+        found = index.get(name)
+        if found is None:
             req = struct.pack("16si", name.encode(), 0)
             res = fcntl.ioctl(self._sock.fileno(), SIOCGIFINDEX, req)  # in the socket's namespace
-            self._index[name] = struct.unpack("16si", res)[1]
-        return self._index[name]
+            found = index[name] = struct.unpack("16si", res)[1]
+        return found
 
     def receive(self, timeout: float | None = None) -> Frame | None:
         """The next frame that passed the filter, or None after ``timeout`` seconds."""
