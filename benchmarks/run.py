@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks import claim, failover, machine, report
+from benchmarks.labs import BenchTable
 from havip.lab.procs import ProcessTable, become_subreaper
 
 Runner = Callable[[bool, ProcessTable, Callable[[str], None]], dict[str, Any]]
@@ -45,7 +46,7 @@ def main(argv: list[str] | None = None) -> int:
     info = machine.describe()
     become_subreaper()
     logs = Path(tempfile.mkdtemp(prefix="havip-bench-"))
-    table = ProcessTable(logs)
+    table = BenchTable(logs)
     failed = False
     try:
         for name in names:

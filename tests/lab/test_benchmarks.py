@@ -1,0 +1,91 @@
+"""Each benchmark once at its tiniest size, so that none can rot.
+
+Runs ``python -m benchmarks.run --tiny`` (its own process: the benchmarks make
+themselves a child subreaper) into a temporary directory and checks the structure of
+what it wrote: the JSON's fields, finite numbers, the report and its plots. Timings are
+never asserted: this machine is shared and noisy; ``make bench`` measures.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+pytestmark = pytest.mark.lab
+
+ROOT = Path(__file__).resolve().parents[2]
+DIST = {"n", "min", "p50", "p90", "p99", "max", "mean"}
+MACHINE = {"kernel", "cpu", "cores", "python", "keepalived", "date"}
+
+
+def run_tiny(tmp_path: Path, only: str) -> dict[str, Any]:
+    report = tmp_path / "BENCHMARKS.md"
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "benchmarks.run",
+            "--tiny",
+            "--only",
+            only,
+            "--out",
+            str(tmp_path),
+            "--report",
+            str(report),
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert report.exists() and "## Not yet measured" in report.read_text()
+    result: dict[str, Any] = json.loads((tmp_path / f"{only}.json").read_text())
+    assert set(result["machine"]) >= MACHINE and result["tiny"] is True
+    return result
+
+
+def assert_finite_dist(d: dict[str, float], n: int) -> None:
+    assert set(d) == DIST and d["n"] == n
+    assert all(math.isfinite(v) for v in d.values()), d
+    assert d["min"] <= d["p50"] <= d["p99"] <= d["max"]
+
+
+def test_claim_latency_tiny(tmp_path: Path) -> None:
+    r = run_tiny(tmp_path, "claim")
+    assert r["params"]["claims"] == 3
+    assert len(r["samples_ms"]) == 3 and all(math.isfinite(x) and x > 0 for x in r["samples_ms"])
+    assert_finite_dist(r["latency_ms"], 3)
+    assert set(r["target"]) == {"what", "met", "by_ms"}
+    assert (tmp_path / "claim_cdf.png").stat().st_size > 0
+    assert "#1 Claim latency" in (tmp_path / "BENCHMARKS.md").read_text()
+
+
+def test_failover_tiny(tmp_path: Path) -> None:
+    r = run_tiny(tmp_path, "failover")
+    (setting,) = r["settings"]
+    assert setting["setting"] == "v3-0.1"
+    runs = setting["runs"]
+    for mode in ("kill", "term"):
+        for system in ("havip", "bridge"):
+            mine = [x for x in runs if x["mode"] == mode and x["system"] == system]
+            assert len(mine) == 2
+            assert {(x["from"], x["to"]) for x in mine} == {("i1", "i2"), ("i2", "i1")}, "directions alternate"
+            assert all(math.isfinite(x["first_answer_ms"]) and x["first_answer_ms"] > 0 for x in mine)
+        havip = [x for x in runs if x["mode"] == mode and x["system"] == "havip"]
+        assert all(x["garp_seen_ms"] is not None and x["route_switched_ms"] >= x["garp_seen_ms"] for x in havip)
+        m = setting["modes"][mode]
+        assert_finite_dist(m["havip_ms"], 2)
+        assert_finite_dist(m["bridge_ms"], 2)
+        diff = m["difference_ms"]
+        assert all(math.isfinite(diff[k]) for k in ("estimate", "low", "high")) and diff["low"] <= diff["high"]
+        assert m["noise_floor_ms"] is not None and isinstance(m["target"]["met"], bool)
+    for png in ("failover_cdf.png", "failover_timeline.png"):
+        assert (tmp_path / png).stat().st_size > 0
