@@ -166,3 +166,29 @@ def test_reconcile_is_idempotent_and_sweeps_only_its_own(lab: Lab) -> None:
     assert "someone_else" in sh("nft", "list", "tables", ns=lab.host)
     assert "p-i3" not in sh("ip", "rule", ns=lab.host)
     assert "havip:" not in sh("ip", "-d", "link", "show", "p-i3", ns=lab.host)
+
+
+def test_only_a_veth_or_tap_without_ipv4_is_adopted_as_a_port(lab: Lab) -> None:
+    """A tenant names host devices as its ENIs' devices: only the tap is adopted; the
+    uplink-like device with an address and the bridge stay exactly as they were."""
+    sh("ip", "tuntap", "add", "tp1", "mode", "tap", ns=lab.host)
+    sh("ip", "link", "add", "up0", "type", "veth", "peer", "name", "up0p", ns=lab.host)
+    sh("ip", "addr", "add", "192.0.2.2/30", "dev", "up0", ns=lab.host)
+    sh("ip", "link", "add", "dm0", "type", "bridge", ns=lab.host)
+    dp = lab.dataplane()
+    before = dp.read().links
+    assert (before["tp1"].kind, before["up0"].has_ipv4, before["up0p"].has_ipv4) == ("tap", True, False)
+    state = State(
+        [
+            Iface("eni-1", "vpc-1", "52:54:00:00:00:01", "tp1", ["10.0.0.11"]),
+            Iface("eni-2", "vpc-1", "52:54:00:00:00:02", "up0", ["10.0.0.12"]),
+            Iface("eni-3", "vpc-1", "52:54:00:00:00:03", "dm0", ["10.0.0.13"]),
+        ]
+    )
+    reconcile(dp, state)
+    after = dp.read().links
+    assert (after["tp1"].alias, after["tp1"].mac) == (marks.ALIAS_PORT + "eni-1", marks.GATEWAY_MAC)
+    for dev in ("up0", "dm0"):  # (host-wide sysctls may change the per-device views of forwarding)
+        seen = [(x.index, x.alias, x.mac, x.up, x.has_ipv4, x.port_sysctls_ok) for x in (before[dev], after[dev])]
+        assert seen[0] == seen[1] and not seen[1][5], dev
+    assert "up0" not in sh("ip", "rule", ns=lab.host) and "dm0" not in sh("nft", "list", "ruleset", ns=lab.host)

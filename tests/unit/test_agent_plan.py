@@ -126,7 +126,7 @@ def test_two_interfaces_naming_one_device_keep_the_first() -> None:
 
 def test_empty_kernel_gets_everything_in_order() -> None:
     st = two_ports()
-    obs = Observed(complete=True, links={"p1": Link("p1", 2), "p2": Link("p2", 3)})
+    obs = Observed(complete=True, links={"p1": Link("p1", 2, kind="veth"), "p2": Link("p2", 3, kind="tap")})
     acts = plan(build_desired(st), obs)
     assert kinds(acts) == [
         "SetHostSysctls",

@@ -261,6 +261,11 @@ def test_device(device: str, ok: bool) -> None:
         _raises(lambda: rules.check_device(device), InvalidParameter, "InvalidDevice.Malformed")
 
 
+@pytest.mark.parametrize("device", ["lo", "havip-s20000", "havip-x"])
+def test_reserved_devices(device: str) -> None:
+    _raises(lambda: rules.check_device(device), InvalidParameter, "InvalidDevice.Reserved")
+
+
 # ---------------------------------------------------------------- route destinations
 
 

@@ -70,6 +70,12 @@ class AgentMetrics:
             ["action"],
             registry=r,
         )
+        self.ports_refused = Counter(
+            "havip_agent_ports_refused",
+            "Devices named as ports that the agent refused to adopt (once per device and reason)",
+            ["reason"],
+            registry=r,
+        )
         self.loop_errors = Counter(
             "havip_agent_loop_errors",
             "Unexpected exceptions a thread's loop caught, logged and survived, by loop",

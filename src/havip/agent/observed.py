@@ -21,12 +21,13 @@ class Link:
     alias: str | None = None
     mac: str = ""
     up: bool = False
-    kind: str | None = None  # "veth", "ifb", "tun", ...
+    kind: str | None = None  # "veth", "ifb", "tun", "tap" (a tun device in tap mode), ...
     # per-device IPv4 settings the agent needs on a port: proxy_arp=1, proxy_delay=0,
     # rp_filter=0, forwarding=1, send_redirects=0
     port_sysctls_ok: bool = False
     # what the uplink needs: rp_filter=0 (a reply's way back is in a VPC table), forwarding=1
     uplink_sysctls_ok: bool = False
+    has_ipv4: bool = False  # carries an IPv4 address (never a port: the host uses it)
 
 
 @dataclass(frozen=True)

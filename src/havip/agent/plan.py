@@ -30,6 +30,7 @@ from havip.agent.actions import (
     ReplaceRoute,
     SetHostSysctls,
 )
+from havip.agent.adoption import admit
 from havip.agent.desired import DesiredHost
 from havip.agent.observed import Link, Observed, Rule
 from havip.agent.selector import IifRules, TableSelector
@@ -45,7 +46,9 @@ def plan(
     selector: TableSelector | None = None,
     limits: NftLimits | None = None,
 ) -> list[Action]:
-    """Actions, in execution order: create and bind first, then fill, then sweep."""
+    """Actions, in execution order: create and bind first, then fill, then sweep.
+    A port whose device may not be adopted (``adoption.admit``) is planned as absent."""
+    desired, _refused = admit(desired, observed.links)
     selector = selector or IifRules()
     links = observed.links
     present = {p.device for p in desired.ports if p.device in links or p.create_peer}

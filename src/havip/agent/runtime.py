@@ -27,6 +27,7 @@ from typing import Any, Protocol
 from havip.agent import actions as a
 from havip.agent import claims as c
 from havip.agent import marks
+from havip.agent.adoption import admit
 from havip.agent.arp import watch_filter
 from havip.agent.claimpath import ClaimPath
 from havip.agent.dataplane import Dataplane
@@ -109,6 +110,7 @@ class Agent:
         self._claims = c.LocalClaims()
         self._claims_gen = 0
         self._last_claim: dict[str, int] = {}
+        self._refused: dict[str, str] = {}  # device -> why it may not be a port (logged once)
         self.view = c.ClaimView(host=host)
         self.state: DesiredState | None = None
         self.desired: DesiredHost | None = None
@@ -264,7 +266,8 @@ class Agent:
         with self._lock:
             gen, local = self._claims_gen, self._claims.retire(fetch_seq, ids).holders()
         observed = self.dp.read()
-        desired = build_desired(state, observed.vpc_tables(), local, self.uplink)
+        desired, refused = admit(build_desired(state, observed.vpc_tables(), local, self.uplink), observed.links)
+        self._refuse_ports(refused)
         acts = plan(desired, observed, limits=self.settings.nft)
         switched = {r.dst for r in desired.routes if r.havip_id}
         mine, rest = vip_actions(acts, {h.ip for h in state.havips}, switched)
@@ -296,6 +299,14 @@ class Agent:
         if acts:
             event(log, "reconciled", revision=state.revision, count=len(acts), error=None if not failures else "some")
         return acts
+
+    def _refuse_ports(self, refused: Mapping[str, str]) -> None:
+        """Log and count each refused device once per reason (every pass refuses it again)."""
+        for device, reason in refused.items():
+            if self._refused.get(device) != reason:
+                self.metrics.ports_refused.labels(reason=reason).inc()
+                event(log, "port-refused", port=device, reason=reason, level=logging.WARNING)
+        self._refused = dict(refused)
 
     def _end_flows(
         self, previous: DesiredHost | None, desired: DesiredHost, view: c.ClaimView, applied: list[a.Action]

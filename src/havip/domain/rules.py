@@ -20,6 +20,7 @@ NAME_MAX = 128
 DESCRIPTION_MAX = 256
 _FORBIDDEN_PREFIXES = ("http://", "https://")
 _MAC_RE = re.compile(r"^[0-9a-f]{2}(:[0-9a-f]{2}){5}$")
+RESERVED_DEVICE_PREFIX = "havip-"  # the agent's own devices (sinks); the agent refuses them too
 _DEVICE_RE = re.compile(r"^[A-Za-z0-9_.\-]{1,15}$")  # Linux IFNAMSIZ - 1
 
 
@@ -157,6 +158,11 @@ def check_device(device: str) -> str:
         raise InvalidParameter(
             f"device name {device!r} must be 1-15 characters of letters, digits, '_', '-' or '.'",
             code="InvalidDevice.Malformed",
+        )
+    if device == "lo" or device.startswith(RESERVED_DEVICE_PREFIX):
+        raise InvalidParameter(
+            f"device name {device!r} is reserved (the loopback, and {RESERVED_DEVICE_PREFIX}* for havip's own)",
+            code="InvalidDevice.Reserved",
         )
     return device
 

@@ -29,6 +29,7 @@ from havip.agent.dataplane.netns import Netns
 from havip.agent.observed import Link, Neigh, Observed, Route, Rule
 
 IFF_UP = 0x1
+IFF_TAP = 2  # IFLA_TUN_TYPE of a tun device in tap mode
 NUD_PERMANENT = 0x80
 FR_ACT_TO_TBL = 1
 FR_ACT_UNREACHABLE = 7
@@ -57,6 +58,12 @@ HOST_SYSCTLS = {
     "net/ipv4/conf/default/send_redirects": "0",
 }
 _NFT_TABLE = re.compile(r'^table (\w+) (\S+) \{\n(?:\s*comment "([^"]*)")?', re.MULTILINE)
+
+
+def _tun_type(info: Any) -> int | None:
+    """IFLA_TUN_TYPE of a tun device's link info (1: tun, 2: tap)."""
+    data = info.get("data")
+    return data.get("IFLA_TUN_TYPE") if data is not None else None
 
 
 def _read_sysctl(key: str) -> str | None:
@@ -116,10 +123,13 @@ class Dataplane:
 
     def _read(self) -> Observed:
         links = {}
+        with_ipv4 = {msg["index"] for msg in self._ipr.get_addr(family=socket.AF_INET)}
         for msg in self._ipr.get_links():
             name = msg.get("ifname")
             info = msg.get("linkinfo")
             kind = info.get("kind") if info is not None else None
+            if kind == "tun" and _tun_type(info) == IFF_TAP:
+                kind = "tap"
             links[name] = Link(
                 name=name,
                 index=msg["index"],
@@ -127,6 +137,7 @@ class Dataplane:
                 mac=(msg.get("address") or "").lower(),
                 up=bool(msg["flags"] & IFF_UP),
                 kind=kind,
+                has_ipv4=msg["index"] in with_ipv4,
                 port_sysctls_ok=name != "lo" and self._sysctls_ok(PORT_SYSCTLS, name),
                 uplink_sysctls_ok=name != "lo" and self._sysctls_ok(UPLINK_SYSCTLS, name),
             )
