@@ -59,7 +59,7 @@ def _ci(i: dict[str, float] | None) -> str:
 def claim_md(r: dict[str, Any]) -> str:
     return "\n".join(
         [
-            f"Claims: {r['params']['claims']} ({r['params']['keepalived']}). Latency in ms, kernel rx of the GARP to the route's netlink ack:",
+            f"Claims sent: {r['params']['claims']}, {r['params'].get('gap_ms', 0):g} ms apart; switched and recorded: {r['params'].get('recorded', '-')} ({r['params']['keepalived']}). Latency in ms, kernel rx of the GARP to the route's netlink ack:",
             "",
             DIST_HEAD,
             _dist_row("GARP rx -> route ack (ms)", r["latency_ms"]),
