@@ -32,7 +32,8 @@ pool_app = typer.Typer(
 )
 eip_app = typer.Typer(
     no_args_is_help=True,
-    help="Elastic IPs: public addresses. Associated with a HaVip, an EIP follows whichever member holds the HaVip.",
+    help="Elastic IPs: public addresses. Associated with a HaVip, an EIP follows whichever member holds the HaVip "
+    "(translated on hosts whose agent runs with --uplink).",
 )
 
 

@@ -1,7 +1,8 @@
 """Schema migrations with Alembic, configured in code (no alembic.ini to ship).
 
 ``upgrade`` brings a database to head; ``havip db upgrade`` and ``Store.migrate`` call it.
-``new_revision`` is for developers adding a migration (see docs/development.md).
+``new_revision`` is for developers adding a migration: change ``store/tables.py``, then
+``new_revision('sqlite:////tmp/old.db', 'what changed')`` against a database at the old head.
 """
 
 from __future__ import annotations
