@@ -153,7 +153,9 @@ class ClaimPath:
             self._round.claimed.add(verdict.vip.havip_id)
         if verdict.act is not c.Act.SWITCH or verdict.port is None or verdict.vip is None:
             if verdict.act is c.Act.IGNORE:
-                event(log, "garp-ignored", vip=seen.ip, port=frame.ifname, reason=verdict.why.value)
+                event(
+                    log, "garp-ignored", level=logging.DEBUG, vip=seen.ip, port=frame.ifname, reason=verdict.why.value
+                )
             return
         port, vip = verdict.port, verdict.vip
         acked = self._switch(vip, port, frame.rx_ns)

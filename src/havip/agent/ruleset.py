@@ -53,6 +53,7 @@ DROP_REASONS = (
     "bad_arp_sha",
     "havip_arp_flood",
     "arp_reply_flood",
+    "arp_request_flood",
     "bad_proto",
 )
 RATE_SET_TIMEOUT = "60s"
@@ -150,6 +151,7 @@ def _antispoof_body(desired: DesiredHost, limits: NftLimits) -> list[str]:
     body += _set("havip", "ipv4_addr", desired.havip_ips)
     body += _rate_set("havip_arp_rate", "ifname . ipv4_addr")
     body += _rate_set("arp_reply_rate", "ifname")
+    body += _rate_set("arp_request_rate", "ifname")
     body += _rate_set("refused_log_rate", "ifname")
     lim = limits
     body += [
@@ -172,6 +174,11 @@ def _antispoof_body(desired: DesiredHost, limits: NftLimits) -> list[str]:
         "\t\tmeta protocol arp arp operation reply arp saddr ip != @havip update @arp_reply_rate { iifname"
         f" limit rate over {lim.reply_rate}/second burst {lim.reply_burst} packets }}"
         " counter name arp_reply_flood drop",
+        # a flood of requests (e.g. announcements of the port's own address, which the
+        # claim path's filter passes to user space) never reaches the agent or proxy ARP
+        "\t\tmeta protocol arp arp operation request arp saddr ip != @havip update @arp_request_rate { iifname"
+        f" limit rate over {lim.request_rate}/second burst {lim.request_burst} packets }}"
+        " counter name arp_request_flood drop",
         "\t\tmeta protocol != { ip, arp } counter name bad_proto drop",
         "\t}",
     ]

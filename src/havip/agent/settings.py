@@ -69,6 +69,12 @@ class NftLimits:
     reply_burst: int = 50
     """Burst of other ARP replies per port."""
 
+    request_rate: int = 50
+    """ARP requests per second per port for anything but a HaVip (a guest resolving its peers sends few)."""
+
+    request_burst: int = 100
+    """Burst of such ARP requests per port."""
+
     refused_log_rate: int = 5
     """Refused claims logged to the agent per second per port (all are dropped and counted)."""
 
