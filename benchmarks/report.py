@@ -88,7 +88,7 @@ def failover_md(r: dict[str, Any]) -> str:
         for mode, m in s["modes"].items():
             lines.append(
                 f"| {mode} | {_ci(m['difference_ms'])} | {_ci(m['noise_floor_ms'])} | "
-                f"{m['stale_answers_after_route_switch_havip']} | {_verdict(m['target'])} |"
+                f"{m['stale_answers_after_route_switch_havip']} | {m['no_answer']['havip']} / {m['no_answer']['bridge']} | {_verdict(m['target'])} |"
             )
     return "\n".join(lines)
 
@@ -120,7 +120,11 @@ def plot_failover_cdf(r: dict[str, Any], path: Path) -> None:
     for ax, s in zip(axes[0], settings, strict=True):
         for mode in s["modes"]:
             for system in ("havip", "bridge"):
-                vals = [x["first_answer_ms"] for x in s["runs"] if x["mode"] == mode and x["system"] == system]
+                vals = [
+                    x["first_answer_ms"]
+                    for x in s["runs"]
+                    if x["mode"] == mode and x["system"] == system and x["first_answer_ms"] is not None
+                ]
                 _cdf(ax, vals, f"{mode} {system}")
         ax.set(xlabel="injected -> first answer (ms)", ylabel="fraction", title=s["label"])
         ax.legend(fontsize=7)
@@ -131,7 +135,11 @@ def plot_failover_cdf(r: dict[str, Any], path: Path) -> None:
 
 def plot_timeline(r: dict[str, Any], path: Path) -> None:
     s = r["settings"][0]
-    runs = [x for x in s["runs"] if x["system"] == "havip" and x["garp_seen_ms"] is not None]
+    runs = [
+        x
+        for x in s["runs"]
+        if x["system"] == "havip" and x["garp_seen_ms"] is not None and x["first_answer_ms"] is not None
+    ]
     fig, ax = plt.subplots(figsize=(7, 0.35 * len(runs) + 1.5))
     for i, x in enumerate(runs):
         g, sw, a = x["garp_seen_ms"], x["route_switched_ms"], x["first_answer_ms"]
