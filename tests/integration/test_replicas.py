@@ -14,7 +14,7 @@ from __future__ import annotations
 import subprocess
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -124,9 +124,7 @@ def test_two_replicas_serve_the_same_state(cloud: Cloud) -> None:
     assert cloud.agent["a"].get("/v1/hosts/h1/desired-state") == cloud.agent["b"].get("/v1/hosts/h1/desired-state")
 
 
-def test_a_watch_on_one_replica_wakes_at_once_on_a_change_through_the_other(
-    cloud: Cloud, engine: str, record_property: Callable[[str, object], None]
-) -> None:
+def test_a_watch_on_one_replica_wakes_at_once_on_a_change_through_the_other(cloud: Cloud, engine: str) -> None:
     for watcher, writer, member in (("b", "a", cloud.i2), ("a", "b", None)):
         since = revision(cloud.agent[watcher])
         poll = Poll(cloud.agent[watcher], since)
@@ -142,7 +140,7 @@ def test_a_watch_on_one_replica_wakes_at_once_on_a_change_through_the_other(
         assert poll.body["revision"] > since
         assert (cloud.e2 in claimants(poll.body)) is (member is not None)
         late = poll.answered_at - acknowledged
-        record_property(f"wake_{watcher}_s", round(late, 4))
+        print(f"watch on {watcher} woke {late:.4f}s after the write through {writer} ({engine})")
         assert late < WAKE_WITHIN[engine], f"woke {late:.3f}s after the write's acknowledgement"
 
 
