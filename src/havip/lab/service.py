@@ -48,12 +48,18 @@ def udp_loop(name: str, sock: socket.socket, peer_names: dict[str, str]) -> None
             (c[2] for c in ancdata if c[0] == socket.IPPROTO_IP and c[1] == IP_PKTINFO),
             None,
         )
-        if local is None:
-            sock.sendto(reply, peer)
+        # An answer can fail (ENETUNREACH while keepalived takes the VIP away in a graceful
+        # stop); that request goes unanswered, and the loop must live on: a dead loop left a
+        # healthy-looking instance that never answered the client again once it was master.
+        try:
+            if local is None:
+                sock.sendto(reply, peer)
+                continue
+            _ifindex, _spec_dst, addr = _PKTINFO.unpack(local[: _PKTINFO.size])
+            answer_from = _PKTINFO.pack(0, addr, b"\0\0\0\0")  # leave from the address it was sent to
+            sock.sendmsg([reply], [(socket.IPPROTO_IP, IP_PKTINFO, answer_from)], 0, peer)
+        except OSError:
             continue
-        _ifindex, _spec_dst, addr = _PKTINFO.unpack(local[: _PKTINFO.size])
-        answer_from = _PKTINFO.pack(0, addr, b"\0\0\0\0")  # leave from the address it was sent to
-        sock.sendmsg([reply], [(socket.IPPROTO_IP, IP_PKTINFO, answer_from)], 0, peer)
 
 
 def echo_loop(name: str, listener: socket.socket) -> None:
