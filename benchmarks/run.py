@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import json
 import shutil
+import signal
 import sys
 import tempfile
 from collections.abc import Callable
@@ -31,7 +32,12 @@ def progress(line: str) -> None:
     print(f"  . {line}", file=sys.stderr, flush=True)
 
 
+def _interrupt(*_: object) -> None:
+    raise KeyboardInterrupt  # SIGTERM cleans up like Ctrl-C (a background job ignores SIGINT)
+
+
 def main(argv: list[str] | None = None) -> int:
+    signal.signal(signal.SIGTERM, _interrupt)
     parser = argparse.ArgumentParser(prog="python -m benchmarks.run", description=__doc__.splitlines()[0])
     parser.add_argument("--tiny", action="store_true", help="the smallest sizes (what the test suite runs)")
     parser.add_argument("--only", default="", help=f"comma-separated: {', '.join(BENCHMARKS)}")
