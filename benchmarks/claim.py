@@ -92,7 +92,6 @@ def run(tiny: bool, table: ProcessTable, progress: Callable[[str], None], claims
             for r in runners:
                 r.close()
     ms = [u / 1000 for u in latencies_us]
-    summary = stats.summary(ms)
     return {
         "name": "claim",
         "params": {
@@ -102,11 +101,20 @@ def run(tiny: bool, table: ProcessTable, progress: Callable[[str], None], claims
             "gap_ms": GAP_S * 1000,
             "recorded": len(ms),
         },
-        "latency_ms": summary.as_dict(),
+        **judge(ms),
+    }
+
+
+def judge(ms: list[float]) -> dict[str, Any]:
+    """The distribution, p99 with its bootstrap 95% interval, and the target judged by it."""
+    p99 = stats.bootstrap_percentile(ms, 99)
+    return {
+        "latency_ms": stats.summary(ms).as_dict(),
+        "p99_ms": p99.as_dict(),
         "samples_ms": ms,
         "target": {
-            "what": f"p99 < {TARGET_P99_MS:g} ms",
-            "met": summary.p99 < TARGET_P99_MS,
-            "by_ms": summary.p99 - TARGET_P99_MS,
+            "what": f"p99 < {TARGET_P99_MS:g} ms (95% CI)",
+            "met": p99.below(TARGET_P99_MS),
+            "by_ms": p99.high - TARGET_P99_MS,
         },
     }

@@ -64,6 +64,8 @@ def claim_md(r: dict[str, Any]) -> str:
             DIST_HEAD,
             _dist_row("GARP rx -> route ack (ms)", r["latency_ms"]),
             "",
+            f"p99 with a bootstrap 95% interval: {_ci(r.get('p99_ms'))} ms.",
+            "",
             f"Target {r['target']['what']}: {_verdict(r['target'])}.",
         ]
     )
@@ -179,7 +181,7 @@ def write(out: Path, report: Path) -> None:
         if r["name"] == "claim":
             plot_claim(r, out / "claim_cdf.png")
             summary.append(
-                f"| #1 claim latency | {r['target']['what']} | {_verdict(r['target'])} p99 = {_f(r['latency_ms']['p99'])} ms |"
+                f"| #1 claim latency | {r['target']['what']} | {_verdict(r['target'])} p99 = {_ci(r.get('p99_ms'))} ms |"
             )
             body += [
                 "",

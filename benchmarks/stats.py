@@ -107,3 +107,12 @@ def compare(
 def split_self(values: Sequence[float]) -> tuple[list[float], list[float]]:
     """The A-A noise floor: alternate samples of one series compared with each other."""
     return list(values[0::2]), list(values[1::2])
+
+
+def bootstrap_percentile(values: Sequence[float], q: float, *, resamples: int = 2000, seed: int = 1) -> Interval:
+    """A percentile of ``values`` with a bootstrap (percentile method) 95% interval."""
+    if not values:
+        return Interval(math.nan, math.nan, math.nan)
+    rng = random.Random(seed)
+    estimates = sorted(percentile(sorted(rng.choice(values) for _ in values), q) for _ in range(resamples))
+    return Interval(percentile(sorted(values), q), percentile(estimates, 2.5), percentile(estimates, 97.5))

@@ -7,7 +7,7 @@ import random
 
 import pytest
 
-from benchmarks.stats import compare, percentile, split_self, summary
+from benchmarks.stats import bootstrap_percentile, compare, percentile, split_self, summary
 
 pytestmark = pytest.mark.unit
 
@@ -47,3 +47,15 @@ def test_compare_finds_a_real_difference_and_not_a_fake_one() -> None:
 
 def test_split_self_alternates() -> None:
     assert split_self([1.0, 2.0, 3.0, 4.0, 5.0]) == ([1.0, 3.0, 5.0], [2.0, 4.0])
+
+
+def test_bootstrap_percentile_brackets_the_estimate() -> None:
+    values = [float(i) for i in range(1, 201)]
+    iv = bootstrap_percentile(values, 99, resamples=500)
+    assert iv.low <= iv.estimate <= iv.high
+    assert iv.estimate == pytest.approx(percentile(values, 99))
+    assert iv.below(201) and not iv.below(150)
+
+
+def test_bootstrap_percentile_of_nothing_is_nan() -> None:
+    assert math.isnan(bootstrap_percentile([], 99).estimate)
