@@ -18,6 +18,8 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # after choosing the headless back-end
 
+TARGET_DIFF_MS = 2.0  # benchmarks.failover's target (not imported: the report needs no lab)
+
 NOT_YET = [
     ("#3 Mass failover", "1,000 HaVips on one pair failing over at once"),
     (
@@ -48,6 +50,18 @@ def _verdict(t: dict[str, Any]) -> str:
         return "**met**"
     by = t.get("by_ms")
     return f"**missed** (by {_f(by)} ms)" if by is not None else "**missed**"
+
+
+def _diff_verdict(m: dict[str, Any]) -> str:
+    """Met, missed, or not shown: an interval that straddles the limit proves neither."""
+    if m["target"]["met"]:
+        return "**met**"
+    d = m["difference_ms"]
+    clean = m["stale_answers_after_route_switch_havip"] == 0 and m["no_answer"]["havip"] == 0
+    if clean and d["low"] < TARGET_DIFF_MS <= d["high"]:
+        n = int(m["havip_ms"]["n"])
+        return f"**not shown** (interval too wide at n={n}: its upper end is {_f(d['high'] - TARGET_DIFF_MS)} ms over)"
+    return _verdict(m["target"])
 
 
 def _ci(i: dict[str, float] | None) -> str:
@@ -84,13 +98,14 @@ def failover_md(r: dict[str, Any]) -> str:
             lines.append(_dist_row(f"{mode}: agent GARP->route ack", m["agent_switch_ms"]))
         lines += [
             "",
-            "| mode | havip - bridge [95% CI] | bridge - bridge (noise floor) | stale answers (havip, after route switch) | target |",
-            "|---|---|---|---|---|",
+            "| mode | havip - bridge [95% CI] | bridge - bridge (noise floor) | stale answers (havip, after route switch) "
+            "| no answer from the new holder (havip / bridge) | target |",
+            "|---|---|---|---|---|---|",
         ]
         for mode, m in s["modes"].items():
             lines.append(
                 f"| {mode} | {_ci(m['difference_ms'])} | {_ci(m['noise_floor_ms'])} | "
-                f"{m['stale_answers_after_route_switch_havip']} | {m['no_answer']['havip']} / {m['no_answer']['bridge']} | {_verdict(m['target'])} |"
+                f"{m['stale_answers_after_route_switch_havip']} | {m['no_answer']['havip']} / {m['no_answer']['bridge']} | {_diff_verdict(m)} |"
             )
     return "\n".join(lines)
 
@@ -200,7 +215,7 @@ def write(out: Path, report: Path) -> None:
                 for mode, mm in s["modes"].items():
                     summary.append(
                         f"| #2 failover, {s['label']}, {mode} | {mm['target']['what']} | "
-                        f"{_verdict(mm['target'])} diff = {_ci(mm['difference_ms'])} ms |"
+                        f"{_diff_verdict(mm)} diff = {_ci(mm['difference_ms'])} ms |"
                     )
             body += [
                 "",
@@ -223,6 +238,12 @@ def write(out: Path, report: Path) -> None:
         "  switched the route (171 of 200 in that run). Claims in quick succession are a separate, unmeasured case.",
         "- `kill` lands at a random phase of the VRRP advert cycle, so its spread is about one advert_int on both",
         "  systems; the bridge-against-bridge row shows how wide a difference noise alone makes.",
+        "- The noise floor splits the bridge samples by alternate failover, which is also by direction; a",
+        "  graceful stop takes over after the backup's skew time, (256 - priority)/256 x advert_int, which differs",
+        "  by direction (about 80 ms at advert_int 1), so at advert_int 1 the floor mostly shows that asymmetry.",
+        "- The agent's GARP -> route ack inside real failovers has a longer tail (a few ms at p90) than isolated",
+        "  claims: keepalived's burst of GARPs and the report/reconcile that follows each switch compete for the",
+        "  same two cores.",
         "- The first-answer time includes the probe's resolution (1 ms) and the machine's noise (2 shared cores,",
         "  two labs and their probes running at once).",
     ]
