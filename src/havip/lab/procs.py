@@ -92,7 +92,10 @@ class ProcessTable:
                 with _waited_lock:
                     mine = info.si_pid not in _waited_by_caller
                 if mine:
-                    pid, status = os.waitpid(info.si_pid, os.WNOHANG)
+                    try:
+                        pid, status = os.waitpid(info.si_pid, os.WNOHANG)
+                    except ChildProcessError:  # reaped by someone else in between: nothing to record
+                        pid = 0
             if pid:
                 with self._cond:
                     self.exited[pid] = status
