@@ -18,6 +18,7 @@ from havip.agent import actions as a
 from havip.agent import claims as c
 from havip.agent import marks
 from havip.agent.dataplane import conntrack as ct
+from havip.agent.dataplane import netlink
 from havip.agent.dataplane.switch import RTA_GATEWAY, RTNH_F_ONLINK, route_msg
 from havip.agent.desired import Uplink, build_desired
 from havip.agent.flows import IPS_DST_NAT, IPS_SRC_NAT, TCP_TIME_WAIT, Flow, Kick, select
@@ -301,7 +302,7 @@ def test_select(flows: list[Flow], kick: bool, deleted: list[Flow], kicks: list[
 
 
 def nla(kind: int, payload: bytes) -> bytes:
-    return ct._attr(kind, payload)
+    return netlink.attr(kind, payload)
 
 
 def test_a_conntrack_message_parses_into_a_flow() -> None:

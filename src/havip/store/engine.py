@@ -182,7 +182,6 @@ class SqlUnitOfWork:
     def __init__(self, store: Store, write: bool) -> None:
         self._store = store
         self._write = write
-        self._committed = False
         self._bumped: int | None = None
 
     def __enter__(self) -> Self:
@@ -237,7 +236,6 @@ class SqlUnitOfWork:
         except OperationalError as exc:
             self.session.rollback()
             raise Unavailable(f"the database could not commit: {exc.orig}") from exc
-        self._committed = True
         if self._bumped is not None and self._store.dialect == "sqlite":
             self._store.changes.committed(self._bumped)  # PostgreSQL: NOTIFY reaches every replica
 

@@ -17,10 +17,10 @@ import os
 import random
 import socket
 import struct
-from collections.abc import Iterator
 
 from havip.agent import marks
 from havip.agent.dataplane.errors import DataplaneError
+from havip.agent.dataplane.netlink import attr, attrs
 from havip.agent.dataplane.netns import Netns
 from havip.agent.flows import Flow, Kick
 
@@ -34,7 +34,6 @@ NLM_F_DUMP = 0x300
 NLMSG_ERROR = 2
 NLMSG_DONE = 3
 NLA_F_NESTED = 0x8000
-NLA_TYPE_MASK = 0x3FFF
 
 CTA_TUPLE_ORIG = 1
 CTA_TUPLE_REPLY = 2
@@ -54,34 +53,19 @@ CTA_PROTOINFO_TCP_STATE = 1
 TCP_ACK = 0x10
 
 
-def _attrs(data: bytes) -> Iterator[tuple[int, bytes]]:
-    off = 0
-    while off + 4 <= len(data):
-        length, kind = struct.unpack_from("HH", data, off)
-        if length < 4:
-            return
-        yield kind & NLA_TYPE_MASK, data[off + 4 : off + length]
-        off += (length + 3) & ~3
-
-
-def _attr(kind: int, payload: bytes) -> bytes:
-    length = 4 + len(payload)
-    return struct.pack("HH", length, kind) + payload + b"\0" * ((4 - length % 4) % 4)
-
-
 def _tuple(data: bytes) -> tuple[str, str, int, int, int]:
     """(src, dst, proto, sport, dport) of a CTA_TUPLE_* attribute."""
     src = dst = "0.0.0.0"
     proto = sport = dport = 0
-    for kind, value in _attrs(data):
+    for kind, value in attrs(data):
         if kind == CTA_TUPLE_IP:
-            for k, v in _attrs(value):
+            for k, v in attrs(value):
                 if k == CTA_IP_V4_SRC:
                     src = str(ipaddress.IPv4Address(v[:4]))
                 elif k == CTA_IP_V4_DST:
                     dst = str(ipaddress.IPv4Address(v[:4]))
         elif kind == CTA_TUPLE_PROTO:
-            for k, v in _attrs(value):
+            for k, v in attrs(value):
                 if k == CTA_PROTO_NUM:
                     proto = v[0]
                 elif k == CTA_PROTO_SRC_PORT:
@@ -96,7 +80,7 @@ def parse_flow(payload: bytes) -> Flow | None:
     orig = reply = None
     zone = status = 0
     state = None
-    for kind, value in _attrs(payload):
+    for kind, value in attrs(payload):
         if kind == CTA_TUPLE_ORIG:
             orig = _tuple(value)
         elif kind == CTA_TUPLE_REPLY:
@@ -106,9 +90,9 @@ def parse_flow(payload: bytes) -> Flow | None:
         elif kind == CTA_ZONE:
             (zone,) = struct.unpack("!H", value[:2])
         elif kind == CTA_PROTOINFO:
-            for k, v in _attrs(value):
+            for k, v in attrs(value):
                 if k == CTA_PROTOINFO_TCP:
-                    for k2, v2 in _attrs(v):
+                    for k2, v2 in attrs(v):
                         if k2 == CTA_PROTOINFO_TCP_STATE:
                             state = v2[0]
     if orig is None or reply is None:
@@ -119,13 +103,11 @@ def parse_flow(payload: bytes) -> Flow | None:
 
 
 def _tuple_attr(src: str, dst: str, proto: int, sport: int, dport: int) -> bytes:
-    ip = _attr(CTA_IP_V4_SRC, ipaddress.IPv4Address(src).packed) + _attr(
-        CTA_IP_V4_DST, ipaddress.IPv4Address(dst).packed
-    )
-    pr = _attr(CTA_PROTO_NUM, bytes([proto]))
+    ip = attr(CTA_IP_V4_SRC, ipaddress.IPv4Address(src).packed) + attr(CTA_IP_V4_DST, ipaddress.IPv4Address(dst).packed)
+    pr = attr(CTA_PROTO_NUM, bytes([proto]))
     if proto in (socket.IPPROTO_TCP, socket.IPPROTO_UDP):
-        pr += _attr(CTA_PROTO_SRC_PORT, struct.pack("!H", sport)) + _attr(CTA_PROTO_DST_PORT, struct.pack("!H", dport))
-    return _attr(CTA_TUPLE_IP | NLA_F_NESTED, ip) + _attr(CTA_TUPLE_PROTO | NLA_F_NESTED, pr)
+        pr += attr(CTA_PROTO_SRC_PORT, struct.pack("!H", sport)) + attr(CTA_PROTO_DST_PORT, struct.pack("!H", dport))
+    return attr(CTA_TUPLE_IP | NLA_F_NESTED, ip) + attr(CTA_TUPLE_PROTO | NLA_F_NESTED, pr)
 
 
 def _checksum(data: bytes) -> int:
@@ -199,10 +181,10 @@ class Conntrack:
 
     def delete(self, flow: Flow) -> bool:
         """Remove one entry; False when it was gone already."""
-        body = _attr(
+        body = attr(
             CTA_TUPLE_ORIG | NLA_F_NESTED,
             _tuple_attr(flow.orig_src, flow.orig_dst, flow.proto, flow.orig_sport, flow.orig_dport),
-        ) + _attr(CTA_ZONE, struct.pack("!H", flow.zone))
+        ) + attr(CTA_ZONE, struct.pack("!H", flow.zone))
         seq = self._request(IPCTNL_MSG_CT_DELETE, NLM_F_REQUEST | NLM_F_ACK, body)
         while True:
             data = self._nl.recv(65536)

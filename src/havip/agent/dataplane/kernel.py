@@ -89,7 +89,6 @@ class Dataplane:
     def __init__(self, netns: str | Netns) -> None:
         self.ns = netns if isinstance(netns, Netns) else Netns(netns)
         self._ipr: IPRoute = self.ns.run(IPRoute)
-        self._index: dict[str, int] = {}
         self._handlers: dict[type, Callable[[Any], None]] = {
             a.SetHostSysctls: self._set_host_sysctls,
             a.CreateSink: self._create_sink,
@@ -141,7 +140,6 @@ class Dataplane:
                 port_sysctls_ok=name != "lo" and self._sysctls_ok(PORT_SYSCTLS, name),
                 uplink_sysctls_ok=name != "lo" and self._sysctls_ok(UPLINK_SYSCTLS, name),
             )
-        self._index = {n: link.index for n, link in links.items()}
         names = {link.index: n for n, link in links.items()}
         routes = set()
         for msg in self._ipr.route("dump", family=socket.AF_INET):
@@ -227,7 +225,6 @@ class Dataplane:
         found = self._ipr.link_lookup(ifname=dev)
         if not found:
             raise DataplaneError(f"no device {dev!r} in {self.ns.name}")
-        self._index[dev] = found[0]
         return int(found[0])
 
     def _nl(self, ok: Callable[[NetlinkError], bool], fn: Callable[..., Any], *args: Any, **kw: Any) -> None:

@@ -16,6 +16,7 @@ import struct
 from dataclasses import dataclass
 
 from havip.agent.dataplane.errors import DataplaneError
+from havip.agent.dataplane.netlink import attr, attrs
 from havip.agent.dataplane.netns import Netns
 
 NETLINK_NETFILTER = 12
@@ -32,7 +33,6 @@ NFULA_PAYLOAD = 9
 NLMSG_ERROR = 2
 NLM_F_REQUEST = 0x1
 NLM_F_ACK = 0x4
-NLA_TYPE_MASK = 0x3FFF
 SOL_NETLINK = 270
 NETLINK_NO_ENOBUFS = 5
 
@@ -44,11 +44,6 @@ class Logged:
     at_ns: int  # kernel timestamp, ns since the epoch (0 when the kernel gave none)
 
 
-def _attr(kind: int, payload: bytes) -> bytes:
-    length = 4 + len(payload)
-    return struct.pack("HH", length, kind) + payload + b"\0" * ((4 - length % 4) % 4)
-
-
 def _config(group: int, attrs: bytes, seq: int) -> bytes:
     body = struct.pack("!BBH", socket.AF_UNSPEC, 0, group) + attrs
     kind = (NFNL_SUBSYS_ULOG << 8) | NFULNL_MSG_CONFIG
@@ -57,13 +52,8 @@ def _config(group: int, attrs: bytes, seq: int) -> bytes:
 
 def parse_packet(body: bytes) -> Logged:
     """One NFULNL_MSG_PACKET body (after the netlink header)."""
-    off, ifindex, payload, at_ns = 4, 0, b"", 0  # skip nfgenmsg
-    while off + 4 <= len(body):
-        length, kind = struct.unpack_from("HH", body, off)
-        if length < 4:
-            break
-        data = body[off + 4 : off + length]
-        kind &= NLA_TYPE_MASK
+    ifindex, payload, at_ns = 0, b"", 0
+    for kind, data in attrs(body[4:]):  # after nfgenmsg
         if kind == NFULA_IFINDEX_INDEV:
             (ifindex,) = struct.unpack("!I", data[:4])
         elif kind == NFULA_PAYLOAD:
@@ -71,7 +61,6 @@ def parse_packet(body: bytes) -> Logged:
         elif kind == NFULA_TIMESTAMP:
             sec, usec = struct.unpack("!QQ", data[:16])
             at_ns = sec * 1_000_000_000 + usec * 1000
-        off += (length + 3) & ~3
     return Logged(ifindex, payload, at_ns)
 
 
@@ -89,10 +78,10 @@ class NflogReader:
         s.setsockopt(SOL_NETLINK, NETLINK_NO_ENOBUFS, 1)  # a flood overflows the buffer; keep reading
         s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 20)
         mode = struct.pack("!IBx", 0xFFFF, NFULNL_COPY_PACKET)
-        for seq, attrs in enumerate(
-            (_attr(NFULA_CFG_CMD, bytes([NFULNL_CFG_CMD_BIND])), _attr(NFULA_CFG_MODE, mode)), start=1
+        for seq, config in enumerate(
+            (attr(NFULA_CFG_CMD, bytes([NFULNL_CFG_CMD_BIND])), attr(NFULA_CFG_MODE, mode)), start=1
         ):
-            s.send(_config(group, attrs, seq))
+            s.send(_config(group, config, seq))
             _expect_ack(s, seq)
         s.setblocking(False)
         return s

@@ -24,6 +24,7 @@ from collections.abc import Sequence
 from havip.agent import marks
 from havip.agent.arp import mac_bytes
 from havip.agent.dataplane.errors import DataplaneError
+from havip.agent.dataplane.netlink import attr
 from havip.agent.dataplane.netns import Netns
 
 NETLINK_ROUTE = 0
@@ -47,18 +48,13 @@ RT_SCOPE_LINK = 253
 RTN_UNICAST = 1
 
 
-def _attr(kind: int, payload: bytes) -> bytes:
-    length = 4 + len(payload)
-    return struct.pack("HH", length, kind) + payload + b"\0" * ((4 - length % 4) % 4)
-
-
 def _msg(kind: int, flags: int, seq: int, body: bytes) -> bytes:
     return struct.pack("IHHII", 16 + len(body), kind, flags, seq, 0) + body
 
 
 def neigh_msg(seq: int, ifindex: int, ip: str, mac: str) -> bytes:
     body = struct.pack("BxxxiHBB", socket.AF_INET, ifindex, NUD_PERMANENT, 0, 0)
-    body += _attr(NDA_DST, ipaddress.IPv4Address(ip).packed) + _attr(NDA_LLADDR, mac_bytes(mac))
+    body += attr(NDA_DST, ipaddress.IPv4Address(ip).packed) + attr(NDA_LLADDR, mac_bytes(mac))
     return _msg(RTM_NEWNEIGH, NLM_F_REQUEST | NLM_F_ACK | NLM_F_REPLACE | NLM_F_CREATE, seq, body)
 
 
@@ -69,10 +65,10 @@ def route_msg(seq: int, table: int, dst: str, ifindex: int, gateway: str | None 
     body = struct.pack(
         "BBBBBBBBI", socket.AF_INET, net.prefixlen, 0, 0, 0, marks.RTPROT_HAVIP, scope, RTN_UNICAST, flags
     )
-    body += _attr(RTA_TABLE, struct.pack("I", table))
-    body += _attr(RTA_DST, net.network_address.packed) + _attr(RTA_OIF, struct.pack("i", ifindex))
+    body += attr(RTA_TABLE, struct.pack("I", table))
+    body += attr(RTA_DST, net.network_address.packed) + attr(RTA_OIF, struct.pack("i", ifindex))
     if gateway is not None:
-        body += _attr(RTA_GATEWAY, ipaddress.IPv4Address(gateway).packed)
+        body += attr(RTA_GATEWAY, ipaddress.IPv4Address(gateway).packed)
     return _msg(RTM_NEWROUTE, NLM_F_REQUEST | NLM_F_ACK | NLM_F_REPLACE | NLM_F_CREATE, seq, body)
 
 
