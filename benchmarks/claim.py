@@ -15,9 +15,10 @@ import datetime as dt
 import socket
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
-from benchmarks import stats
+from benchmarks import fmt, stats
 from benchmarks.labs import havip_lab, unique_name
 from havip.agent.arp import build_garp
 from havip.agent.dataplane.netns import Netns
@@ -118,3 +119,40 @@ def judge(ms: list[float]) -> dict[str, Any]:
             "by_ms": p99.high - TARGET_P99_MS,
         },
     }
+
+
+def table(r: dict[str, Any]) -> str:
+    return "\n".join(
+        [
+            f"Claims sent: {r['params']['claims']}, {r['params'].get('gap_ms', 0):g} ms apart; switched and recorded: "
+            f"{r['params'].get('recorded', '-')} ({r['params']['keepalived']}). Latency in ms, kernel rx of the GARP "
+            "to the route's netlink ack:",
+            "",
+            fmt.DIST_HEAD,
+            fmt.dist_row("GARP rx -> route ack (ms)", r["latency_ms"]),
+            "",
+            f"p99 with a bootstrap 95% interval: {fmt.ci(r.get('p99_ms'))} ms.",
+            "",
+            f"Target {r['target']['what']}: {fmt.verdict(r['target'])}.",
+        ]
+    )
+
+
+def section(r: dict[str, Any], out: Path, rel: Path) -> fmt.Section:
+    fig, (ax,) = fmt.figure()
+    fmt.cdf(ax, r["samples_ms"], "GARP rx -> route ack")
+    ax.axvline(TARGET_P99_MS, color="red", linestyle="--", label=f"target p99 {TARGET_P99_MS:g} ms")
+    ax.set(xlabel="ms", ylabel="fraction of claims", title="Claim latency (CDF)")
+    ax.legend()
+    fmt.save(fig, out / "claim_cdf.png")
+    return fmt.Section(
+        summary=[
+            f"| #1 claim latency | {r['target']['what']} | {fmt.verdict(r['target'])} p99 = {fmt.ci(r.get('p99_ms'))} ms |"
+        ],
+        body=[table(r), "", f"![claim latency CDF]({rel / 'claim_cdf.png'})"],
+        notes=[
+            "Claims are 150 ms apart, as real failovers are far apart: at 30 ms the agent was still busy with the "
+            "previous claim's report and reconcile, the distribution turned bimodal (p90 4.6 ms) and some GARPs never "
+            "switched the route (171 of 200 in that run). Claims in quick succession are a separate, unmeasured case."
+        ],
+    )

@@ -21,9 +21,10 @@ import time
 from collections.abc import Callable
 from contextlib import ExitStack
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
-from benchmarks import stats
+from benchmarks import fmt, stats
 from benchmarks.labs import Member, System, bridge_lab, havip_lab, unique_name
 from havip.lab.probe import Answer, read_answers
 from havip.lab.procs import ProcessTable
@@ -246,3 +247,114 @@ def run(tiny: bool, table: ProcessTable, progress: Callable[[str], None]) -> dic
     probe_ms = 1.0
     results = [run_setting(s, table, progress, probe_ms) for s in settings(tiny)]
     return {"name": "failover", "params": {"probe_interval_ms": probe_ms, "modes": list(MODES)}, "settings": results}
+
+
+def _diff_verdict(m: dict[str, Any]) -> str:
+    """Met, missed, or not shown: an interval that straddles the limit proves neither."""
+    if m["target"]["met"]:
+        return "**met**"
+    d = m["difference_ms"]
+    clean = m["stale_answers_after_route_switch_havip"] == 0 and m["no_answer"]["havip"] == 0
+    if clean and d["low"] < TARGET_DIFF_MS <= d["high"]:
+        n = int(m["havip_ms"]["n"])
+        return (
+            f"**not shown** (interval too wide at n={n}: its upper end is {fmt.f(d['high'] - TARGET_DIFF_MS)} ms over)"
+        )
+    return fmt.verdict(m["target"])
+
+
+def table(r: dict[str, Any]) -> str:
+    lines = [
+        f"Probe: UDP every {fmt.f(r['params']['probe_interval_ms'], 1)} ms over one socket. Times in ms from the "
+        "failure injected to the first answer from the new holder.",
+        "Differences are havip minus bridge, medians, with a bootstrap 95% interval; the noise floor is bridge "
+        "against itself (alternate samples).",
+    ]
+    for s in r["settings"]:
+        lines += ["", f"#### {s['label']}", "", fmt.DIST_HEAD]
+        for mode, m in s["modes"].items():
+            lines.append(fmt.dist_row(f"{mode}: havip", m["havip_ms"]))
+            lines.append(fmt.dist_row(f"{mode}: bridge", m["bridge_ms"]))
+            lines.append(fmt.dist_row(f"{mode}: agent GARP->route ack", m["agent_switch_ms"]))
+        lines += [
+            "",
+            "| mode | havip - bridge [95% CI] | bridge - bridge (noise floor) | stale answers (havip, after route switch) "
+            "| no answer from the new holder (havip / bridge) | target |",
+            "|---|---|---|---|---|---|",
+        ]
+        for mode, m in s["modes"].items():
+            lines.append(
+                f"| {mode} | {fmt.ci(m['difference_ms'])} | {fmt.ci(m['noise_floor_ms'])} | "
+                f"{m['stale_answers_after_route_switch_havip']} | {m['no_answer']['havip']} / {m['no_answer']['bridge']} "
+                f"| {_diff_verdict(m)} |"
+            )
+    return "\n".join(lines)
+
+
+def _plot_cdfs(r: dict[str, Any], path: Path) -> None:
+    settings = r["settings"]
+    fig, axes = fmt.figure(5, 3.5, len(settings))
+    for ax, s in zip(axes, settings, strict=True):
+        for mode in s["modes"]:
+            for system in ("havip", "bridge"):
+                vals = [
+                    x["first_answer_ms"]
+                    for x in s["runs"]
+                    if x["mode"] == mode and x["system"] == system and x["first_answer_ms"] is not None
+                ]
+                fmt.cdf(ax, vals, f"{mode} {system}")
+        ax.set(xlabel="injected -> first answer (ms)", ylabel="fraction", title=s["label"])
+        ax.legend(fontsize=7)
+    fmt.save(fig, path)
+
+
+def _plot_timeline(r: dict[str, Any], path: Path) -> None:
+    s = r["settings"][0]
+    runs = [
+        x
+        for x in s["runs"]
+        if x["system"] == "havip" and x["garp_seen_ms"] is not None and x["first_answer_ms"] is not None
+    ]
+    fig, (ax,) = fmt.figure(7, 0.35 * len(runs) + 1.5)
+    for i, x in enumerate(runs):
+        g, sw, a = x["garp_seen_ms"], x["route_switched_ms"], x["first_answer_ms"]
+        ax.barh(i, g, color="#bbbbbb", label="injected -> GARP" if i == 0 else None)
+        ax.barh(i, sw - g, left=g, color="red", label="GARP -> route ack" if i == 0 else None)
+        ax.barh(i, max(0.0, a - sw), left=sw, color="#4477aa", label="route -> first answer" if i == 0 else None)
+    ax.set_yticks(range(len(runs)), [f"{x['mode']} {x['from']}->{x['to']}" for x in runs], fontsize=7)
+    ax.set(xlabel="ms after the failure", title=f"havip failover timeline, {s['label']}")
+    ax.legend(fontsize=7)
+    fmt.save(fig, path)
+
+
+def section(r: dict[str, Any], out: Path, rel: Path) -> fmt.Section:
+    _plot_cdfs(r, out / "failover_cdf.png")
+    _plot_timeline(r, out / "failover_timeline.png")
+    summary = [
+        f"| #2 failover, {s['label']}, {mode} | {m['target']['what']} | {_diff_verdict(m)} "
+        f"diff = {fmt.ci(m['difference_ms'])} ms |"
+        for s in r["settings"]
+        for mode, m in s["modes"].items()
+    ]
+    return fmt.Section(
+        summary=summary,
+        body=[
+            table(r),
+            "",
+            f"![failover CDFs]({rel / 'failover_cdf.png'})",
+            "",
+            f"![failover timeline]({rel / 'failover_timeline.png'})",
+        ],
+        notes=[
+            "`kill` lands at a random phase of the VRRP advert cycle, so its spread is about one advert_int on both "
+            "systems; the bridge-against-bridge row shows how wide a difference noise alone makes.",
+            "The noise floor splits the bridge samples by alternate failover, which is also by direction; a graceful "
+            "stop takes over after the backup's skew time, (256 - priority)/256 x advert_int, which differs by "
+            "direction (about 80 ms at advert_int 1), so at advert_int 1 the floor mostly shows that asymmetry.",
+            "The agent's GARP -> route ack inside real failovers has a longer tail (a few ms at p90) than isolated "
+            "claims: keepalived's burst of GARPs and the report/reconcile that follows each switch compete for the "
+            "same two cores.",
+            "The first-answer time includes the probe's resolution (1 ms) and the machine's noise (2 shared cores, "
+            "two labs and their probes running at once).",
+        ],
+    )

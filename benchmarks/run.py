@@ -15,16 +15,13 @@ import shutil
 import signal
 import sys
 import tempfile
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
-from benchmarks import claim, failover, machine, report
+from benchmarks import machine, report
 from benchmarks.labs import BenchTable
-from havip.lab.procs import ProcessTable, become_subreaper
+from benchmarks.registry import BY_NAME, ENTRIES
+from havip.lab.procs import become_subreaper
 
-Runner = Callable[[bool, ProcessTable, Callable[[str], None]], dict[str, Any]]
-BENCHMARKS: dict[str, Runner] = {"claim": claim.run, "failover": failover.run}
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -40,14 +37,20 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, _interrupt)
     parser = argparse.ArgumentParser(prog="python -m benchmarks.run", description=__doc__.splitlines()[0])
     parser.add_argument("--tiny", action="store_true", help="the smallest sizes (what the test suite runs)")
-    parser.add_argument("--only", default="", help=f"comma-separated: {', '.join(BENCHMARKS)}")
+    built = [e.name for e in ENTRIES if e.module() is not None]
+    parser.add_argument("--only", default="", help=f"comma-separated: {', '.join(built)} (default: all)")
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results")
     parser.add_argument("--report", type=Path, default=ROOT / "BENCHMARKS.md")
     args = parser.parse_args(argv)
-    names = [n for n in args.only.split(",") if n] or list(BENCHMARKS)
-    unknown = [n for n in names if n not in BENCHMARKS]
+    names = [n for n in args.only.split(",") if n] or built
+    unknown = [n for n in names if n not in built]
     if unknown:
-        parser.error(f"unknown benchmark(s) {', '.join(unknown)}; known: {', '.join(BENCHMARKS)}")
+        parser.error(f"unknown benchmark(s) {', '.join(unknown)}; known: {', '.join(built)}")
+    lacking = {n: [c for c in BY_NAME[n].needs if shutil.which(c) is None] for n in names}
+    lacking = {n: cs for n, cs in lacking.items() if cs}
+    if lacking:
+        what = "; ".join(f"{n} needs {', '.join(cs)}" for n, cs in lacking.items())
+        parser.error(f"missing commands: {what} (run `bash scripts/setup.sh --bench`)")
     args.out.mkdir(parents=True, exist_ok=True)
     info = machine.describe()
     become_subreaper()
@@ -58,14 +61,16 @@ def main(argv: list[str] | None = None) -> int:
         for name in names:
             print(f"== {name}", flush=True)
             try:
-                result = BENCHMARKS[name](args.tiny, table, progress)
+                module = BY_NAME[name].module()
+                assert module is not None
+                result = module.run(args.tiny, table, progress)
             except Exception as exc:
                 print(f"benchmark {name} failed: {type(exc).__name__}: {exc} (process logs in {logs})", file=sys.stderr)
                 failed = True
                 continue
             result.update({"machine": info, "tiny": args.tiny})
             (args.out / f"{name}.json").write_text(json.dumps(result, indent=1) + "\n")
-            print(report.table(result), flush=True)
+            print(report.table(BY_NAME[name], result), flush=True)
     finally:
         table.stop_all()
         table.close()

@@ -2,10 +2,21 @@
 # Sets up a fresh Debian machine for havip: system packages and the Python venv.
 # Idempotent: run it as often as you like. Needs root for apt (the lab and the
 # kernel tests need root anyway).
+#   --bench   also what `make bench` alone needs: Open vSwitch and OVN (benchmark #7,
+#             the OVN peer; its daemons run only inside the benchmark's namespaces).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-APT_PACKAGES=(keepalived nftables iproute2 iputils-ping arping tcpdump curl postgresql python3-venv)
+APT_PACKAGES=(keepalived nftables iproute2 iputils-ping arping tcpdump curl postgresql iperf3 python3-venv)
+BENCH=0
+for arg in "$@"; do
+  case "$arg" in
+    --bench) BENCH=1 ;;
+    -h|--help) sed -n '2,6p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    *) echo "error: unknown argument $arg (see --help)" >&2; exit 2 ;;
+  esac
+done
+if ((BENCH)); then APT_PACKAGES+=(openvswitch-switch ovn-central ovn-host); fi
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -20,6 +31,12 @@ if ((${#missing[@]})); then
   systemctl disable --now keepalived >/dev/null 2>&1 || true
   # so does postgresql's; the tests run a throwaway cluster of their own (tests/integration/pg.py).
   systemctl disable --now postgresql >/dev/null 2>&1 || true
+  # and Open vSwitch's and OVN's: benchmark #7 runs its own daemons inside namespaces,
+  # never in the root namespace of this machine.
+  for unit in openvswitch-switch ovs-vswitchd ovsdb-server ovn-central ovn-host ovn-northd ovn-controller \
+      ovn-ovsdb-server-nb ovn-ovsdb-server-sb; do
+    systemctl disable --now "$unit" >/dev/null 2>&1 || true
+  done
 else
   echo "==> Debian packages present"
 fi

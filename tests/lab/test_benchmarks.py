@@ -1,61 +1,18 @@
-"""Each benchmark once at its tiniest size, so that none can rot.
+"""Claim latency and failover, each once at its tiniest size, so that neither can rot.
 
-Runs ``python -m benchmarks.run --tiny`` (its own process: the benchmarks make
-themselves a child subreaper) into a temporary directory and checks the structure of
-what it wrote: the JSON's fields, finite numbers, the report and its plots. Timings are
-never asserted: this machine is shared and noisy; ``make bench`` measures.
+Timings are never asserted: this machine is shared and noisy; ``make bench`` measures.
 """
 
 from __future__ import annotations
 
-import json
 import math
-import subprocess
-import sys
 from pathlib import Path
-from typing import Any
 
 import pytest
 
+from .benchkit import assert_finite_dist, run_tiny
+
 pytestmark = pytest.mark.lab
-
-ROOT = Path(__file__).resolve().parents[2]
-DIST = {"n", "min", "p50", "p90", "p99", "max", "mean"}
-MACHINE = {"kernel", "cpu", "cores", "python", "keepalived", "date"}
-
-
-def run_tiny(tmp_path: Path, only: str) -> dict[str, Any]:
-    report = tmp_path / "BENCHMARKS.md"
-    proc = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "benchmarks.run",
-            "--tiny",
-            "--only",
-            only,
-            "--out",
-            str(tmp_path),
-            "--report",
-            str(report),
-        ],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
-    )
-    assert proc.returncode == 0, proc.stdout + proc.stderr
-    assert report.exists() and "## Not yet measured" in report.read_text()
-    result: dict[str, Any] = json.loads((tmp_path / f"{only}.json").read_text())
-    assert set(result["machine"]) >= MACHINE and result["tiny"] is True
-    return result
-
-
-def assert_finite_dist(d: dict[str, float], n: int) -> None:
-    assert set(d) == DIST and d["n"] == n
-    assert all(math.isfinite(v) for v in d.values()), d
-    assert d["min"] <= d["p50"] <= d["p99"] <= d["max"]
 
 
 def test_claim_latency_tiny(tmp_path: Path) -> None:
