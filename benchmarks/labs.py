@@ -21,7 +21,7 @@ import shutil
 import sys
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -30,7 +30,7 @@ from havip.lab.build import LabBuilder
 from havip.lab.keepalived import Keepalived
 from havip.lab.procs import ProcessTable
 from havip.lab.product_page import LabKeepalived, render
-from havip.lab.spec import LabPaths, LabSpec, instance_namespace, namespace_prefix, port_device
+from havip.lab.spec import LabInstance, LabPaths, LabSpec, instance_namespace, namespace_prefix, port_device
 
 log = logging.getLogger("benchmarks")
 
@@ -75,7 +75,7 @@ class Member:
 class System:
     """A pair, a client probing the VIP every ``probe_interval_ms``, and its probe log."""
 
-    kind: str  # "havip" | "bridge"
+    kind: str  # "havip" | "bridge" | "router" | "ovn"
     spec: LabSpec
     table: ProcessTable
     probe_log: Path
@@ -122,79 +122,124 @@ def havip_lab(spec: LabSpec, table: ProcessTable, progress: Callable[[str], None
         shutil.rmtree(paths.root, ignore_errors=True)
 
 
+Wiring = Callable[[LabSpec, ProcessTable, Callable[[str], None]], AbstractContextManager[None]]
+"""Creates a lab's namespaces (``instance_namespace`` of every instance) and connects them;
+its exit stops whatever it started (the namespaces themselves are removed by ``pair_lab``)."""
+
+
+def wire_bridge(spec: LabSpec, instances: list[LabInstance]) -> str:
+    """``instances`` on a plain Linux bridge ``br0`` in the lab's switch namespace, each with
+    its address in the spec's subnet and ``.1`` as gateway; returns the switch namespace."""
+    switch = instance_namespace(spec.name, SWITCH)
+    netns.create(switch)
+    netns.ip("link", "add", "br0", "type", "bridge", netns=switch)
+    netns.ip("link", "set", "br0", "up", netns=switch)
+    net = ipaddress.IPv4Network(spec.subnet_cidr)
+    gateway = str(net.network_address + 1)
+    for inst in instances:
+        ns = instance_namespace(spec.name, inst.name)
+        netns.create(ns)
+        netns.veth(switch, port_device(inst.name), ns, "eth0")
+        netns.ip("link", "set", port_device(inst.name), "master", "br0", "up", netns=switch)
+        netns.configure_instance(ns, "eth0", inst.address, net.prefixlen, gateway)
+    return switch
+
+
+@contextmanager
+def _bridge(spec: LabSpec, table: ProcessTable, progress: Callable[[str], None]) -> Iterator[None]:
+    progress(f"bridge {spec.name}: a plain Linux bridge in {instance_namespace(spec.name, SWITCH)}")
+    wire_bridge(spec, list(spec.instances))
+    yield
+
+
 @contextmanager
 def bridge_lab(spec: LabSpec, table: ProcessTable, progress: Callable[[str], None]) -> Iterator[System]:
     """The baseline: the same pair, configuration, service and probe on a plain bridge."""
+    with pair_lab("bridge", spec, table, progress, _bridge) as system:
+        yield system
+
+
+@contextmanager
+def pair_lab(
+    kind: str, spec: LabSpec, table: ProcessTable, progress: Callable[[str], None], wire: Wiring
+) -> Iterator[System]:
+    """The pair and client of ``spec`` on whatever ``wire`` connects them with: a service and
+    keepalived (the product page's configuration) in each member, the client probing the VIP."""
     root = LabPaths.of(spec.name).root
     root.mkdir(parents=True, mode=0o755)
     tag = spec.name
     started: list[str] = []
     kas: list[Keepalived] = []
     try:
-        switch = instance_namespace(spec.name, SWITCH)
-        progress(f"bridge {tag}: a plain Linux bridge in {switch}")
-        netns.create(switch)
-        netns.ip("link", "add", "br0", "type", "bridge", netns=switch)
-        netns.ip("link", "set", "br0", "up", netns=switch)
-        net = ipaddress.IPv4Network(spec.subnet_cidr)
-        gateway = str(net.network_address + 1)
-        for inst in spec.instances:
-            ns = instance_namespace(spec.name, inst.name)
-            netns.create(ns)
-            netns.veth(switch, port_device(inst.name), ns, "eth0")
-            netns.ip("link", "set", port_device(inst.name), "master", "br0", "up", netns=switch)
-            netns.configure_instance(ns, "eth0", inst.address, net.prefixlen, gateway)
-        probe_log = root / "probe.log"
-        system = System("bridge", spec, table, probe_log)
-        members = spec.members()
-        for inst in members:
-            ns = instance_namespace(spec.name, inst.name)
-            name = f"{tag}-service-{inst.name}"
-            table.start(name, netns.exec_args(ns, sys.executable, "-m", "havip.lab.service", "--name", inst.name))
-            started.append(name)
-        for inst in members:
-            ns = instance_namespace(spec.name, inst.name)
-            ka = Keepalived(
-                f"{tag}-{inst.name}", ns, root / f"keepalived-{inst.name}.conf", root / f"{inst.name}.vrrp-state", root
-            )
-            ka.write_notify()
-            ka.conf.write_text(
-                render(
-                    LabKeepalived(
-                        src=inst.address,
-                        peers=[m.address for m in members if m is not inst],
-                        vip=spec.vip,
-                        priority=inst.priority,
-                        advert_int=spec.advert_int,
-                        vrrp_version=spec.version,
-                        check_interval=spec.check_interval,
-                        notify=str(ka.notify_script),
-                        router_id=f"bridge-{inst.name}",
+        with wire(spec, table, progress):
+            try:
+                probe_log = root / "probe.log"
+                system = System(kind, spec, table, probe_log)
+                members = spec.members()
+                for inst in members:
+                    ns = instance_namespace(spec.name, inst.name)
+                    name = f"{tag}-service-{inst.name}"
+                    table.start(
+                        name, netns.exec_args(ns, sys.executable, "-m", "havip.lab.service", "--name", inst.name)
                     )
-                )
-            )
-            kas.append(ka)
-            system.members[inst.name] = Member(inst.name, ns, inst.address, ka, lambda ka=ka: ka.start(table))  # type: ignore[misc]
-        for m in system.members.values():
-            m.restart()
-        deadline = time.monotonic() + 30 + 5 * spec.advert_int
-        while system.master() is None:
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"bridge {tag}: no member became MASTER")
-            time.sleep(0.05)
-        client = next(i for i in spec.instances if i.role == "client")
-        interval = str(spec.probe_interval_ms)
-        args = ["-m", "havip.lab.probe", "--target", spec.vip, "--interval-ms", interval, "--out", str(probe_log)]
-        name = f"{tag}-probe"
-        table.start(name, netns.exec_args(instance_namespace(spec.name, client.name), sys.executable, *args))
-        started.append(name)
-        master = system.master()
-        progress(f"bridge {tag}: ready, {master.name if master else '?'} is MASTER")
-        yield system
+                    started.append(name)
+                for inst in members:
+                    ns = instance_namespace(spec.name, inst.name)
+                    ka = Keepalived(
+                        f"{tag}-{inst.name}",
+                        ns,
+                        root / f"keepalived-{inst.name}.conf",
+                        root / f"{inst.name}.vrrp-state",
+                        root,
+                    )
+                    ka.write_notify()
+                    ka.conf.write_text(
+                        render(
+                            LabKeepalived(
+                                src=inst.address,
+                                peers=[m.address for m in members if m is not inst],
+                                vip=spec.vip,
+                                priority=inst.priority,
+                                advert_int=spec.advert_int,
+                                vrrp_version=spec.version,
+                                check_interval=spec.check_interval,
+                                notify=str(ka.notify_script),
+                                router_id=f"{kind}-{inst.name}",
+                            )
+                        )
+                    )
+                    kas.append(ka)
+                    system.members[inst.name] = Member(inst.name, ns, inst.address, ka, lambda ka=ka: ka.start(table))  # type: ignore[misc]
+                for m in system.members.values():
+                    m.restart()
+                deadline = time.monotonic() + 30 + 5 * spec.advert_int
+                while system.master() is None:
+                    if time.monotonic() > deadline:
+                        raise RuntimeError(f"{kind} {tag}: no member became MASTER")
+                    time.sleep(0.05)
+                client = next(i for i in spec.instances if i.role == "client")
+                interval = str(spec.probe_interval_ms)
+                args = [
+                    "-m",
+                    "havip.lab.probe",
+                    "--target",
+                    spec.vip,
+                    "--interval-ms",
+                    interval,
+                    "--out",
+                    str(probe_log),
+                ]
+                name = f"{tag}-probe"
+                table.start(name, netns.exec_args(instance_namespace(spec.name, client.name), sys.executable, *args))
+                started.append(name)
+                master = system.master()
+                progress(f"{kind} {tag}: ready, {master.name if master else '?'} is MASTER")
+                yield system
+            finally:
+                for ka in kas:
+                    ka.stop(table)
+                for name in started:
+                    table.stop(name)
     finally:
-        for ka in kas:
-            ka.stop(table)
-        for name in started:
-            table.stop(name)
         _remove_namespaces(spec.name)
         shutil.rmtree(root, ignore_errors=True)

@@ -16,7 +16,7 @@ for arg in "$@"; do
     *) echo "error: unknown argument $arg (see --help)" >&2; exit 2 ;;
   esac
 done
-if ((BENCH)); then APT_PACKAGES+=(openvswitch-switch ovn-central ovn-host); fi
+if ((BENCH)); then APT_PACKAGES+=(openvswitch-switch ovn-central ovn-host ethtool); fi
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
