@@ -350,10 +350,10 @@ def run(tiny: bool, table: ProcessTable, progress: Callable[[str], None]) -> dic
     n = runs(tiny)
     with ExitStack() as stack:
         systems = {
-            "ovn": stack.enter_context(pair_lab("ovn", _routed(_spec(unique_name("bo"))), table, progress, _ovn)),
-            "havip": stack.enter_context(havip_lab(_spec(unique_name("bh")), table, progress)),
+            "ovn": stack.enter_context(pair_lab("ovn", _routed(_spec(unique_name("bpo"))), table, progress, _ovn)),
+            "havip": stack.enter_context(havip_lab(_spec(unique_name("bph")), table, progress)),
             "router": stack.enter_context(
-                pair_lab("router", _routed(_spec(unique_name("br"))), table, progress, _linux_router)
+                pair_lab("router", _routed(_spec(unique_name("bpr"))), table, progress, _linux_router)
             ),
         }
         captures = {}
@@ -406,6 +406,9 @@ def analyse(rows: list[dict[str, Any]]) -> dict[str, Any]:
         "ratio_to_ovn": ratios,
         "noise_floor_ratio": floors,
         "unmeasured": missing,
+        "stale_answers": {
+            k: sum(int(r["stale_after_first_answer"]) for r in rows if r["system"] == k) for k in SYSTEMS
+        },
         "target": {
             "what": f"havip / OVN median (GARP -> first answer, routed client) < {TARGET_RATIO:g} (95% CI)",
             "met": bool(math.isfinite(high) and high < TARGET_RATIO and missing["havip"] == 0),
@@ -438,17 +441,20 @@ def table(r: dict[str, Any]) -> str:
         lines.append(fmt.dist_row(k, r["garp_to_answer_ms"][k]))
     for k in SYSTEMS:
         lines.append(fmt.dist_row(f"{k}: failure -> GARP", r["injected_to_garp_ms"][k]))
+    lines += ["", "| ratio of medians | estimate [95% CI] |", "|---|---|"]
+    for k in ("havip", "router"):
+        lines.append(f"| {k} / ovn | {fmt.ci(r['ratio_to_ovn'][k])} |")
+    for k in SYSTEMS:
+        lines.append(f"| noise floor: {k} / {k} (alternate failovers) | {fmt.ci(r['noise_floor_ratio'][k])} |")
+    stale = r["stale_answers"]
     lines += [
         "",
-        "| ratio of medians [95% CI] | value | noise floor (alternate samples of the candidate) |",
-        "|---|---|---|",
+        "Answers from the old master after the first from the new one: "
+        + ", ".join(f"{k} {stale[k]}" for k in SYSTEMS)
+        + ".",
     ]
-    for k in ("havip", "router"):
-        lines.append(f"| {k} / ovn | {fmt.ci(r['ratio_to_ovn'][k])} | {fmt.ci(r['noise_floor_ratio'][k])} |")
-    lines.append(f"| ovn / ovn (noise floor) | {fmt.ci(r['noise_floor_ratio']['ovn'])} | |")
     um = r["unmeasured"]
     lines += [
-        "",
         "Failovers without a GARP or an answer from the new master: "
         + ", ".join(f"{k} {um[k]}" for k in SYSTEMS)
         + ".",
