@@ -73,6 +73,22 @@ def test_spec_round_trip_and_names() -> None:
     assert instance_namespace("x1", "i1") == "havip-x1-i1" and len(port_device("a-very-long-name")) <= 15
 
 
+def test_extra_havips_take_the_subnets_upper_half_and_ride_in_keepalived_excluded() -> None:
+    spec = LabSpec(subnet_cidr="172.17.16.0/22", extra_havips=3)
+    assert spec.extra_vips() == ["172.17.18.0", "172.17.18.1", "172.17.18.2"]
+    assert LabSpec.from_json(spec.to_json()) == spec and LabSpec().extra_vips() == []
+    full = LabSpec(subnet_cidr="172.17.16.0/22", extra_havips=508)  # 512 in the half, the last 4 withheld
+    assert full.extra_vips()[-1] == "172.17.19.251"
+    with pytest.raises(ValueError, match="choose a larger subnet"):
+        LabSpec(extra_havips=200).extra_vips()  # a /24 has 124 in its upper half
+    conf = render(
+        LabKeepalived("172.17.16.7", ["172.17.16.13"], "172.17.16.3", extra_vips=("172.17.18.0", "172.17.18.1"))
+    )
+    block = conf.split("virtual_ipaddress_excluded {\n", 1)[1].split("    }\n", 1)[0]
+    assert block.split() == ["172.17.18.0", "172.17.18.1"]
+    assert "virtual_ipaddress_excluded" not in render(LabKeepalived("172.17.16.7", ["172.17.16.13"], "172.17.16.3"))
+
+
 @pytest.mark.parametrize("name", ["", "UPPER", "-lead", "x" * 17, "a b", "a-b"])
 def test_bad_lab_names(name: str) -> None:
     with pytest.raises(ValueError, match="lab name"):

@@ -84,6 +84,7 @@ class LabBuilder:
     progress: Callable[[str], None]
     nodes: dict[str, Node] = field(default_factory=dict)
     havip_id: str = ""
+    extra_havip_ids: list[str] = field(default_factory=list)
     tenant: HavipClient | None = None
     scenario: Scenario = field(default_factory=Scenario)
 
@@ -248,7 +249,26 @@ class LabBuilder:
         for node in self.nodes.values():
             if node.role == "member":
                 api.associate(self.havip_id, "instance", node.instance_id)
+        self._extra_havips(operator, str(subnet["id"]))
         self.scenario.resources(self, operator, self.vpc_id)
+
+    def _extra_havips(self, operator: HavipClient, subnet_id: str) -> None:
+        """``spec.extra_havips`` more HaVips bound to the same pair (quotas raised for them)."""
+        vips = self.spec.extra_vips()
+        if not vips:
+            return
+        account = json.loads(self.paths.credentials.read_text())["account_id"]
+        total = len(vips) + 1
+        for quota in ("havips_per_account", "havips_per_vpc", "havips_per_member"):
+            operator.set_quota(account, quota, total)
+        api = self.api()
+        for n, ip in enumerate(vips, 1):
+            havip = api.create("havips", {"subnet_id": subnet_id, "ip": ip, "name": f"lab-{n}"})
+            for node in self.members():
+                api.associate(str(havip["id"]), "instance", node.instance_id)
+            self.extra_havip_ids.append(str(havip["id"]))
+            if n % 100 == 0 or n == len(vips):
+                self.progress(f"resources: {n}/{len(vips)} extra HaVips created and bound to the pair")
 
     def start_keepalived(self, node: Node, peers: list[str]) -> None:
         inst = self.spec.instance(node.name)
@@ -273,6 +293,7 @@ class LabBuilder:
                         check_interval=self.spec.check_interval,
                         notify=str(ka.notify_script),
                         router_id=f"lab-{node.name}",
+                        extra_vips=tuple(self.spec.extra_vips()),
                     )
                 )
             )

@@ -31,7 +31,7 @@ $peers
         $vip          #虚拟IP
 
     }
-
+${excluded}
     garp_master_delay 1
     garp_master_refresh 5
 
@@ -66,10 +66,19 @@ class LabKeepalived:
     check_interval: float = 1.0
     notify: str | None = None
     router_id: str = "havip-lab"
+    # more VIPs on the same instance (a mass failover): keepalived's excluded list, which
+    # moves with the instance and is announced by GARP but not carried in the adverts
+    extra_vips: tuple[str, ...] = ()
 
 
 def _fmt(value: float) -> str:
     return str(int(value)) if value == int(value) else f"{value:g}"
+
+
+def _excluded(vips: tuple[str, ...]) -> str:
+    if not vips:
+        return ""
+    return "    virtual_ipaddress_excluded {\n" + "".join(f"        {v}\n" for v in vips) + "    }\n"
 
 
 def render(k: LabKeepalived) -> str:
@@ -96,6 +105,7 @@ def render(k: LabKeepalived) -> str:
         src=k.src,
         peers="\n".join(f"        {p}           #对端设备的 IP 地址" for p in k.peers),
         vip=k.vip,
+        excluded=_excluded(k.extra_vips),
         notify=f'    notify "{k.notify}"\n' if k.notify else "",
     )
     return "\n".join(head + script) + "\n" + body

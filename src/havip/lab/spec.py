@@ -6,6 +6,7 @@ Pure values: the supervisor builds from a ``LabSpec``, the CLI and ``down`` find
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import os
 import re
@@ -48,6 +49,7 @@ class LabSpec:
     probe_interval_ms: float = 10.0
     extra: dict[str, str] = field(default_factory=dict)
     scenario: str = "basic"
+    extra_havips: int = 0  # more HaVips on the same pair and instance (a mass failover)
 
     @property
     def version(self) -> int:
@@ -63,6 +65,24 @@ class LabSpec:
         raw = json.loads(text)
         raw["instances"] = tuple(LabInstance(**i) for i in raw["instances"])
         return cls(**raw)
+
+    def extra_vips(self) -> list[str]:
+        """The extra HaVips' addresses: the subnet's upper half, in order, skipping the
+        addresses the lab already uses and the ones the cloud reserves (the last three)."""
+        if not self.extra_havips:
+            return []
+        net = ipaddress.IPv4Network(self.subnet_cidr)
+        used = {self.vip, *(i.address for i in self.instances)}
+        start = int(net.network_address) + net.num_addresses // 2
+        last = int(net.broadcast_address) - 4  # .. -3, -2, -1 reserved, and the broadcast
+        pool = (str(ipaddress.IPv4Address(a)) for a in range(start, last + 1))
+        vips = [a for a in pool if a not in used][: self.extra_havips]
+        if len(vips) < self.extra_havips:
+            raise ValueError(
+                f"subnet {self.subnet_cidr} has room for {len(vips)} extra HaVips in its upper half, "
+                f"not {self.extra_havips}: choose a larger subnet"
+            )
+        return vips
 
     def members(self) -> list[LabInstance]:
         return [i for i in self.instances if i.role == "member"]

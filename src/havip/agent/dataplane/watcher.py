@@ -24,6 +24,11 @@ from havip.agent.dataplane.netns import Netns
 
 SO_ATTACH_FILTER = 26
 SO_TIMESTAMPNS = 35
+SO_RCVBUFFORCE = 33
+# A mass failover announces every VIP of an instance at once (keepalived: one GARP per VIP,
+# repeated): 1,000 frames arrive within a few milliseconds, about 1 MB of socket memory;
+# the default buffer (~200 KB) would drop most of them before the claim path reads them.
+RCVBUF = 4 << 20
 SIOCGIFINDEX = 0x8933
 
 
@@ -52,6 +57,7 @@ class ArpWatcher:
         fprog = struct.pack("HL", len(prog) // 8, ctypes.addressof(buf))
         s.setsockopt(socket.SOL_SOCKET, SO_ATTACH_FILTER, fprog)
         s.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPNS, 1)
+        s.setsockopt(socket.SOL_SOCKET, SO_RCVBUFFORCE, RCVBUF)  # root (CAP_NET_ADMIN), as the agent runs
         s.setblocking(False)
         # frames queued before the filter was attached skipped it: drop them
         with contextlib.suppress(BlockingIOError):
