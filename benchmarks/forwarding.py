@@ -393,6 +393,12 @@ def section(r: dict[str, Any], out: Path, rel: Path) -> fmt.Section:
             "the sender's CPU share as much as by the path. The backup's "
             "keepalived is stopped during the trials so the VIP cannot move mid-trial; both labs' probes (UDP every "
             "10 ms) keep running.",
+            "Forwarding: where havip's small-packet rate goes (one exploratory run, not part of this benchmark: "
+            "the agent stopped, udp64 trials alternating with and without the `netdev havip_antispoof` table, n=6 "
+            "x 3 s): routed without the table / bridge 0.98 [0.77, 1.52], with the table / without it 0.86 [0.59, "
+            "1.07]. The suspect is the ingress chain: every IPv4 packet also walks the six ARP rules and the "
+            "`bad_proto` set lookup after passing the IP checks (an early accept for IPv4 would skip them); routing, "
+            "conntrack (0 entries: not tracked) and the IFB sink (not on this path) are not.",
             "Forwarding: sender, path and receiver share the machine's 2 cores with everything else running, so the "
             "numbers are CPU-bound and noisy; the bridge-against-bridge ratio shows how far from 1 noise alone goes.",
         ],
