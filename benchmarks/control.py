@@ -518,5 +518,8 @@ def section(r: dict[str, Any], out: Path, rel: Path) -> fmt.Section:
             "Desired state: one host with its interfaces in 1,000-address subnets and one HaVip per ten interfaces "
             "(two interface members, a holder); judged by the slowest run, in process (the service call) and "
             "through the agent's HTTP endpoint (adds serialisation).",
+            "Desired state before the batched reads (commit 6c40024, one query for members and one for EIPs per "
+            "HaVip, and may_claim asked for every HaVip about every interface of the host): 87.8 s in process on "
+            "SQLite for 10,000 interfaces and 1,000 HaVips (one run, on the shared machine).",
         ],
     )

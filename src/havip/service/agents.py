@@ -9,12 +9,17 @@ control plane is the authority on who holds a HaVip, the agent only acts first.
 from __future__ import annotations
 
 import datetime as dt
+from collections import defaultdict
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from typing import Any, TypeVar
 
 from havip.domain import rules
 from havip.domain.claims import Outcome, ReportKind, judge_report, may_claim, set_holder
 from havip.domain.errors import Forbidden, InvalidParameter, NotFound
 from havip.domain.model import (
+    BindingMode,
+    Eip,
     EventKind,
     HaVip,
     Host,
@@ -27,7 +32,7 @@ from havip.domain.model import (
 from havip.service.compute import resolve_host
 from havip.service.context import Ctx
 from havip.service.havips import record_event
-from havip.service.ports import UnitOfWork
+from havip.service.ports import Repository, UnitOfWork
 
 
 @dataclass(frozen=True)
@@ -108,7 +113,42 @@ def _own_host(ctx: Ctx, uow: UnitOfWork, ref: str) -> Host:
     return host
 
 
+T = TypeVar("T")
+
+IN_CHUNK = 5000
+"""Values per ``IN (...)`` query: under SQLite's and PostgreSQL's bound-parameter limits."""
+
+
+def _find_in(repo: Repository[T], key: str, values: Iterable[str], order_by: str = "id", **filters: Any) -> list[T]:
+    """Every row whose ``key`` is one of ``values``, in as few queries as the engines allow.
+
+    Rows come in ``order_by`` order within each query of ``IN_CHUNK`` values.
+    """
+    wanted = sorted(set(values))
+    out: list[T] = []
+    for i in range(0, len(wanted), IN_CHUNK):
+        where: dict[str, Any] = {**filters, key: wanted[i : i + IN_CHUNK]}
+        out += repo.find(order_by=order_by, **where)
+    return out
+
+
+def _by(rows: Iterable[T], key: Callable[[T], str | None]) -> dict[str, list[T]]:
+    grouped: dict[str, list[T]] = defaultdict(list)
+    for row in rows:
+        k = key(row)
+        if k is not None:
+            grouped[k].append(row)
+    return grouped
+
+
 def desired_state(ctx: Ctx, host_ref: str) -> DesiredState:
+    """What the host's agent must build, read in a fixed number of queries whatever the host's size.
+
+    Members, EIPs and route next hops are loaded for all HaVips and routes at once (one
+    query per kind, not one per HaVip), and ``may_claim`` is asked only about the
+    interfaces it could allow: the host's interfaces of the HaVip's subnet, and in
+    explicit mode only the members among them (it refuses every other one).
+    """
     with ctx.uow() as uow:
         host = _own_host(ctx, uow, host_ref)
         local = uow.interfaces.find(host_id=host.id, order_by="id")
@@ -117,10 +157,19 @@ def desired_state(ctx: Ctx, host_ref: str) -> DesiredState:
         subnets: list[Subnet] = uow.subnets.find(vpc_id=vpc_ids, order_by="id") if vpc_ids else []
         havips: list[HaVip] = uow.havips.find(vpc_id=vpc_ids, order_by="id") if vpc_ids else []
         hosts = {h.id: h.name for h in uow.hosts.find()}
+        havip_ids = [h.id for h in havips]
+        members_of = _by(_find_in(uow.members, "havip_id", havip_ids), lambda m: m.havip_id)
+        eips_of = _by(_find_in(uow.eips, "havip_id", havip_ids, "created_at"), lambda e: e.havip_id)
+        local_in = _by(local, lambda e: e.subnet_id)
+        local_as = {**_by(local, lambda e: e.instance_id), **{e.id: [e] for e in local}}
         out_havips = []
         for h in havips:
-            members = uow.members.find(havip_id=h.id)
-            claimants = [e.id for e in local if may_claim(h, e, members)]
+            members = members_of.get(h.id, [])
+            if h.binding_mode is BindingMode.SUBNET:
+                candidates = local_in.get(h.subnet_id, [])
+            else:
+                candidates = sorted({e.id: e for m in members for e in local_as.get(m.member_id, [])}.values(), key=_id)
+            claimants = [e.id for e in candidates if may_claim(h, e, members)]
             out_havips.append(
                 DesiredHaVip(
                     h.id,
@@ -131,7 +180,7 @@ def desired_state(ctx: Ctx, host_ref: str) -> DesiredState:
                     claimants,
                     h.holder_interface_id,
                     hosts.get(h.holder_host_id) if h.holder_host_id else None,
-                    [e.ip for e in uow.eips.find(havip_id=h.id)],
+                    [e.ip for e in eips_of.get(h.id, [])],
                 )
             )
         routes = uow.route_entries.find(vpc_id=vpc_ids, order_by="id") if vpc_ids else []
@@ -145,30 +194,42 @@ def desired_state(ctx: Ctx, host_ref: str) -> DesiredState:
                 for e in local
             ],
             havips=out_havips,
-            routes=[_desired_route(uow, r, havips) for r in routes],
+            routes=_desired_routes(uow, routes, havips),
             eips=_desired_eips(uow, havips, local),
         )
 
 
-def _desired_route(uow: UnitOfWork, r: RouteEntry, havips: list[HaVip]) -> DesiredRoute:
-    """A route entry with its next hop resolved to what a host routes to."""
-    if r.next_hop_type is NextHopType.HAVIP:
-        vip = next((h.ip for h in havips if h.id == r.next_hop_id), None)
-        return DesiredRoute(r.id, r.vpc_id, r.destination, r.next_hop_type.value, r.next_hop_id, None, vip)
-    eni: NetworkInterface | None
-    if r.next_hop_type is NextHopType.INSTANCE:
-        eni = next(iter(uow.interfaces.find(instance_id=r.next_hop_id, primary=True)), None)
-    else:
-        eni = uow.interfaces.get(r.next_hop_id)
-    return DesiredRoute(
-        r.id,
-        r.vpc_id,
-        r.destination,
-        r.next_hop_type.value,
-        r.next_hop_id,
-        eni.id if eni else None,
-        eni.primary_ip if eni else None,
-    )
+def _id(e: NetworkInterface) -> str:
+    return e.id
+
+
+def _desired_routes(uow: UnitOfWork, routes: list[RouteEntry], havips: list[HaVip]) -> list[DesiredRoute]:
+    """Route entries with their next hops resolved to what a host routes to (two queries for all)."""
+    vip_of = {h.id: h.ip for h in havips}
+    hops = _by(routes, lambda r: r.next_hop_type.value)
+    instances = [r.next_hop_id for r in hops.get(NextHopType.INSTANCE.value, [])]
+    enis = [r.next_hop_id for r in hops.get(NextHopType.NETWORK_INTERFACE.value, [])]
+    primary_of = {str(e.instance_id): e for e in _find_in(uow.interfaces, "instance_id", instances, primary=True)}
+    eni_of = {e.id: e for e in _find_in(uow.interfaces, "id", enis)}
+    out = []
+    for r in routes:
+        if r.next_hop_type is NextHopType.HAVIP:
+            vip = vip_of.get(r.next_hop_id)
+            out.append(DesiredRoute(r.id, r.vpc_id, r.destination, r.next_hop_type.value, r.next_hop_id, None, vip))
+            continue
+        eni = (primary_of if r.next_hop_type is NextHopType.INSTANCE else eni_of).get(r.next_hop_id)
+        out.append(
+            DesiredRoute(
+                r.id,
+                r.vpc_id,
+                r.destination,
+                r.next_hop_type.value,
+                r.next_hop_id,
+                eni.id if eni else None,
+                eni.primary_ip if eni else None,
+            )
+        )
+    return out
 
 
 def _desired_eips(uow: UnitOfWork, havips: list[HaVip], local: list[NetworkInterface]) -> list[DesiredEip]:
@@ -176,15 +237,19 @@ def _desired_eips(uow: UnitOfWork, havips: list[HaVip], local: list[NetworkInter
     out = []
     by_havip = {h.id: h for h in havips}
     if by_havip:
-        for e in uow.eips.find(havip_id=sorted(by_havip), order_by="id"):
+        for e in sorted(_find_in(uow.eips, "havip_id", by_havip), key=_eip_id):
             h = by_havip[str(e.havip_id)]
             out.append(DesiredEip(e.id, e.ip, h.vpc_id, h.ip, h.id, None))
     by_eni = {i.id: i for i in local}
     if by_eni:
-        for e in uow.eips.find(network_interface_id=sorted(by_eni), order_by="id"):
+        for e in sorted(_find_in(uow.eips, "network_interface_id", by_eni), key=_eip_id):
             i = by_eni[str(e.network_interface_id)]
             out.append(DesiredEip(e.id, e.ip, i.vpc_id, i.primary_ip, None, i.id))
     return out
+
+
+def _eip_id(e: Eip) -> str:
+    return e.id
 
 
 def current_revision(ctx: Ctx, host_ref: str) -> int:
