@@ -12,7 +12,8 @@ import pytest
 from havip.agent import arp, marks
 from havip.agent.actions import DeleteNeigh
 from havip.agent.arp import GarpSeen, classify
-from havip.agent.dataplane.switch import RouteSwitch
+from havip.agent.dataplane.errors import DataplaneError
+from havip.agent.dataplane.switch import Move, RouteSwitch
 from havip.agent.dataplane.watcher import ArpWatcher, Frame
 
 from .netlab import Lab, counters, link_rx_packets, ping, reconcile, send_frames, sh, wait_until
@@ -146,3 +147,28 @@ def test_the_watcher_resolves_a_port_recreated_under_its_name_after_forget(lab: 
 
 def link_index(ns: str, dev: str) -> int:
     return int(json.loads(sh("ip", "-j", "link", "show", dev, ns=ns))[0]["ifindex"])
+
+
+def test_switch_many_moves_every_vip_of_a_batch_and_reports_each_failure_alone(lab: Lab) -> None:
+    """A mass failover's batch: 300 VIPs (three sendmsg batches) move in one call; a
+    move the kernel refuses (a port that does not exist) fails alone."""
+    reconcile(dp := lab.dataplane(), claim_lab(lab))
+    table = marks.TABLE_MIN
+    port = dp.read().links["p-i2"].index
+    vips = [f"10.0.{1 + n // 250}.{1 + n % 250}" for n in range(300)]
+    moves = [Move(table, v, port, MACS[2]) for v in vips]
+    moves.insert(150, Move(table, "10.0.9.9", 999_999, MACS[2]))  # no such device
+    switch = RouteSwitch(dp.ns)
+    try:
+        before = time.time_ns()
+        results = switch.switch_many(moves)
+    finally:
+        switch.close()
+    assert len(results) == 301
+    failed = results.pop(150)
+    assert isinstance(failed, DataplaneError) and "10.0.9.9" in str(failed)
+    assert all(isinstance(r, int) and before < r <= time.time_ns() for r in results), results[:3]
+    routes = sh("ip", "route", "show", "table", str(table), ns=lab.host)
+    assert all(f"{v} dev p-i2" in routes for v in vips) and "10.0.9.9" not in routes
+    neigh = sh("ip", "neigh", "show", "dev", "p-i2", ns=lab.host)
+    assert sum(1 for v in vips if f"{v} lladdr {MACS[2]} PERMANENT" in neigh) == 300

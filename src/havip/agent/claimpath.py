@@ -17,7 +17,7 @@ import os
 import select
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -25,7 +25,7 @@ from havip.agent import arp
 from havip.agent import claims as c
 from havip.agent.dataplane.errors import DataplaneError
 from havip.agent.dataplane.nflog import NflogReader
-from havip.agent.dataplane.switch import RouteSwitch
+from havip.agent.dataplane.switch import Move, RouteSwitch
 from havip.agent.dataplane.watcher import ArpWatcher, Frame
 from havip.agent.logs import event
 from havip.agent.metrics import AgentMetrics
@@ -46,7 +46,7 @@ class Host(Protocol):
     def view(self) -> c.ClaimView: ...
     def claim_state(self) -> tuple[c.ClaimView, dict[str, str]]: ...
     def last_claim_ns(self, havip_id: str) -> int: ...
-    def claimed(self, havip_id: str, interface_id: str, at_ns: int) -> None: ...
+    def claimed(self, claims: Sequence[tuple[str, str, int]]) -> None: ...
     def enqueue(self, rep: Report) -> None: ...
     def vip_moved(self, vip: c.VipInfo, acked_ns: int) -> None: ...
 
@@ -135,49 +135,79 @@ class ClaimPath:
                 time.sleep(ERROR_BACKOFF)
 
     def _drain_watcher(self, budget: int = 256) -> None:
-        for _ in range(budget):  # bounded: NFLOG and rounds get their turn under a flood
+        """Read what is queued (bounded: NFLOG and rounds get their turn under a flood),
+        decide each GARP against the state as the earlier ones of the batch leave it, then
+        move every VIP that moves in one netlink batch: a mass failover announces hundreds
+        of VIPs at once (each several times), and one round trip per GARP would trail the
+        last of them by seconds. A VIP announced twice in a batch moves once, where the
+        later announcement says, as it would have one GARP at a time."""
+        view, local = self.host.claim_state()
+        local = dict(local)
+        planned: dict[str, tuple[c.ClaimVerdict, Frame, arp.GarpSeen]] = {}  # by HaVip id
+        for _ in range(budget):
             frame = self.watcher.receive(0)
             if frame is None:
-                return
+                break
             seen = arp.classify_watch(frame.data, frame.ifindex, frame.pkttype, self.gateway_mac)
             if isinstance(seen, arp.GarpSeen):
-                self._on_garp(frame, seen)
+                verdict = self._decide(view, local, frame, seen)
+                if verdict.act is c.Act.SWITCH and verdict.vip is not None and verdict.port is not None:
+                    planned[verdict.vip.havip_id] = (verdict, frame, seen)
+                    local[verdict.vip.havip_id] = verdict.port.interface_id
             elif isinstance(seen, arp.ProbeAnswer):
                 self._on_answer(seen)
+        if planned:
+            self._switch_claims(list(planned.values()))
 
-    def _on_garp(self, frame: Frame, seen: arp.GarpSeen) -> None:
-        view, local = self.host.claim_state()
+    def _decide(self, view: c.ClaimView, local: dict[str, str], frame: Frame, seen: arp.GarpSeen) -> c.ClaimVerdict:
         verdict = c.decide_claim(view, local, seen.ifindex, seen.ip)
         self.metrics.claims.labels(verdict=verdict.why.value).inc()
         if verdict.vip is not None and self._round is not None and verdict.act is not c.Act.IGNORE:
             self._round.claimed.add(verdict.vip.havip_id)
-        if verdict.act is not c.Act.SWITCH or verdict.port is None or verdict.vip is None:
-            if verdict.act is c.Act.IGNORE:
-                event(
-                    log, "garp-ignored", level=logging.DEBUG, vip=seen.ip, port=frame.ifname, reason=verdict.why.value
-                )
-            return
-        port, vip = verdict.port, verdict.vip
-        acked = self._switch(vip, port, frame.rx_ns)
-        latency_us = max(0, (acked - frame.rx_ns) // 1000) if frame.rx_ns else None
-        if latency_us is not None:
-            self.metrics.switch_latency.observe(latency_us / 1e6)
-        cause = "garp-request" if seen.op == arp.ARP_REQUEST else "garp-reply"
-        event(
-            log, "claim-switched", havip=vip.havip_id, vip=vip.ip, interface=port.interface_id, port=port.device,
-            latency_us=latency_us,
-        )  # fmt: skip
-        self.host.enqueue(
-            Report(vip.havip_id, port.interface_id, "claim", frame.rx_ns or acked, cause, latency_us, local_claim=True)
-        )
+        if verdict.act is c.Act.IGNORE:
+            event(log, "garp-ignored", level=logging.DEBUG, vip=seen.ip, port=frame.ifname, reason=verdict.why.value)
+        return verdict
 
-    def _switch(self, vip: c.VipInfo, port: c.PortInfo, at_ns: int) -> int:
-        """VIP, its neighbour and its route entries in one netlink send; then the flows."""
+    def _switch_claims(self, claims: list[tuple[c.ClaimVerdict, Frame, arp.GarpSeen]]) -> None:
+        moves = [(v.vip, v.port, frame.rx_ns) for v, frame, _seen in claims if v.vip is not None and v.port is not None]
+        for (verdict, frame, seen), acked in zip(claims, self._switch(moves), strict=True):
+            vip, port = verdict.vip, verdict.port
+            assert vip is not None and port is not None
+            if isinstance(acked, DataplaneError):
+                event(log, "claim-path-error", havip=vip.havip_id, vip=vip.ip, error=str(acked), level=logging.ERROR)
+                continue
+            latency_us = max(0, (acked - frame.rx_ns) // 1000) if frame.rx_ns else None
+            if latency_us is not None:
+                self.metrics.switch_latency.observe(latency_us / 1e6)
+            cause = "garp-request" if seen.op == arp.ARP_REQUEST else "garp-reply"
+            event(
+                log, "claim-switched", havip=vip.havip_id, vip=vip.ip, interface=port.interface_id, port=port.device,
+                latency_us=latency_us,
+            )  # fmt: skip
+            self.host.enqueue(
+                Report(
+                    vip.havip_id, port.interface_id, "claim", frame.rx_ns or acked, cause, latency_us, local_claim=True
+                )
+            )
+
+    def _switch(self, moves: list[tuple[c.VipInfo, c.PortInfo, int]]) -> list[int | DataplaneError]:
+        """Each VIP with its neighbour and route entries, all in one netlink batch; then
+        the flows. ``at_ns`` (when the claim was seen, 0: unknown) dates the local claim."""
         with self.host.switch_lock:
-            acked = self.switch.switch(vip.table, vip.ip, port.ifindex, port.mac, vip.routes)
-            self.host.claimed(vip.havip_id, port.interface_id, at_ns or acked)
-        self.host.vip_moved(vip, acked)
-        return acked
+            results = self.switch.switch_many(
+                [Move(vip.table, vip.ip, port.ifindex, port.mac, vip.routes) for vip, port, _at in moves]
+            )
+            self.host.claimed(
+                [
+                    (vip.havip_id, port.interface_id, at_ns or acked)
+                    for (vip, port, at_ns), acked in zip(moves, results, strict=True)
+                    if not isinstance(acked, DataplaneError)
+                ]
+            )
+        for (vip, _port, _at), acked in zip(moves, results, strict=True):
+            if not isinstance(acked, DataplaneError):
+                self.host.vip_moved(vip, acked)
+        return results
 
     def _on_answer(self, seen: arp.ProbeAnswer) -> None:
         view = self.host.view
@@ -260,7 +290,9 @@ class ClaimPath:
             port = self.host.view.port_of(who)
             if port is None:
                 return
-            acked = self._switch(vip, port, now)
+            (acked,) = self._switch([(vip, port, now)])
+            if isinstance(acked, DataplaneError):
+                raise acked
             kind = "probe-answer" if vip.holder_interface_id is None else "claim"
             event(log, "claim-healed", havip=vip.havip_id, vip=vip.ip, interface=who, reason=reason)
             self.host.enqueue(Report(vip.havip_id, who, kind, acked, f"discovery-{reason}", None, local_claim=True))

@@ -15,7 +15,7 @@ Pure: no I/O, no clock (times are passed in).
 from __future__ import annotations
 
 import enum
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Protocol
 
@@ -200,7 +200,11 @@ class LocalClaims:
         return {h: c.interface_id for h, c in self.claims.items()}
 
     def add(self, havip_id: str, interface_id: str, at_ns: int) -> LocalClaims:
-        return LocalClaims({**self.claims, havip_id: LocalClaim(interface_id, at_ns)})
+        return self.add_many([(havip_id, interface_id, at_ns)])
+
+    def add_many(self, claims: Iterable[tuple[str, str, int]]) -> LocalClaims:
+        """(HaVip id, interface id, when) each; one copy for a whole batch."""
+        return LocalClaims({**self.claims, **{h: LocalClaim(i, at) for h, i, at in claims}})
 
     def delivered(self, havip_id: str, interface_id: str, at_ns: int, seq: int) -> LocalClaims:
         """The report of this very claim reached the control plane (any outcome)."""

@@ -143,11 +143,15 @@ class Agent:
     def last_claim_ns(self, havip_id: str) -> int:
         return self._last_claim.get(havip_id, 0)
 
-    def claimed(self, havip_id: str, interface_id: str, at_ns: int) -> None:
+    def claimed(self, claims: Sequence[tuple[str, str, int]]) -> None:
+        """(HaVip id, interface id, when) of each VIP the claim path just moved."""
+        if not claims:
+            return
         with self._lock:
-            self._claims = self._claims.add(havip_id, interface_id, at_ns)
+            self._claims = self._claims.add_many(claims)
             self._claims_gen += 1
-            self._last_claim[havip_id] = at_ns
+            for havip_id, _interface_id, at_ns in claims:
+                self._last_claim[havip_id] = at_ns
 
     def enqueue(self, rep: Report) -> None:
         self.reporter.put(rep)

@@ -294,6 +294,9 @@ class LabBuilder:
                         notify=str(ka.notify_script),
                         router_id=f"lab-{node.name}",
                         extra_vips=tuple(self.spec.extra_vips()),
+                        # many VIPs: one GARP each per set, no refresh (see LabKeepalived)
+                        garp_refresh=0 if self.spec.extra_havips else 5,
+                        garp_repeat=1 if self.spec.extra_havips else None,
                     )
                 )
             )

@@ -33,8 +33,8 @@ $peers
     }
 ${excluded}
     garp_master_delay 1
-    garp_master_refresh 5
-
+    garp_master_refresh $garp_refresh
+${garp_repeat}
     track_interface {
         $interface
     }
@@ -69,6 +69,11 @@ class LabKeepalived:
     # more VIPs on the same instance (a mass failover): keepalived's excluded list, which
     # moves with the instance and is announced by GARP but not carried in the adverts
     extra_vips: tuple[str, ...] = ()
+    # keepalived sends GARPs one by one (about a thousand a second here): with 1,000 VIPs
+    # the page's refresh every 5 s and the default 5 GARPs per VIP per set keep it so busy
+    # that it misses its own adverts and the pair flaps. A mass lab sets 0 and 1.
+    garp_refresh: int = 5
+    garp_repeat: int | None = None  # garp_master_repeat (keepalived's default: 5)
 
 
 def _fmt(value: float) -> str:
@@ -106,6 +111,8 @@ def render(k: LabKeepalived) -> str:
         peers="\n".join(f"        {p}           #对端设备的 IP 地址" for p in k.peers),
         vip=k.vip,
         excluded=_excluded(k.extra_vips),
+        garp_refresh=k.garp_refresh,
+        garp_repeat="" if k.garp_repeat is None else f"    garp_master_repeat {k.garp_repeat}\n",
         notify=f'    notify "{k.notify}"\n' if k.notify else "",
     )
     return "\n".join(head + script) + "\n" + body

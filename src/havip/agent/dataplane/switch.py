@@ -13,13 +13,13 @@ costs a fraction of that (rlab.md).
 
 from __future__ import annotations
 
-import errno
 import ipaddress
 import os
 import socket
 import struct
 import time
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from havip.agent import marks
 from havip.agent.arp import mac_bytes
@@ -46,6 +46,9 @@ NDA_LLADDR = 2
 NUD_PERMANENT = 0x80
 RT_SCOPE_LINK = 253
 RTN_UNICAST = 1
+SO_RCVBUFFORCE = 33
+RCVBUF = 4 << 20
+BATCH = 128  # moves per sendmsg: ~260 messages, their acks well inside RCVBUF
 
 
 def _msg(kind: int, flags: int, seq: int, body: bytes) -> bytes:
@@ -72,6 +75,33 @@ def route_msg(seq: int, table: int, dst: str, ifindex: int, gateway: str | None 
     return _msg(RTM_NEWROUTE, NLM_F_REQUEST | NLM_F_ACK | NLM_F_REPLACE | NLM_F_CREATE, seq, body)
 
 
+@dataclass(frozen=True)
+class Move:
+    """One VIP to point at a port: its neighbour, its /32 and its route entries."""
+
+    table: int
+    vip: str
+    ifindex: int
+    mac: str
+    routes: Sequence[str] = ()
+
+    def messages(self, first_seq: int) -> list[bytes]:
+        msgs = [
+            neigh_msg(first_seq, self.ifindex, self.vip, self.mac),
+            route_msg(first_seq + 1, self.table, self.vip, self.ifindex),
+        ]
+        msgs += [
+            route_msg(first_seq + 2 + n, self.table, dst, self.ifindex, self.vip) for n, dst in enumerate(self.routes)
+        ]
+        return msgs
+
+
+def _failed(vip: str, err: int) -> DataplaneError:
+    e = DataplaneError(f"route switch of {vip}: {os.strerror(err)}")
+    e.__cause__ = OSError(err, os.strerror(err))
+    return e
+
+
 class RouteSwitch:
     """A raw rtnetlink writer bound to one namespace. One caller at a time."""
 
@@ -82,6 +112,7 @@ class RouteSwitch:
     @staticmethod
     def _open() -> socket.socket:
         s = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW | socket.SOCK_CLOEXEC, NETLINK_ROUTE)
+        s.setsockopt(socket.SOL_SOCKET, SO_RCVBUFFORCE, RCVBUF)  # a batch's acks (CAP_NET_ADMIN)
         s.bind((0, 0))
         return s
 
@@ -91,24 +122,51 @@ class RouteSwitch:
     def switch(self, table: int, vip: str, ifindex: int, mac: str, routes: Sequence[str] = ()) -> int:
         """Point ``vip`` and the route entries ``routes`` (destinations via the VIP) at
         ``ifindex``; returns ``time.time_ns()`` of the last ack."""
-        first = self._seq + 1
-        msgs = [neigh_msg(first, ifindex, vip, mac), route_msg(first + 1, table, vip, ifindex)]
-        msgs += [route_msg(first + 2 + n, table, dst, ifindex, vip) for n, dst in enumerate(routes)]
-        self._seq += len(msgs)
+        (result,) = self.switch_many([Move(table, vip, ifindex, mac, routes)])
+        if isinstance(result, DataplaneError):
+            raise result
+        return result
+
+    def switch_many(self, moves: Sequence[Move]) -> list[int | DataplaneError]:
+        """Several moves (a mass failover announces every VIP of an instance at once):
+        ``BATCH`` moves per ``sendmsg``, every ack awaited. For each move, in order, the
+        time of its last ack, or the error the kernel gave for it (the others still move)."""
+        out: list[int | DataplaneError] = []
+        for start in range(0, len(moves), BATCH):
+            out += self._send(moves[start : start + BATCH])
+        return out
+
+    def _send(self, moves: Sequence[Move]) -> list[int | DataplaneError]:
+        owner: dict[int, int] = {}  # seq -> index of its move
+        left = [0] * len(moves)  # acks still awaited per move
+        msgs: list[bytes] = []
+        for i, move in enumerate(moves):
+            mine = move.messages(self._seq + 1)
+            for n in range(len(mine)):
+                owner[self._seq + 1 + n] = i
+            self._seq += len(mine)
+            left[i] = len(mine)
+            msgs += mine
+        result: list[int | DataplaneError | None] = [None] * len(moves)
         self._sock.sendall(b"".join(msgs))
-        pending = set(range(first, first + len(msgs)))
+        pending = len(owner)
         while pending:
-            data = self._sock.recv(65536)
+            data = self._sock.recv(1 << 20)
             acked = time.time_ns()
             off = 0
             while off + 16 <= len(data):
                 length, kind, _flags, seq, _pid = struct.unpack_from("IHHII", data, off)
-                if kind == NLMSG_ERROR and seq in pending:
+                i = owner.pop(seq, -1) if kind == NLMSG_ERROR else -1
+                if i >= 0:
+                    pending -= 1
+                    left[i] -= 1
                     (err,) = struct.unpack_from("i", data, off + 16)
-                    if err:
-                        raise DataplaneError(f"route switch of {vip}: {os.strerror(-err)}") from OSError(-err, "")
-                    pending.discard(seq)
-                    if not pending:
-                        return acked
+                    if err and not isinstance(result[i], DataplaneError):
+                        result[i] = _failed(moves[i].vip, -err)
+                    elif not left[i] and result[i] is None:
+                        result[i] = acked
                 off += (length + 3) & ~3 if length else len(data)
-        raise DataplaneError(f"route switch of {vip}: no ack") from OSError(errno.EIO, "")
+        return [
+            r if r is not None else DataplaneError(f"route switch of {m.vip}: no ack")
+            for r, m in zip(result, moves, strict=True)
+        ]
