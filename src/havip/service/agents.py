@@ -9,8 +9,7 @@ control plane is the authority on who holds a HaVip, the agent only acts first.
 from __future__ import annotations
 
 import datetime as dt
-from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -29,6 +28,7 @@ from havip.domain.model import (
     RouteEntry,
     Subnet,
 )
+from havip.service.common import group_by
 from havip.service.compute import resolve_host
 from havip.service.context import Ctx
 from havip.service.havips import record_event
@@ -132,15 +132,6 @@ def _find_in(repo: Repository[T], key: str, values: Iterable[str], order_by: str
     return out
 
 
-def _by(rows: Iterable[T], key: Callable[[T], str | None]) -> dict[str, list[T]]:
-    grouped: dict[str, list[T]] = defaultdict(list)
-    for row in rows:
-        k = key(row)
-        if k is not None:
-            grouped[k].append(row)
-    return grouped
-
-
 def desired_state(ctx: Ctx, host_ref: str) -> DesiredState:
     """What the host's agent must build, read in a fixed number of queries whatever the host's size.
 
@@ -158,10 +149,11 @@ def desired_state(ctx: Ctx, host_ref: str) -> DesiredState:
         havips: list[HaVip] = uow.havips.find(vpc_id=vpc_ids, order_by="id") if vpc_ids else []
         hosts = {h.id: h.name for h in uow.hosts.find()}
         havip_ids = [h.id for h in havips]
-        members_of = _by(_find_in(uow.members, "havip_id", havip_ids), lambda m: m.havip_id)
-        eips_of = _by(_find_in(uow.eips, "havip_id", havip_ids, "created_at"), lambda e: e.havip_id)
-        local_in = _by(local, lambda e: e.subnet_id)
-        local_as = {**_by(local, lambda e: e.instance_id), **{e.id: [e] for e in local}}
+        members_of = group_by(_find_in(uow.members, "havip_id", havip_ids), lambda m: m.havip_id)
+        havip_eips = _find_in(uow.eips, "havip_id", havip_ids, "created_at")
+        eips_of = group_by(havip_eips, lambda e: e.havip_id)
+        local_in = group_by(local, lambda e: e.subnet_id)
+        local_as = {**group_by(local, lambda e: e.instance_id), **{e.id: [e] for e in local}}
         out_havips = []
         for h in havips:
             members = members_of.get(h.id, [])
@@ -195,7 +187,7 @@ def desired_state(ctx: Ctx, host_ref: str) -> DesiredState:
             ],
             havips=out_havips,
             routes=_desired_routes(uow, routes, havips),
-            eips=_desired_eips(uow, havips, local),
+            eips=_desired_eips(uow, havips, havip_eips, local),
         )
 
 
@@ -206,7 +198,7 @@ def _id(e: NetworkInterface) -> str:
 def _desired_routes(uow: UnitOfWork, routes: list[RouteEntry], havips: list[HaVip]) -> list[DesiredRoute]:
     """Route entries with their next hops resolved to what a host routes to (two queries for all)."""
     vip_of = {h.id: h.ip for h in havips}
-    hops = _by(routes, lambda r: r.next_hop_type.value)
+    hops = group_by(routes, lambda r: r.next_hop_type.value)
     instances = [r.next_hop_id for r in hops.get(NextHopType.INSTANCE.value, [])]
     enis = [r.next_hop_id for r in hops.get(NextHopType.NETWORK_INTERFACE.value, [])]
     primary_of = {str(e.instance_id): e for e in _find_in(uow.interfaces, "instance_id", instances, primary=True)}
@@ -232,19 +224,27 @@ def _desired_routes(uow: UnitOfWork, routes: list[RouteEntry], havips: list[HaVi
     return out
 
 
-def _desired_eips(uow: UnitOfWork, havips: list[HaVip], local: list[NetworkInterface]) -> list[DesiredEip]:
-    """EIPs of the HaVips of the host's VPCs, and of the interfaces placed on the host."""
+def _desired_eips(
+    uow: UnitOfWork, havips: list[HaVip], havip_eips: list[Eip], local: list[NetworkInterface]
+) -> list[DesiredEip]:
+    """EIPs of the HaVips of the host's VPCs (``havip_eips``, already loaded), and of the
+    interfaces placed on the host.
+
+    The interfaces' EIPs are picked from their accounts' EIPs that no HaVip holds (one
+    indexed query), not looked up by the host's interface ids: an IN list of thousands
+    of ids costs more to build than the query costs to run, and EIPs are few.
+    """
     out = []
     by_havip = {h.id: h for h in havips}
-    if by_havip:
-        for e in sorted(_find_in(uow.eips, "havip_id", by_havip), key=_eip_id):
-            h = by_havip[str(e.havip_id)]
-            out.append(DesiredEip(e.id, e.ip, h.vpc_id, h.ip, h.id, None))
+    for e in sorted(havip_eips, key=_eip_id):
+        h = by_havip[str(e.havip_id)]
+        out.append(DesiredEip(e.id, e.ip, h.vpc_id, h.ip, h.id, None))
     by_eni = {i.id: i for i in local}
-    if by_eni:
-        for e in sorted(_find_in(uow.eips, "network_interface_id", by_eni), key=_eip_id):
-            i = by_eni[str(e.network_interface_id)]
-            out.append(DesiredEip(e.id, e.ip, i.vpc_id, i.primary_ip, None, i.id))
+    accounts = sorted({i.account_id for i in local})
+    for e in sorted(uow.eips.find(account_id=accounts, havip_id=None), key=_eip_id) if accounts else []:
+        eni = by_eni.get(e.network_interface_id) if e.network_interface_id else None
+        if eni is not None:
+            out.append(DesiredEip(e.id, e.ip, eni.vpc_id, eni.primary_ip, None, eni.id))
     return out
 
 

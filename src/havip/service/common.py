@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections import defaultdict
+from collections.abc import Callable, Iterable
 from typing import TypeVar
 
 from havip.domain import ids, rules
@@ -52,6 +53,19 @@ def remember(uow: UnitOfWork, account_id: str, operation: str, token: str | None
             resource_id=resource_id,
         )
     )
+
+
+def group_by(rows: Iterable[T], key: Callable[[T], str | None]) -> dict[str, list[T]]:
+    """Rows by ``key`` (rows whose key is None are left out), each group in the rows' order.
+
+    How a use case answers for many resources from one query instead of one per resource.
+    """
+    grouped: dict[str, list[T]] = defaultdict(list)
+    for row in rows:
+        k = key(row)
+        if k is not None:
+            grouped[k].append(row)
+    return dict(grouped)
 
 
 def used_addresses(uow: UnitOfWork, subnet_id: str) -> set[str]:

@@ -12,7 +12,7 @@ from havip.domain import ids, rules
 from havip.domain.errors import Conflict, DependencyViolation, InvalidParameter, NotFound
 from havip.domain.model import Host, Instance, NetworkInterface, Role
 from havip.service.accounts import IssuedKey, issue_key
-from havip.service.common import check_client_token, release_addresses, remember, replay, take_address
+from havip.service.common import check_client_token, group_by, release_addresses, remember, replay, take_address
 from havip.service.context import Ctx, Page, check_region, get_owned, require_operator, scope_filters
 from havip.service.havips import drop_holder
 from havip.service.ports import UnitOfWork
@@ -347,13 +347,17 @@ def create_instance(
 
 def list_instances(
     ctx: Ctx, page: Page, account_id: str | None = None, subnet_id: str | None = None, vpc_id: str | None = None
-) -> tuple[list[Instance], int]:
+) -> tuple[list[tuple[Instance, list[NetworkInterface]]], int]:
+    """A page of instances, each with its interfaces (one query for the whole page's interfaces)."""
     f = scope_filters(ctx, account_id)
     for key, value in (("subnet_id", subnet_id), ("vpc_id", vpc_id)):
         if value:
             f[key] = value
     with ctx.uow() as uow:
-        return uow.instances.find(limit=page.limit, offset=page.offset, **f), uow.instances.count(**f)
+        items = uow.instances.find(limit=page.limit, offset=page.offset, **f)
+        enis = uow.interfaces.find(instance_id=[i.id for i in items]) if items else []
+        of = group_by(enis, lambda e: e.instance_id)
+        return [(i, of.get(i.id, [])) for i in items], uow.instances.count(**f)
 
 
 def get_instance(ctx: Ctx, instance_id: str) -> tuple[Instance, list[NetworkInterface]]:

@@ -24,7 +24,7 @@ from havip.domain.model import (
 )
 from havip.domain.quotas import Quota
 from havip.service.accounts import limit_of
-from havip.service.common import check_client_token, release_addresses, remember, replay, take_address
+from havip.service.common import check_client_token, group_by, release_addresses, remember, replay, take_address
 from havip.service.context import Ctx, Page, get_owned, scope_filters
 from havip.service.ports import UnitOfWork
 
@@ -46,6 +46,19 @@ def view(uow: UnitOfWork, havip: HaVip) -> HaVipView:
         uow.eips.find(havip_id=havip.id),
         [r.id for r in uow.route_entries.find(next_hop_id=havip.id)],
     )
+
+
+def views(uow: UnitOfWork, havips: list[HaVip]) -> list[HaVipView]:
+    """``view`` of many HaVips in three queries (members, EIPs, route entries), not three per HaVip."""
+    if not havips:
+        return []
+    ids_ = [h.id for h in havips]
+    members = group_by(uow.members.find(havip_id=ids_), lambda m: m.havip_id)
+    eips = group_by(uow.eips.find(havip_id=ids_), lambda e: e.havip_id)
+    routes = group_by(uow.route_entries.find(next_hop_id=ids_), lambda r: r.next_hop_id)
+    return [
+        HaVipView(h, members.get(h.id, []), eips.get(h.id, []), [r.id for r in routes.get(h.id, [])]) for h in havips
+    ]
 
 
 def create_havip(
@@ -117,7 +130,7 @@ def list_havips(
             f[key] = value
     with ctx.uow() as uow:
         items = uow.havips.find(limit=page.limit, offset=page.offset, **f)
-        return [view(uow, h) for h in items], uow.havips.count(**f)
+        return views(uow, items), uow.havips.count(**f)
 
 
 def get_havip(ctx: Ctx, havip_id: str) -> HaVipView:

@@ -35,7 +35,7 @@ def list_instances(
 ) -> c.ListOf[c.Instance]:
     items, total = svc.list_instances(ctx, page, account_id=account_id, subnet_id=subnet_id, vpc_id=vpc_id)
     return c.ListOf[c.Instance](
-        items=[_instance_with_interfaces(ctx, i) for i in items], total=total, limit=page.limit, offset=page.offset
+        items=[views.instance(i, enis) for i, enis in items], total=total, limit=page.limit, offset=page.offset
     )
 
 
