@@ -313,7 +313,7 @@ def analyse(rows: list[dict[str, Any]]) -> dict[str, Any]:
 def settings(tiny: bool) -> list[Setting]:
     if tiny:
         return [Setting(3, 0.1, 2)]
-    return [Setting(3, 0.1, 10), Setting(3, 0.01, 10), Setting(2, 1.0, 6)]
+    return [Setting(3, 0.1, 30), Setting(3, 0.01, 30), Setting(2, 1.0, 30)]
 
 
 def run(tiny: bool, table: ProcessTable, progress: Callable[[str], None]) -> dict[str, Any]:
