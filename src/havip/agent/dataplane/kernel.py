@@ -3,8 +3,10 @@
 ``Dataplane(netns)`` reads links, routes of the VPC tables and the egress table, permanent neighbours,
 IPv4 policy rules, the agent's nftables tables and the relevant sysctls into an
 ``Observed``, and executes ``havip.agent.actions`` idempotently (exists / absent is
-success). All work runs on the namespace's thread (``Netns``); pyroute2 is used there
-and nowhere else. It decides nothing: what to do comes from ``plan``.
+success). All work runs on the namespace's thread (``Netns``). Links, addresses, routes,
+neighbours and rules are read with raw rtnetlink dumps (``rtdump``: pyroute2's decoding
+made the read-back of a large host take seconds); actions are applied with pyroute2,
+used here and nowhere else. It decides nothing: what to do comes from ``plan``.
 """
 
 from __future__ import annotations
@@ -26,10 +28,10 @@ from havip.agent import marks
 from havip.agent import ruleset as rs
 from havip.agent.dataplane.errors import DataplaneError
 from havip.agent.dataplane.netns import Netns
+from havip.agent.dataplane.rtdump import RtDump
 from havip.agent.observed import Link, Neigh, Observed, Route, Rule
 
 IFF_UP = 0x1
-IFF_TAP = 2  # IFLA_TUN_TYPE of a tun device in tap mode
 NUD_PERMANENT = 0x80
 FR_ACT_TO_TBL = 1
 FR_ACT_UNREACHABLE = 7
@@ -60,12 +62,6 @@ HOST_SYSCTLS = {
 _NFT_TABLE = re.compile(r'^table (\w+) (\S+) \{\n(?:\s*comment "([^"]*)")?', re.MULTILINE)
 
 
-def _tun_type(info: Any) -> int | None:
-    """IFLA_TUN_TYPE of a tun device's link info (1: tun, 2: tap)."""
-    data = info.get("data")
-    return data.get("IFLA_TUN_TYPE") if data is not None else None
-
-
 def _read_sysctl(key: str) -> str | None:
     try:
         with open(f"/proc/sys/{key}") as f:
@@ -89,6 +85,7 @@ class Dataplane:
     def __init__(self, netns: str | Netns) -> None:
         self.ns = netns if isinstance(netns, Netns) else Netns(netns)
         self._ipr: IPRoute = self.ns.run(IPRoute)
+        self._dump = RtDump(self.ns)
         self._handlers: dict[type, Callable[[Any], None]] = {
             a.SetHostSysctls: self._set_host_sysctls,
             a.CreateSink: self._create_sink,
@@ -109,6 +106,7 @@ class Dataplane:
 
     def close(self) -> None:
         self.ns.run(self._ipr.close)
+        self._dump.close()
         self.ns.close()
 
     # ------------------------------------------------------------------ read back
@@ -122,56 +120,43 @@ class Dataplane:
 
     def _read(self) -> Observed:
         links = {}
-        with_ipv4 = {msg["index"] for msg in self._ipr.get_addr(family=socket.AF_INET)}
-        for msg in self._ipr.get_links():
-            name = msg.get("ifname")
-            info = msg.get("linkinfo")
-            kind = info.get("kind") if info is not None else None
-            if kind == "tun" and _tun_type(info) == IFF_TAP:
-                kind = "tap"
+        with_ipv4 = self._dump.ipv4_address_links()
+        for msg in self._dump.links():
+            name = msg.name
             links[name] = Link(
                 name=name,
-                index=msg["index"],
-                alias=msg.get("ifalias") or None,
-                mac=(msg.get("address") or "").lower(),
-                up=bool(msg["flags"] & IFF_UP),
-                kind=kind,
-                has_ipv4=msg["index"] in with_ipv4,
+                index=msg.ifindex,
+                alias=msg.alias,
+                mac=msg.mac,
+                up=bool(msg.flags & IFF_UP),
+                kind=msg.kind,
+                has_ipv4=msg.ifindex in with_ipv4,
                 port_sysctls_ok=name != "lo" and self._sysctls_ok(PORT_SYSCTLS, name),
                 uplink_sysctls_ok=name != "lo" and self._sysctls_ok(UPLINK_SYSCTLS, name),
             )
         names = {link.index: n for n, link in links.items()}
-        routes = set()
-        for msg in self._ipr.route("dump", family=socket.AF_INET):
-            table = msg.get("table")
-            if not marks.is_our_route_table(table):
-                continue
-            oif = msg.get("oif")
-            dst = f"{msg.get('dst') or '0.0.0.0'}/{msg['dst_len']}"
-            routes.add(Route(table, dst, names.get(oif), msg["proto"], msg.get("gateway")))
-        neighs = set()
-        for msg in self._ipr.get_neighbours(family=socket.AF_INET):
-            dev = names.get(msg["ifindex"])
-            if dev is None or msg.get("dst") is None:
-                continue
-            neighs.add(
-                Neigh(dev, msg.get("dst"), (msg.get("lladdr") or "").lower(), bool(msg["state"] & NUD_PERMANENT))
+        routes = {
+            Route(r.table, r.dst, names.get(r.oif) if r.oif is not None else None, r.proto, r.gateway)
+            for r in self._dump.routes()
+            if marks.is_our_route_table(r.table)
+        }
+        neighs = {
+            Neigh(names[n.ifindex], n.dst, n.lladdr, bool(n.state & NUD_PERMANENT))
+            for n in self._dump.neighbours()
+            if n.ifindex in names and n.dst is not None
+        }
+        rules = {
+            Rule(
+                r.priority,
+                r.iif,
+                r.table if r.action == FR_ACT_TO_TBL else None,
+                r.protocol,
+                r.fwmark,
+                r.fwmask if r.fwmark is not None else None,
+                None if r.suppress_prefixlen in (None, NO_SUPPRESS) else r.suppress_prefixlen,
             )
-        rules = set()
-        for msg in self._ipr.get_rules(family=socket.AF_INET):
-            table = msg.get("table") if msg["action"] == FR_ACT_TO_TBL else None
-            suppress = msg.get("suppress_prefixlen")
-            rules.add(
-                Rule(
-                    msg.get("priority") or 0,
-                    msg.get("iifname"),
-                    table,
-                    msg.get("protocol") or 0,
-                    msg.get("fwmark"),
-                    msg.get("fwmask") if msg.get("fwmark") is not None else None,
-                    None if suppress in (None, NO_SUPPRESS) else suppress,
-                )
-            )
+            for r in self._dump.rules()
+        }
         host_ready = all(_read_sysctl(k) == v for k, v in HOST_SYSCTLS.items())
         return Observed(
             complete=True,
