@@ -17,6 +17,7 @@ import socket
 import pytest
 from pyroute2 import IPRoute
 
+from havip.agent import actions as a
 from havip.agent import marks
 from havip.agent.dataplane import Dataplane
 from havip.agent.dataplane.kernel import (
@@ -166,3 +167,22 @@ def test_raw_dumps_read_what_pyroute2_read(lab: Lab) -> None:
     assert observed.routes == routes
     assert observed.neighs == neighs
     assert observed.rules == rules
+
+
+def test_an_action_on_a_device_recreated_since_the_read_finds_its_new_ifindex(lab: Lab) -> None:
+    """The apply takes ifindexes from the last read; a port deleted and recreated under
+    its name in between answers ENODEV to the old one, and the action is run again."""
+    inst = lab.add_instance("i1", "10.0.0.11", MACS[1])
+    dp = lab.dataplane()
+    old = dp.read().links[inst.port].index
+    sh("ip", "link", "del", inst.port, ns=lab.host)
+    sh("ip", "link", "add", inst.port, "netns", lab.host, "type", "veth", "peer", "name", "eth0", "netns", inst.ns)
+    sh("ip", "link", "set", inst.port, "up", ns=lab.host)
+    sh("ip", "link", "set", "eth0", "up", ns=inst.ns)
+    table = marks.TABLE_MIN
+    acts = [a.ReplaceNeigh(inst.port, inst.ip, inst.mac), a.ReplaceRoute(table, f"{inst.ip}/32", inst.port)]
+    assert dp.apply(acts) == []
+    observed = dp.read()
+    assert observed.links[inst.port].index != old
+    assert Route(table, f"{inst.ip}/32", inst.port, marks.RTPROT_HAVIP) in observed.routes
+    assert Neigh(inst.port, inst.ip, inst.mac, True) in observed.neighs

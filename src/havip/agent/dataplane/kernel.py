@@ -86,6 +86,9 @@ class Dataplane:
         self.ns = netns if isinstance(netns, Netns) else Netns(netns)
         self._ipr: IPRoute = self.ns.run(IPRoute)
         self._dump = RtDump(self.ns)
+        # device -> ifindex as the last read saw them: actions on a device use these
+        # instead of asking the kernel again (one RTM_GETLINK per route or neighbour)
+        self._indexes: dict[str, int] = {}
         self._handlers: dict[type, Callable[[Any], None]] = {
             a.SetHostSysctls: self._set_host_sysctls,
             a.CreateSink: self._create_sink,
@@ -135,6 +138,7 @@ class Dataplane:
                 uplink_sysctls_ok=name != "lo" and self._sysctls_ok(UPLINK_SYSCTLS, name),
             )
         names = {link.index: n for n, link in links.items()}
+        self._indexes = {n: link.index for n, link in links.items()}
         routes = {
             Route(r.table, r.dst, names.get(r.oif) if r.oif is not None else None, r.proto, r.gateway)
             for r in self._dump.routes()
@@ -199,18 +203,39 @@ class Dataplane:
         failures = []
         for act in acts:
             try:
-                self.ns.run(self._handlers[type(act)], act)
+                self.ns.run(self._run, act)
             except (NetlinkError, OSError, subprocess.SubprocessError, DataplaneError) as e:
                 err = e if isinstance(e, DataplaneError) else DataplaneError(f"{act!r}: {e}")
                 err.__cause__ = e if err is not e else e.__cause__
                 failures.append((act, err))
         return failures
 
+    def _run(self, act: a.Action) -> None:
+        """Run ``act``'s handler. ENODEV after an ifindex came from the last read means
+        the device was deleted (and maybe recreated under its name) since: forget the
+        read's indexes and run it once more, looking each device up (handlers are idempotent)."""
+        handler = self._handlers[type(act)]
+        try:
+            handler(act)
+        except NetlinkError as e:
+            if e.code != errno.ENODEV or not self._indexes:
+                raise
+            self._indexes = {}
+            handler(act)
+
+    def _find(self, dev: str) -> int | None:
+        """The ifindex of ``dev``: as the last read saw it, else asked of the kernel."""
+        index = self._indexes.get(dev)
+        if index is None:
+            found = self._ipr.link_lookup(ifname=dev)
+            index = int(found[0]) if found else None
+        return index
+
     def _ifindex(self, dev: str) -> int:
-        found = self._ipr.link_lookup(ifname=dev)
-        if not found:
+        index = self._find(dev)
+        if index is None:
             raise DataplaneError(f"no device {dev!r} in {self.ns.name}")
-        return int(found[0])
+        return index
 
     def _nl(self, ok: Callable[[NetlinkError], bool], fn: Callable[..., Any], *args: Any, **kw: Any) -> None:
         try:
@@ -224,12 +249,15 @@ class Dataplane:
             _write_sysctl(k, v)
 
     def _create_sink(self, act: a.CreateSink) -> None:
+        self._indexes.pop(act.name, None)
         self._nl(_ignore(errno.EEXIST), self._ipr.link, "add", ifname=act.name, kind="ifb")
         idx = self._ifindex(act.name)
         self._disable_ipv6(act.name)
         self._ipr.link("set", index=idx, ifalias=marks.ALIAS_SINK + act.vpc_id, state="up")
 
     def _create_veth(self, act: a.CreateVeth) -> None:
+        self._indexes.pop(act.name, None)
+        self._indexes.pop(act.peer, None)
         self._nl(_ignore(errno.EEXIST), self._ipr.link, "add", ifname=act.name, kind="veth", peer=act.peer)
 
     def _configure_port(self, act: a.ConfigurePort) -> None:
@@ -258,11 +286,12 @@ class Dataplane:
             _write_sysctl(k.format(dev=act.device), v)
 
     def _release_port(self, act: a.ReleasePort) -> None:
-        found = self._ipr.link_lookup(ifname=act.device)
-        if found:
-            self._ipr.link("set", index=found[0], ifalias="")
+        index = self._find(act.device)
+        if index is not None:
+            self._ipr.link("set", index=index, ifalias="")
 
     def _delete_link(self, act: a.DeleteLink) -> None:
+        self._indexes.pop(act.name, None)
         self._nl(_ignore(errno.ENODEV), self._ipr.link, "del", ifname=act.name)
 
     @staticmethod
@@ -310,9 +339,9 @@ class Dataplane:
         self._ipr.neigh("replace", dst=act.ip, lladdr=act.mac, ifindex=self._ifindex(act.device), state=NUD_PERMANENT)
 
     def _delete_neigh(self, act: a.DeleteNeigh) -> None:
-        found = self._ipr.link_lookup(ifname=act.device)
-        if found:
-            self._nl(_ignore(errno.ENOENT), self._ipr.neigh, "del", dst=act.ip, ifindex=found[0])
+        index = self._find(act.device)
+        if index is not None:
+            self._nl(_ignore(errno.ENOENT), self._ipr.neigh, "del", dst=act.ip, ifindex=index)
 
     def _apply_nft(self, act: a.ApplyNftTable) -> None:
         _nft(["-f", "-"], stdin=act.text)
@@ -324,8 +353,8 @@ class Dataplane:
 
     def switch_vip(self, table: int, vip: str, device: str, mac: str) -> None:
         """Move a VIP with pyroute2: neigh replace, then route replace, each acked."""
-        self.ns.run(self._replace_neigh, a.ReplaceNeigh(device, vip, mac))
-        self.ns.run(self._replace_route, a.ReplaceRoute(table, f"{vip}/32", device))
+        self.ns.run(self._run, a.ReplaceNeigh(device, vip, mac))
+        self.ns.run(self._run, a.ReplaceRoute(table, f"{vip}/32", device))
 
 
 def _nft(args: list[str], stdin: str | None = None) -> str:
