@@ -147,6 +147,72 @@ def test_reports_to_an_unknown_host_are_404(operator: Caller, pair: Pair) -> Non
     operator.fails("POST", "/v1/hosts/h9/reports", 404, "NotFound.Host", json=body)
 
 
+def batch(agent: Caller, host: str, bodies: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    results: list[dict[str, Any]] = agent.post(f"/v1/hosts/{host}/reports/batch", {"reports": bodies}, status=200)[
+        "results"
+    ]
+    return results
+
+
+def claim(havip: str, eni: str, seconds: float, **extra: Any) -> dict[str, Any]:
+    return {"havip_id": havip, "interface_id": eni, "kind": "claim", "at": at(seconds), **extra}
+
+
+def test_a_batch_applies_its_reports_in_order_and_refuses_each_bad_one_alone(
+    tenant: Caller, net: Net, pair: Pair
+) -> None:
+    before = net.agent_h1.get("/v1/hosts/h1/desired-state")["revision"]
+    results = batch(
+        net.agent_h1,
+        "h1",
+        [
+            claim(pair.havip, pair.e1, 1, cause="garp-request", latency_us=400),
+            claim("havip-nope", pair.e1, 1),
+            claim(pair.havip, pair.e2, 2),  # i2's interface is on h2: not h1's to report
+            claim(pair.havip, pair.e1, 2),
+            claim(pair.havip, pair.e3, 3),  # not a member
+        ],
+    )
+    assert results == [
+        {"outcome": "holder-changed", "error": None},
+        {"outcome": None, "error": {"code": "NotFound.HaVip", "message": results[1]["error"]["message"]}},
+        {"outcome": None, "error": {"code": "Forbidden.InterfaceNotOnHost", "message": results[2]["error"]["message"]}},
+        {"outcome": "unchanged", "error": None},
+        {"outcome": "refused", "error": None},
+    ]
+    assert "havip-nope" in results[1]["error"]["message"]
+    view = tenant.get(f"/v1/havips/{pair.havip}")
+    assert (view["holder"]["interface_id"], view["holder"]["since"]) == (pair.e1, at(1))
+    kinds = [e["kind"] for e in tenant.get(f"/v1/havips/{pair.havip}/events")["items"]]
+    assert sorted(k for k in kinds if k != "associated") == ["claim_refused", "holder_changed"], kinds
+    after = net.agent_h1.get("/v1/hosts/h1/desired-state")["revision"]
+    assert after == before + 1, "one transaction, one revision"
+
+
+def test_a_batch_with_no_change_leaves_the_revision(net: Net, pair: Pair) -> None:
+    before = net.agent_h1.get("/v1/hosts/h1/desired-state")["revision"]
+    assert batch(net.agent_h1, "h1", [claim("havip-nope", pair.e1, 1)])[0]["error"]["code"] == "NotFound.HaVip"
+    assert net.agent_h1.get("/v1/hosts/h1/desired-state")["revision"] == before
+
+
+@pytest.mark.parametrize(
+    ("reports", "status", "code"),
+    [
+        pytest.param(0, 400, "InvalidParameter", id="empty"),
+        pytest.param(1001, 400, "InvalidParameter", id="too-many"),
+    ],
+)
+def test_batch_size_is_bounded(net: Net, pair: Pair, reports: int, status: int, code: str) -> None:
+    body = {"reports": [claim(pair.havip, pair.e1, 1)] * reports}
+    net.agent_h1.fails("POST", "/v1/hosts/h1/reports/batch", status, code, json=body)
+
+
+def test_a_batch_for_another_hosts_agent_is_refused_whole(tenant: Caller, net: Net, pair: Pair) -> None:
+    body = {"reports": [claim(pair.havip, pair.e1, 1)]}
+    net.agent_h2.fails("POST", "/v1/hosts/h1/reports/batch", 403, None, json=body)
+    assert tenant.get(f"/v1/havips/{pair.havip}")["holder"] is None
+
+
 # ---------------------------------------------------------------- the long poll
 
 

@@ -128,7 +128,7 @@ class Unreachable:
 
         raise ApiError(0, "ConnectionFailed", "test: the control plane is down")
 
-    def report(self, *args: object, **kw: object) -> object:
+    def report_batch(self, *args: object, **kw: object) -> object:
         return self.desired_state()
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 import os
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import pytest
@@ -141,36 +141,80 @@ def test_vip_actions_are_split_from_the_rest() -> None:
 
 
 class FlakySink:
+    """Fails ``failures`` times, then answers each report; ``gone`` is refused alone."""
+
     def __init__(self, failures: int) -> None:
         self.failures, self.calls = failures, 0
+        self.batches: list[list[str]] = []
 
-    def report(self, host: str, body: Mapping[str, Any]) -> Mapping[str, Any]:
+    def report_batch(self, host: str, bodies: Sequence[Mapping[str, Any]]) -> Sequence[Mapping[str, Any]]:
         self.calls += 1
         if self.calls <= self.failures:
             raise ApiError(0, "ConnectionFailed", "down")
-        if body["havip_id"] == "gone":
-            raise ApiError(404, "NotFound", "no such HaVip")
-        return {"outcome": "holder-changed"}
+        self.batches.append([b["havip_id"] for b in bodies])
+        return [
+            {"error": {"code": "NotFound.HaVip", "message": "no such HaVip"}}
+            if b["havip_id"] == "gone"
+            else {"outcome": "holder-changed"}
+            for b in bodies
+        ]
 
 
-def test_reporter_retries_while_down_and_drops_final_rejections() -> None:
-    sink = FlakySink(failures=3)
+def _collect(
+    expected: int,
+) -> tuple[list[tuple[str, str | None]], threading.Event, Callable[[Report, str | None], None]]:
     done: list[tuple[str, str | None]] = []
     finished = threading.Event()
 
     def on_done(rep: Report, outcome: str | None) -> None:
         done.append((rep.havip_id, outcome))
-        if len(done) == 2:
+        if len(done) == expected:
             finished.set()
 
+    return done, finished, on_done
+
+
+def test_reporter_retries_while_down_and_drops_final_rejections() -> None:
+    sink = FlakySink(failures=3)
+    done, finished, on_done = _collect(2)
     r = Reporter(sink, "h1", ReportSettings(backoff=(0.001,)), on_done)
-    r.start()
     r.put(Report("havip-1", "eni-1", "claim", 1_700_000_000_000_000_000, "garp-request", 300))
     r.put(Report("gone", "eni-1", "claim", 1_700_000_000_000_000_000))
+    r.start()
     assert finished.wait(5)
     r.stop()
     assert done == [("havip-1", "holder-changed"), ("gone", None)]
-    assert sink.calls == 5
+    assert sink.calls == 4 and sink.batches == [["havip-1", "gone"]], "one batch, retried while down"
+    assert r.pending() == 0
+
+
+def test_reporter_sends_the_queue_in_order_in_batches_of_batch_max() -> None:
+    sink = FlakySink(failures=0)
+    done, finished, on_done = _collect(5)
+    r = Reporter(sink, "h1", ReportSettings(batch_max=2), on_done)
+    for n in range(5):
+        r.put(Report(f"havip-{n}", "eni-1", "claim", n + 1))
+    r.start()
+    assert finished.wait(5)
+    r.stop()
+    assert sink.batches == [["havip-0", "havip-1"], ["havip-2", "havip-3"], ["havip-4"]]
+    assert done == [(f"havip-{n}", "holder-changed") for n in range(5)]
+
+
+class RefusingSink:
+    def report_batch(self, host: str, bodies: Sequence[Mapping[str, Any]]) -> Sequence[Mapping[str, Any]]:
+        raise ApiError(403, "Forbidden.NotThisHost", "not your host")
+
+
+def test_a_batch_refused_whole_settles_every_report_of_it() -> None:
+    done, finished, on_done = _collect(2)
+    r = Reporter(RefusingSink(), "h1", ReportSettings(), on_done)
+    r.put(Report("havip-1", "eni-1", "claim", 1, local_claim=True))
+    r.put(Report("havip-2", "eni-1", "refused", 2))
+    r.start()
+    assert finished.wait(5)
+    r.stop()
+    assert done == [("havip-1", None), ("havip-2", None)] and r.pending() == 0
 
 
 def test_report_body_is_the_wire_schema() -> None:
@@ -217,11 +261,11 @@ def test_keep_running_survives_an_exception_logs_counts_and_backs_off() -> None:
 
 
 class BuggySink(FlakySink):
-    def report(self, host: str, body: Mapping[str, Any]) -> Mapping[str, Any]:
+    def report_batch(self, host: str, bodies: Sequence[Mapping[str, Any]]) -> Sequence[Mapping[str, Any]]:
         self.calls += 1
         if self.calls == 1:
             raise RuntimeError("a bug, not an ApiError")
-        return {"outcome": "holder-changed"}
+        return [{"outcome": "holder-changed"} for _ in bodies]
 
 
 def test_reporter_survives_an_unexpected_exception_and_retries() -> None:

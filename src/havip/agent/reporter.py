@@ -1,10 +1,13 @@
 """Delivers the agent's reports (claims, refusals, split brains) to the control plane.
 
 The claim path enqueues and returns at once: the data plane never waits for the
-control plane. ``Reporter`` runs one thread that sends the queue in order and, while
-the control plane is unreachable or failing (transport error, 5xx, 429), retries the
-same report after the delays of ``ReportSettings.backoff`` (the last repeats). A 4xx
-answer (the HaVip was deleted meanwhile, ...) is final: logged and dropped. Every
+control plane. ``Reporter`` runs one thread that sends the queue in order, in batches
+of up to ``ReportSettings.batch_max`` (a mass failover queues a report per VIP: one
+request and one transaction each would keep the control plane minutes behind), and,
+while the control plane is unreachable or failing (transport error, 5xx, 429), retries
+the same batch after the delays of ``ReportSettings.backoff`` (the last repeats). A
+report the control plane refuses (the HaVip was deleted meanwhile, ...: an error in its
+place of the answer, or a 4xx for the whole batch) is final: logged and dropped. Every
 finished delivery calls ``on_done(report, outcome or None)``. A full queue drops its
 oldest report that switched no route (refused, split brain, ...) first; only a queue of
 nothing but local claims drops its oldest claim, and settles it with ``on_done(report,
@@ -16,9 +19,10 @@ from __future__ import annotations
 
 import collections
 import datetime as dt
+import itertools
 import logging
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -31,7 +35,9 @@ log = logging.getLogger("havip.agent.reporter")
 
 
 class ReportSink(Protocol):
-    def report(self, host: str, body: Mapping[str, Any]) -> Mapping[str, Any]: ...
+    def report_batch(self, host: str, bodies: Sequence[Mapping[str, Any]]) -> Sequence[Mapping[str, Any]]:
+        """One answer per body, in order: ``{"outcome": ...}`` or ``{"error": {"code", "message"}}``."""
+        ...
 
 
 @dataclass(frozen=True)
@@ -77,6 +83,7 @@ class Reporter:
         self._sink, self._host, self._settings, self._on_done = sink, host, settings, on_done
         self._on_error = on_error
         self._queue: collections.deque[Report] = collections.deque()
+        self._in_flight = 0  # the head's reports being sent
         self._cond = threading.Condition()
         self._stopping = False
         self._thread = threading.Thread(target=self._run, name="havip-reporter", daemon=True)
@@ -109,7 +116,7 @@ class Reporter:
     def _drop_one(self) -> Report:
         """Remove the oldest report that switched no route, else the oldest (a claim).
         The head may be in flight; it is never taken away from the sender."""
-        first = 1 if len(self._queue) > 1 else 0
+        first = min(max(self._in_flight, 1), len(self._queue) - 1)
         for i in range(first, len(self._queue)):
             if not self._queue[i].local_claim:
                 rep = self._queue[i]
@@ -128,11 +135,26 @@ class Reporter:
         with self._cond:
             return list(self._queue)
 
-    def _next(self) -> Report | None:
+    def _next(self) -> list[Report]:
+        """The head of the queue, up to ``batch_max`` reports (empty when stopping)."""
         with self._cond:
             while not self._queue and not self._stopping:
                 self._cond.wait()
-            return None if self._stopping else self._queue[0]
+            if self._stopping:
+                return []
+            batch = list(itertools.islice(self._queue, self._settings.batch_max))
+            self._in_flight = len(batch)
+            return batch
+
+    def _settle(self, batch: list[Report]) -> None:
+        """The batch is answered: out of the queue (the head, unless a full queue dropped some)."""
+        with self._cond:
+            sent = {id(r) for r in batch}
+            while self._queue and id(self._queue[0]) in sent:
+                self._queue.popleft()
+            if any(id(r) in sent for r in self._queue):
+                self._queue = collections.deque(r for r in self._queue if id(r) not in sent)
+            self._in_flight = 0
 
     def _sleep(self, seconds: float) -> bool:
         """Wait ``seconds`` unless stopped; False when stopping."""
@@ -149,24 +171,22 @@ class Reporter:
 
     def _run(self) -> None:
         attempt = 0
-        while (rep := self._next()) is not None:
-            outcome: str | None = None
+        while batch := self._next():
             try:
-                answer = self._sink.report(self._host, rep.body())
-                outcome = str(answer.get("outcome"))
+                answers = list(self._sink.report_batch(self._host, [r.body() for r in batch]))
+                if len(answers) != len(batch):
+                    raise ValueError(f"{len(answers)} answers to a batch of {len(batch)} reports")
             except ApiError as exc:
                 if retryable(exc):
                     if attempt == 0:
-                        event(log, "report-retry", havip=rep.havip_id, error=exc.message, level=logging.WARNING)
+                        event(log, "report-retry", count=len(batch), error=exc.message, level=logging.WARNING)
                     if not self._retry(attempt):
                         return
                     attempt += 1
                     continue
-                event(
-                    log, "report-rejected", havip=rep.havip_id, kind=rep.kind, error=exc.message, level=logging.WARNING
-                )
+                answers = [{"error": {"code": exc.code, "message": exc.message}}] * len(batch)
             except Exception as exc:  # the thread must outlive any bug: log, count, retry later
-                event(log, "reporter-error", havip=rep.havip_id, kind=rep.kind, level=logging.ERROR, exc_info=True)
+                event(log, "reporter-error", count=len(batch), level=logging.ERROR, exc_info=True)
                 if self._on_error is not None:
                     self._on_error(exc)
                 if not self._retry(attempt):
@@ -174,10 +194,19 @@ class Reporter:
                 attempt += 1
                 continue
             attempt, self.failures = 0, 0
-            with self._cond:
-                if self._queue and self._queue[0] is rep:
-                    self._queue.popleft()
+            self._settle(batch)
+            for rep, answer in zip(batch, answers, strict=True):
+                self._done(rep, answer)
+
+    def _done(self, rep: Report, answer: Mapping[str, Any]) -> None:
+        error = answer.get("error")
+        outcome: str | None = None
+        if error is not None:
+            message = error.get("message") if isinstance(error, Mapping) else error
+            event(log, "report-rejected", havip=rep.havip_id, kind=rep.kind, error=message, level=logging.WARNING)
+        else:
+            outcome = str(answer.get("outcome"))
             event(
                 log, "report-delivered", havip=rep.havip_id, interface=rep.interface_id, kind=rep.kind, outcome=outcome
             )
-            self._on_done(rep, outcome)
+        self._on_done(rep, outcome)

@@ -33,6 +33,9 @@ class ReportSettings:
     backoff: tuple[float, ...] = (0.1, 0.2, 0.5, 1.0, 2.0, 5.0)
     """Delays between delivery attempts of one report; the last repeats until it is delivered."""
 
+    batch_max: int = 256
+    """Reports sent in one request (and applied in one transaction)."""
+
     queue_max: int = 10_000
     """Reports kept while the control plane is down. When full, the oldest report that
     switched no route (refused, split brain, held elsewhere) goes first; a claim goes only

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json as jsonlib
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any, Literal, cast
 from urllib.parse import quote
 
@@ -268,6 +268,15 @@ class HavipClient:
     def report(self, host: str, body: Mapping[str, Any]) -> Item:
         """Report what the agent of ``host`` saw (a claim, a probe answer, ...); answers ``{"outcome"}``."""
         return cast(Item, self.request("POST", _path("hosts", host, "reports"), json=_compact(body)))
+
+    def report_batch(self, host: str, bodies: Sequence[Mapping[str, Any]]) -> list[Item]:
+        """Several reports in one request, applied in order in one transaction; one answer
+        each, in order: ``{"outcome"}``, or ``{"error": {"code", "message"}}`` for a report
+        the control plane refused (the others still count)."""
+        answer = self.request(
+            "POST", _path("hosts", host, "reports", "batch"), json={"reports": [_compact(b) for b in bodies]}
+        )
+        return [cast(Item, r) for r in cast(Item, answer)["results"]]
 
     def healthz(self) -> Item:
         return cast(Item, self.request("GET", "/healthz"))

@@ -25,7 +25,11 @@ from havip.contract.agents import (
     DesiredSubnet,
     Outcome,
     Report,
+    ReportBatch,
+    ReportBatchItem,
+    ReportBatchResult,
     ReportKind,
+    ReportRefusal,
     ReportResult,
 )
 from havip.contract.common import DEFAULT_LIMIT, MAX_LIMIT, Error, Health, ListOf, Request, Resource, UtcDatetime
@@ -107,7 +111,11 @@ __all__ = [
     "QuotaList",
     "QuotaSet",
     "Report",
+    "ReportBatch",
+    "ReportBatchItem",
+    "ReportBatchResult",
     "ReportKind",
+    "ReportRefusal",
     "ReportResult",
     "Request",
     "Resource",

@@ -87,6 +87,28 @@ class ReportResult(BaseModel):
     outcome: Outcome
 
 
+class ReportBatch(Request):
+    """Several reports, applied in order in one transaction."""
+
+    reports: list[Report] = Field(min_length=1, max_length=1000)
+
+
+class ReportRefusal(BaseModel):
+    code: str = Field(description="the stable code the same report alone would have been refused with")
+    message: str
+
+
+class ReportBatchItem(BaseModel):
+    """What became of one report of a batch: its outcome, or why it was refused."""
+
+    outcome: Outcome | None = None
+    error: ReportRefusal | None = None
+
+
+class ReportBatchResult(BaseModel):
+    results: list[ReportBatchItem] = Field(description="one per report, in order")
+
+
 __all__ = [
     "DesiredEip",
     "DesiredHaVip",
@@ -96,6 +118,10 @@ __all__ = [
     "DesiredSubnet",
     "Outcome",
     "Report",
+    "ReportBatch",
+    "ReportBatchItem",
+    "ReportBatchResult",
     "ReportKind",
+    "ReportRefusal",
     "ReportResult",
 ]

@@ -9,13 +9,13 @@ control plane is the authority on who holds a HaVip, the agent only acts first.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from havip.domain import rules
 from havip.domain.claims import Outcome, ReportKind, judge_report, may_claim, set_holder
-from havip.domain.errors import Forbidden, InvalidParameter, NotFound
+from havip.domain.errors import Forbidden, HavipError, InvalidParameter, NotFound
 from havip.domain.model import (
     BindingMode,
     Eip,
@@ -274,33 +274,64 @@ class ClaimReport:
     others: list[str] = field(default_factory=list)  # split brain: the other interfaces
 
 
+REPORT_BATCH_MAX = 1000
+"""The most reports one batch may carry."""
+
+
 def report(ctx: Ctx, host_ref: str, rep: ClaimReport) -> Outcome:
     """Record what the host's agent saw; returns what it changed."""
+    (result,) = report_many(ctx, host_ref, [rep])
+    if isinstance(result, HavipError):
+        raise result
+    return result
+
+
+def report_many(ctx: Ctx, host_ref: str, reps: Sequence[ClaimReport]) -> list[Outcome | HavipError]:
+    """Several reports, applied in order in one transaction (one write lock, at most one
+    revision bump): a mass failover reports a claim per VIP, and a transaction each kept
+    the control plane a minute behind 1,000 of them. Each report stands alone: one the
+    rules refuse (its HaVip deleted meanwhile, ...) gets its error in its place and writes
+    nothing; the others count. A batch from anyone but the host's agent is refused whole."""
+    if not 1 <= len(reps) <= REPORT_BATCH_MAX:
+        raise InvalidParameter(f"a batch carries 1 to {REPORT_BATCH_MAX} reports, not {len(reps)}")
+    results: list[Outcome | HavipError] = []
+    with ctx.uow(write=True) as uow:
+        host = _own_host(ctx, uow, host_ref)
+        now = ctx.now()
+        for rep in reps:
+            try:
+                havip, eni, kind = _checked(uow, host, rep)
+            except HavipError as e:
+                results.append(e)
+                continue
+            results.append(_apply(uow, host, havip, eni, kind, rep, now))
+        if Outcome.HOLDER_CHANGED in results:
+            uow.bump_revision()
+        uow.commit()
+    return results
+
+
+def _checked(uow: UnitOfWork, host: Host, rep: ClaimReport) -> tuple[HaVip, NetworkInterface, ReportKind]:
+    """The report's HaVip and interface, if the report is one this host's agent may make."""
     kind = ReportKind(rep.kind)
     if rep.latency_us is not None and not 0 <= rep.latency_us <= MAX_LATENCY_US:
         raise InvalidParameter(f"latency_us must be between 0 and {MAX_LATENCY_US} (an hour)")
     if len(rep.cause) > CAUSE_MAX or not (rep.cause.isascii() and rep.cause.isprintable()):
         raise InvalidParameter(f"cause must be at most {CAUSE_MAX} printable ASCII characters")
-    with ctx.uow(write=True) as uow:
-        host = _own_host(ctx, uow, host_ref)
-        havip = uow.havips.get(rep.havip_id)
-        if havip is None:
-            raise NotFound("HaVip", rep.havip_id)
-        eni = uow.interfaces.get(rep.interface_id)
-        if eni is None:
-            raise NotFound("NetworkInterface", rep.interface_id)
-        if eni.host_id != host.id:
-            raise Forbidden(
-                f"network interface {eni.id} is not placed on host {host.name}", code="Forbidden.InterfaceNotOnHost"
-            )
-        if eni.vpc_id != havip.vpc_id:
-            # an agent writes only into the history of HaVips its interfaces can reach
-            raise NotFound("HaVip", rep.havip_id)
-        outcome = _apply(uow, host, havip, eni, kind, rep, ctx.now())
-        if outcome is Outcome.HOLDER_CHANGED:
-            uow.bump_revision()
-        uow.commit()
-        return outcome
+    havip = uow.havips.get(rep.havip_id)
+    if havip is None:
+        raise NotFound("HaVip", rep.havip_id)
+    eni = uow.interfaces.get(rep.interface_id)
+    if eni is None:
+        raise NotFound("NetworkInterface", rep.interface_id)
+    if eni.host_id != host.id:
+        raise Forbidden(
+            f"network interface {eni.id} is not placed on host {host.name}", code="Forbidden.InterfaceNotOnHost"
+        )
+    if eni.vpc_id != havip.vpc_id:
+        # an agent writes only into the history of HaVips its interfaces can reach
+        raise NotFound("HaVip", rep.havip_id)
+    return havip, eni, kind
 
 
 def _apply(

@@ -25,6 +25,7 @@ from havip import contract as c
 from havip.api import views
 from havip.api.deps import CtxDep, PageDep, app_state
 from havip.api.routers import ERROR_RESPONSES
+from havip.domain.errors import HavipError
 from havip.service import agents
 from havip.service import compute as svc
 from havip.service.context import Ctx
@@ -134,7 +135,29 @@ async def desired_state(
     summary="Report a claim, a refusal or a split brain seen on the host (its agent)",
 )
 def report(ctx: CtxDep, host: str, body: c.Report) -> c.ReportResult:
-    rep = agents.ClaimReport(
+    return c.ReportResult(outcome=agents.report(ctx, host, _claim_report(body)))
+
+
+@router.post(
+    "/{host}/reports/batch",
+    response_model=c.ReportBatchResult,
+    tags=["agents"],
+    summary="Report several claims (a mass failover) in one request, applied in order in one transaction",
+)
+def report_batch(ctx: CtxDep, host: str, body: c.ReportBatch) -> c.ReportBatchResult:
+    results = agents.report_many(ctx, host, [_claim_report(r) for r in body.reports])
+    return c.ReportBatchResult(
+        results=[
+            c.ReportBatchItem(error=c.ReportRefusal(code=r.code, message=r.message))
+            if isinstance(r, HavipError)
+            else c.ReportBatchItem(outcome=r)
+            for r in results
+        ]
+    )
+
+
+def _claim_report(body: c.Report) -> agents.ClaimReport:
+    return agents.ClaimReport(
         havip_id=body.havip_id,
         interface_id=body.interface_id,
         kind=body.kind,
@@ -143,4 +166,3 @@ def report(ctx: CtxDep, host: str, body: c.Report) -> c.ReportResult:
         latency_us=body.latency_us,
         others=list(body.others),
     )
-    return c.ReportResult(outcome=agents.report(ctx, host, rep))
