@@ -68,7 +68,7 @@ class Sizes:
 
 
 def sizes(tiny: bool) -> Sizes:
-    return Sizes(2, 1) if tiny else Sizes(10, 4)
+    return Sizes(2, 1) if tiny else Sizes(20, 4)
 
 
 def _offloads(dev: str) -> dict[str, bool]:
