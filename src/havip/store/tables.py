@@ -176,6 +176,7 @@ havips = Table(
     _created(),
     Column("updated_at", UtcDateTime(), nullable=False),
     UniqueConstraint("subnet_id", "ip", name="uq_havips_subnet_ip"),
+    Index("ix_havips_account_created", "account_id", "created_at", "id"),  # the list page, in order
 )
 
 havip_members = Table(
