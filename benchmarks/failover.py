@@ -243,18 +243,30 @@ def run_setting(
             clocks[system.kind] = {m.name: AdvertClock(m.namespace) for m in system.members.values()}
             for c in clocks[system.kind].values():
                 stack.callback(c.close)
-        for mode in MODES:
-            for i in range(setting.runs):
-                for system in (havip, bridge) if i % 2 == 0 else (bridge, havip):
-                    row = one_failover(system, mode, clocks[system.kind], PHASE_S)
-                    row["round"] = i
-                    rows.append(row)
-                    got = row["first_answer_ms"]
-                    progress(
-                        f"{setting.label} {mode} #{i + 1} {system.kind}: {row['from']}->{row['to']} "
-                        + (f"first answer {got:.1f} ms" if got is not None else "NO ANSWER from the new holder")
-                    )
-    return {"setting": setting.key, "label": setting.label, "runs": rows, "modes": analyse(rows)}
+        stopped = None
+        try:
+            for mode in MODES:
+                for i in range(setting.runs):
+                    for system in (havip, bridge) if i % 2 == 0 else (bridge, havip):
+                        where = f"{setting.label} {mode} #{i + 1} {system.kind}"
+                        row = one_failover(system, mode, clocks[system.kind], PHASE_S)
+                        row["round"] = i
+                        rows.append(row)
+                        got = row["first_answer_ms"]
+                        progress(
+                            f"{where}: {row['from']}->{row['to']} "
+                            + (f"first answer {got:.1f} ms" if got is not None else "NO ANSWER from the new holder")
+                        )
+        except FailoverFailed as exc:  # a pair that cannot be repaired: keep what was measured, say so
+            stopped = f"stopped at {where}: {exc}"
+            progress(f"{setting.label}: {stopped}")
+    return {
+        "setting": setting.key,
+        "label": setting.label,
+        "runs": rows,
+        "modes": analyse(rows),
+        "stopped": stopped,
+    }
 
 
 def analyse(rows: list[dict[str, Any]]) -> dict[str, Any]:
@@ -344,7 +356,10 @@ def table(r: dict[str, Any]) -> str:
         "against itself (alternate samples).",
     ]
     for s in r["settings"]:
-        lines += ["", f"#### {s['label']}", "", fmt.DIST_HEAD]
+        lines += ["", f"#### {s['label']}", ""]
+        if s.get("stopped"):
+            lines += [f"**This setting stopped early** ({s['stopped']}); the rows below are what it measured.", ""]
+        lines.append(fmt.DIST_HEAD)
         for mode, m in s["modes"].items():
             lines.append(fmt.dist_row(f"{mode}: havip", m["havip_ms"]))
             lines.append(fmt.dist_row(f"{mode}: bridge", m["bridge_ms"]))
@@ -405,7 +420,7 @@ def section(r: dict[str, Any], out: Path, rel: Path) -> fmt.Section:
     _plot_timeline(r, out / "failover_timeline.png")
     summary = [
         f"| #2 failover, {s['label']}, {mode} | {m['target']['what']} | {_diff_verdict(m)} "
-        f"diff = {fmt.ci(m['difference_ms'])} ms |"
+        f"diff = {fmt.ci(m['difference_ms'])} ms{' (the setting stopped early)' if s.get('stopped') else ''} |"
         for s in r["settings"]
         for mode, m in s["modes"].items()
     ]

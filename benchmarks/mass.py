@@ -299,7 +299,7 @@ def run(tiny: bool, table: ProcessTable, progress: Callable[[str], None]) -> dic
         if _recorded(system, holder.name, 0, 300) is None:  # the start-up's claims all reported
             raise FailoverFailed(f"the control plane does not show {holder.name} holding every HaVip")
         for i in range(runs):
-            for mode in MODES:
+            for mode in MODES if i % 2 == 0 else tuple(reversed(MODES)):  # each mode, both directions
                 row = one_failover(system, obs, mode, settle=1.0)
                 row["round"] = i
                 rows.append(row)
