@@ -334,8 +334,11 @@ def run(tiny: bool, table: ProcessTable, progress: Callable[[str], None]) -> dic
     return {"name": "failover", "params": {"probe_interval_ms": probe_ms, "modes": list(MODES)}, "settings": results}
 
 
-def _diff_verdict(m: dict[str, Any]) -> str:
-    """Met, missed, or not shown: an interval that straddles the limit proves neither."""
+def _diff_verdict(m: dict[str, Any], stopped: str | None = None) -> str:
+    """Met, missed, or not shown: an interval that straddles the limit proves neither, and
+    a setting that stopped early shows nothing."""
+    if stopped:
+        return "**not shown** (the setting stopped early)"
     if m["target"]["met"]:
         return "**met**"
     d = m["difference_ms"]
@@ -374,7 +377,7 @@ def table(r: dict[str, Any]) -> str:
             lines.append(
                 f"| {mode} | {fmt.ci(m['difference_ms'])} | {fmt.ci(m['noise_floor_ms'])} | "
                 f"{m['stale_answers_after_route_switch_havip']} | {m['no_answer']['havip']} / {m['no_answer']['bridge']} "
-                f"| {_diff_verdict(m)} |"
+                f"| {_diff_verdict(m, s.get('stopped'))} |"
             )
     return "\n".join(lines)
 
@@ -419,8 +422,8 @@ def section(r: dict[str, Any], out: Path, rel: Path) -> fmt.Section:
     _plot_cdfs(r, out / "failover_cdf.png")
     _plot_timeline(r, out / "failover_timeline.png")
     summary = [
-        f"| #2 failover, {s['label']}, {mode} | {m['target']['what']} | {_diff_verdict(m)} "
-        f"diff = {fmt.ci(m['difference_ms'])} ms{' (the setting stopped early)' if s.get('stopped') else ''} |"
+        f"| #2 failover, {s['label']}, {mode} | {m['target']['what']} | {_diff_verdict(m, s.get('stopped'))} "
+        f"diff = {fmt.ci(m['difference_ms'])} ms |"
         for s in r["settings"]
         for mode, m in s["modes"].items()
     ]

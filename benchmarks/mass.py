@@ -77,6 +77,7 @@ class Observers:
         self.vips = vips
         self.vipset = set(vips)
         self.window: Window | None = None
+        self.failed: str | None = None  # an observer that had to stop, and why
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._host = Netns(host_ns)
@@ -135,7 +136,8 @@ class Observers:
             except TimeoutError:
                 continue
             except OSError as e:  # ENOBUFS: notifications were lost; say so rather than guess
-                raise FailoverFailed(f"route observer lost notifications: {e}") from e
+                self.failed = f"the route observer lost notifications: {e}"
+                return
             at = time.time_ns()
             off = 0
             while off + 16 <= len(data):
@@ -221,6 +223,8 @@ def one_failover(system: System, obs: Observers, mode: str, settle: float) -> di
     w = obs.open(injected, port, new.name)
     inject(system, mode, old)
     n = len(obs.vips)
+    if obs.failed:
+        raise FailoverFailed(obs.failed)
     complete = _wait(
         "every VIP switched and answering",
         lambda: len(w.route_ns) == n and len(w.answer_ns) == n,
@@ -240,6 +244,8 @@ def one_failover(system: System, obs: Observers, mode: str, settle: float) -> di
     def ms(ns: int) -> float:
         return (ns - injected) / 1e6
 
+    if obs.failed:
+        raise FailoverFailed(obs.failed)
     garps, routes, answers = w.garp_ns, w.route_ns, w.answer_ns
     per_vip = [(routes[v] - garps[v]) / 1e6 for v in obs.vips if v in routes and v in garps]
     last_garp = max(garps.values()) if garps else None
@@ -316,7 +322,8 @@ def run(tiny: bool, table: ProcessTable, progress: Callable[[str], None]) -> dic
             "havips": havips,
             "failovers_per_mode": runs,
             "modes": list(MODES),
-            "keepalived": f"VRRPv{spec.version} advert_int {spec.advert_int:g}; extra VIPs in virtual_ipaddress_excluded",
+            "keepalived": f"VRRPv{spec.version} advert_int {spec.advert_int:g}; extra VIPs in virtual_ipaddress_excluded;"
+            " garp_master_repeat 1, no garp_master_refresh",
             "sweep_pps": SWEEP_PPS,
             "sweep_period_ms": 1000 * havips / SWEEP_PPS,
         },

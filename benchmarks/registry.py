@@ -60,7 +60,7 @@ ENTRIES: tuple[Entry, ...] = (
         7,
         "The OVN peer",
         "the same pair behind OVN's virtual port, GARP to first answer",
-        needs=("ovs-vsctl", "ovn-nbctl", "ovn-northd", "ovn-controller"),
+        needs=("ovs-vsctl", "ovn-nbctl", "ovn-northd", "ovn-controller", "ethtool"),
     ),
 )
 

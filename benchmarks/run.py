@@ -39,9 +39,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--tiny", action="store_true", help="the smallest sizes (what the test suite runs)")
     built = [e.name for e in ENTRIES if e.module() is not None]
     parser.add_argument("--only", default="", help=f"comma-separated: {', '.join(built)} (default: all)")
-    parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results")
-    parser.add_argument("--report", type=Path, default=ROOT / "BENCHMARKS.md")
+    parser.add_argument(
+        "--out", type=Path, default=None, help="results directory (default: benchmarks/results; with --tiny a temp one)"
+    )
+    parser.add_argument("--report", type=Path, default=None, help="the report (default: BENCHMARKS.md, or <out>/...)")
     args = parser.parse_args(argv)
+    if args.out is None:  # a smoke run never overwrites the committed full-size results
+        args.out = Path(tempfile.mkdtemp(prefix="havip-bench-tiny-")) if args.tiny else ROOT / "benchmarks" / "results"
+    if args.report is None:
+        args.report = args.out / "BENCHMARKS.md" if args.tiny else ROOT / "BENCHMARKS.md"
     names = [n for n in args.only.split(",") if n] or built
     unknown = [n for n in names if n not in built]
     if unknown:

@@ -171,15 +171,18 @@ def test_a_batch_applies_its_reports_in_order_and_refuses_each_bad_one_alone(
             claim(pair.havip, pair.e2, 2),  # i2's interface is on h2: not h1's to report
             claim(pair.havip, pair.e1, 2),
             claim(pair.havip, pair.e3, 3),  # not a member
+            {**claim(pair.havip, pair.e1, 0), "at": "2999-01-01T00:00:00Z"},  # from the future
         ],
     )
     assert results == [
-        {"outcome": "holder-changed", "error": None},
-        {"outcome": None, "error": {"code": "NotFound.HaVip", "message": results[1]["error"]["message"]}},
-        {"outcome": None, "error": {"code": "Forbidden.InterfaceNotOnHost", "message": results[2]["error"]["message"]}},
-        {"outcome": "unchanged", "error": None},
-        {"outcome": "refused", "error": None},
+        {"outcome": "holder-changed"},
+        {"error": {"code": "NotFound.HaVip", "message": results[1]["error"]["message"]}},
+        {"error": {"code": "Forbidden.InterfaceNotOnHost", "message": results[2]["error"]["message"]}},
+        {"outcome": "unchanged"},
+        {"outcome": "refused"},
+        {"error": {"code": results[5]["error"]["code"], "message": results[5]["error"]["message"]}},
     ]
+    assert results[5]["error"]["code"].startswith("InvalidParameter")
     assert "havip-nope" in results[1]["error"]["message"]
     view = tenant.get(f"/v1/havips/{pair.havip}")
     assert (view["holder"]["interface_id"], view["holder"]["since"]) == (pair.e1, at(1))

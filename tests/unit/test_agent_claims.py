@@ -232,7 +232,10 @@ def test_report_body_is_the_wire_schema() -> None:
 def test_a_full_report_queue_drops_refusals_first_and_settles_a_dropped_claim() -> None:
     done: list[tuple[str, str | None]] = []
     r = Reporter(
-        FlakySink(failures=0), "h1", ReportSettings(queue_max=3), lambda rep, o: done.append((rep.havip_id, o))
+        FlakySink(failures=0),
+        "h1",
+        ReportSettings(queue_max=3, batch_max=1),
+        lambda rep, o: done.append((rep.havip_id, o)),
     )
     claim = functools.partial(Report, interface_id="eni-1", kind="claim", local_claim=True)
     r.put(claim("c1", at_ns=1))

@@ -144,20 +144,22 @@ class ClaimPath:
         view, local = self.host.claim_state()
         local = dict(local)
         planned: dict[str, tuple[c.ClaimVerdict, Frame, arp.GarpSeen]] = {}  # by HaVip id
-        for _ in range(budget):
-            frame = self.watcher.receive(0)
-            if frame is None:
-                break
-            seen = arp.classify_watch(frame.data, frame.ifindex, frame.pkttype, self.gateway_mac)
-            if isinstance(seen, arp.GarpSeen):
-                verdict = self._decide(view, local, frame, seen)
-                if verdict.act is c.Act.SWITCH and verdict.vip is not None and verdict.port is not None:
-                    planned[verdict.vip.havip_id] = (verdict, frame, seen)
-                    local[verdict.vip.havip_id] = verdict.port.interface_id
-            elif isinstance(seen, arp.ProbeAnswer):
-                self._on_answer(seen)
-        if planned:
-            self._switch_claims(list(planned.values()))
+        try:
+            for _ in range(budget):
+                frame = self.watcher.receive(0)
+                if frame is None:
+                    break
+                seen = arp.classify_watch(frame.data, frame.ifindex, frame.pkttype, self.gateway_mac)
+                if isinstance(seen, arp.GarpSeen):
+                    verdict = self._decide(view, local, frame, seen)
+                    if verdict.act is c.Act.SWITCH and verdict.vip is not None and verdict.port is not None:
+                        planned[verdict.vip.havip_id] = (verdict, frame, seen)
+                        local[verdict.vip.havip_id] = verdict.port.interface_id
+                elif isinstance(seen, arp.ProbeAnswer):
+                    self._on_answer(seen)
+        finally:  # a frame that fails to read (its port just vanished) must not strand the others
+            if planned:
+                self._switch_claims(list(planned.values()))
 
     def _decide(self, view: c.ClaimView, local: dict[str, str], frame: Frame, seen: arp.GarpSeen) -> c.ClaimVerdict:
         verdict = c.decide_claim(view, local, seen.ifindex, seen.ip)

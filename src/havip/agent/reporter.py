@@ -80,6 +80,8 @@ class Reporter:
     def __init__(
         self, sink: ReportSink, host: str, settings: ReportSettings, on_done: Done, on_error: LoopError | None = None
     ) -> None:
+        if settings.queue_max <= settings.batch_max:
+            raise ValueError(f"queue_max ({settings.queue_max}) must exceed batch_max ({settings.batch_max})")
         self._sink, self._host, self._settings, self._on_done = sink, host, settings, on_done
         self._on_error = on_error
         self._queue: collections.deque[Report] = collections.deque()

@@ -301,10 +301,11 @@ def report_many(ctx: Ctx, host_ref: str, reps: Sequence[ClaimReport]) -> list[Ou
         for rep in reps:
             try:
                 havip, eni, kind = _checked(uow, host, rep)
+                # judged before anything is written: a report it refuses (from the future)
+                # leaves the transaction as it was
+                results.append(_apply(uow, host, havip, eni, kind, rep, now))
             except HavipError as e:
                 results.append(e)
-                continue
-            results.append(_apply(uow, host, havip, eni, kind, rep, now))
         if Outcome.HOLDER_CHANGED in results:
             uow.bump_revision()
         uow.commit()

@@ -48,7 +48,7 @@ RT_SCOPE_LINK = 253
 RTN_UNICAST = 1
 SO_RCVBUFFORCE = 33
 RCVBUF = 4 << 20
-BATCH = 128  # moves per sendmsg: ~260 messages, their acks well inside RCVBUF
+BATCH = 256  # messages per sendmsg (a move is 2 + its route entries): their acks well inside RCVBUF
 
 
 def _msg(kind: int, flags: int, seq: int, body: bytes) -> bytes:
@@ -129,11 +129,22 @@ class RouteSwitch:
 
     def switch_many(self, moves: Sequence[Move]) -> list[int | DataplaneError]:
         """Several moves (a mass failover announces every VIP of an instance at once):
-        ``BATCH`` moves per ``sendmsg``, every ack awaited. For each move, in order, the
-        time of its last ack, or the error the kernel gave for it (the others still move)."""
+        up to ``BATCH`` messages per ``sendmsg``, every ack awaited before the next. For
+        each move, in order, the time of its last ack, or the error the kernel gave for it
+        (the others still move)."""
         out: list[int | DataplaneError] = []
-        for start in range(0, len(moves), BATCH):
-            out += self._send(moves[start : start + BATCH])
+        chunk: list[Move] = []
+        size = 0
+        for move in [*moves, None]:
+            if chunk and (move is None or size + 2 + len(move.routes) > BATCH):
+                try:
+                    out += self._send(chunk)
+                except OSError as e:  # the socket failed (not the kernel refusing a move): these did not happen
+                    out += [DataplaneError(f"route switch of {m.vip}: {e}") for m in chunk]
+                chunk, size = [], 0
+            if move is not None:
+                chunk.append(move)
+                size += 2 + len(move.routes)
         return out
 
     def _send(self, moves: Sequence[Move]) -> list[int | DataplaneError]:

@@ -141,6 +141,7 @@ def report(ctx: CtxDep, host: str, body: c.Report) -> c.ReportResult:
 @router.post(
     "/{host}/reports/batch",
     response_model=c.ReportBatchResult,
+    response_model_exclude_none=True,  # each item carries its outcome or its error
     tags=["agents"],
     summary="Report several claims (a mass failover) in one request, applied in order in one transaction",
 )
