@@ -7,7 +7,7 @@ import random
 
 import pytest
 
-from benchmarks.stats import bootstrap_percentile, compare, percentile, split_self, summary
+from benchmarks.stats import bootstrap_percentile, compare, compare_strata, percentile, split_self, summary
 
 pytestmark = pytest.mark.unit
 
@@ -59,3 +59,15 @@ def test_bootstrap_percentile_brackets_the_estimate() -> None:
 
 def test_bootstrap_percentile_of_nothing_is_nan() -> None:
     assert math.isnan(bootstrap_percentile([], 99).estimate)
+
+
+def test_compare_strata_takes_the_difference_within_each_stratum() -> None:
+    # two directions 80 apart; the candidate is 1 slower in each: pooled, the gap between the
+    # directions would dominate; within strata the difference is exactly 1 with a tight interval
+    a = {"i1->i2": [100.0 + x for x in (1, 2, 3, 4, 5)], "i2->i1": [180.0 + x for x in (1, 2, 3, 4, 5)]}
+    b = {"i1->i2": [99.0 + x for x in (1, 2, 3, 4, 5)], "i2->i1": [179.0 + x for x in (1, 2, 3, 4, 5)]}
+    d = compare_strata(a, b)
+    assert d.estimate == 1.0 and -2.0 <= d.low <= 1.0 <= d.high <= 4.0
+    only_one = compare_strata(a, {"i1->i2": b["i1->i2"]})  # a stratum missing on one side is left out
+    assert only_one.estimate == 1.0
+    assert math.isnan(compare_strata({"x": []}, {"x": [1.0]}).estimate)
