@@ -41,7 +41,7 @@ from benchmarks import fmt, stats
 from benchmarks.failover import FailoverFailed, inject, repair
 from benchmarks.labs import System, havip_lab, unique_name
 from havip.agent.arp import GarpSeen, classify
-from havip.agent.dataplane.netlink import attrs
+from havip.agent.dataplane.netlink import SO_RCVBUFFORCE, attrs
 from havip.agent.dataplane.netns import Netns
 from havip.agent.dataplane.watcher import ArpWatcher
 from havip.lab.procs import ProcessTable
@@ -55,7 +55,6 @@ RTMGRP_IPV4_ROUTE = 0x40
 RTM_NEWROUTE = 24
 RTA_DST, RTA_OIF = 1, 4
 RCVBUF = 8 << 20
-SO_RCVBUFFORCE = 33
 
 
 @dataclass

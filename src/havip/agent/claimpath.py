@@ -141,8 +141,7 @@ class ClaimPath:
         of VIPs at once (each several times), and one round trip per GARP would trail the
         last of them by seconds. A VIP announced twice in a batch moves once, where the
         later announcement says, as it would have one GARP at a time."""
-        view, local = self.host.claim_state()
-        local = dict(local)
+        view, local = self.host.claim_state()  # ``local`` is this drain's own copy: planned claims go into it
         planned: dict[str, tuple[c.ClaimVerdict, Frame, arp.GarpSeen]] = {}  # by HaVip id
         try:
             for _ in range(budget):

@@ -136,7 +136,8 @@ class Agent:
     # ------------------------------------------------------- the claim path's Host
 
     def claim_state(self) -> tuple[c.ClaimView, dict[str, str]]:
-        """The view and the local claims, consistent with each other."""
+        """The view and the local claims, consistent with each other (a fresh dict the
+        caller may change)."""
         with self._lock:
             return self.view, self._claims.holders()
 

@@ -40,12 +40,7 @@ class HaVipView:
 
 
 def view(uow: UnitOfWork, havip: HaVip) -> HaVipView:
-    return HaVipView(
-        havip,
-        uow.members.find(havip_id=havip.id),
-        uow.eips.find(havip_id=havip.id),
-        [r.id for r in uow.route_entries.find(next_hop_id=havip.id)],
-    )
+    return views(uow, [havip])[0]
 
 
 def views(uow: UnitOfWork, havips: list[HaVip]) -> list[HaVipView]:

@@ -20,7 +20,7 @@ import struct
 
 from havip.agent import marks
 from havip.agent.dataplane.errors import DataplaneError
-from havip.agent.dataplane.netlink import attr, attrs
+from havip.agent.dataplane.netlink import NLM_F_ACK, NLM_F_DUMP, NLM_F_REQUEST, NLMSG_DONE, NLMSG_ERROR, attr, attrs
 from havip.agent.dataplane.netns import Netns
 from havip.agent.flows import Flow, Kick
 
@@ -28,11 +28,6 @@ NETLINK_NETFILTER = 12
 NFNL_SUBSYS_CTNETLINK = 1
 IPCTNL_MSG_CT_GET = 1
 IPCTNL_MSG_CT_DELETE = 2
-NLM_F_REQUEST = 0x1
-NLM_F_ACK = 0x4
-NLM_F_DUMP = 0x300
-NLMSG_ERROR = 2
-NLMSG_DONE = 3
 NLA_F_NESTED = 0x8000
 
 CTA_TUPLE_ORIG = 1

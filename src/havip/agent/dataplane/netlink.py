@@ -1,4 +1,5 @@
-"""Netlink attribute encoding and decoding shared by the raw sockets (switch, NFLOG, conntrack)."""
+"""Netlink constants and attribute encoding/decoding shared by the raw sockets
+(route switch, read-back dumps, NFLOG, conntrack, the ARP watcher's buffer)."""
 
 from __future__ import annotations
 
@@ -6,6 +7,13 @@ import struct
 from collections.abc import Iterator
 
 NLA_TYPE_MASK = 0x3FFF  # strips NLA_F_NESTED and NLA_F_NET_BYTEORDER
+NETLINK_ROUTE = 0
+NLMSG_ERROR = 2
+NLMSG_DONE = 3
+NLM_F_REQUEST = 0x1
+NLM_F_ACK = 0x4
+NLM_F_DUMP = 0x300
+SO_RCVBUFFORCE = 33  # <asm-generic/socket.h>; needs CAP_NET_ADMIN, as the agent has
 
 
 def attr(kind: int, payload: bytes) -> bytes:

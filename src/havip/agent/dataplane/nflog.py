@@ -16,7 +16,7 @@ import struct
 from dataclasses import dataclass
 
 from havip.agent.dataplane.errors import DataplaneError
-from havip.agent.dataplane.netlink import attr, attrs
+from havip.agent.dataplane.netlink import NLM_F_ACK, NLM_F_REQUEST, NLMSG_ERROR, attr, attrs
 from havip.agent.dataplane.netns import Netns
 
 NETLINK_NETFILTER = 12
@@ -30,9 +30,6 @@ NFULNL_COPY_PACKET = 2
 NFULA_TIMESTAMP = 3
 NFULA_IFINDEX_INDEV = 4
 NFULA_PAYLOAD = 9
-NLMSG_ERROR = 2
-NLM_F_REQUEST = 0x1
-NLM_F_ACK = 0x4
 SOL_NETLINK = 270
 NETLINK_NO_ENOBUFS = 5
 

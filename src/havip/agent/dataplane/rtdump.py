@@ -19,15 +19,10 @@ import struct
 from collections.abc import Iterator
 from typing import NamedTuple
 
-from havip.agent.dataplane.netlink import attrs
+from havip.agent.dataplane.netlink import NETLINK_ROUTE, NLM_F_DUMP, NLM_F_REQUEST, NLMSG_DONE, NLMSG_ERROR, attrs
 from havip.agent.dataplane.netns import Netns
 
-NETLINK_ROUTE = 0
-NLMSG_ERROR = 2
-NLMSG_DONE = 3
-NLM_F_REQUEST = 0x1
 NLM_F_DUMP_INTR = 0x10  # the dumped table changed meanwhile: the dump may be inconsistent
-NLM_F_DUMP = 0x300
 RTM_GETLINK = 18
 RTM_GETADDR = 22
 RTM_GETROUTE = 26

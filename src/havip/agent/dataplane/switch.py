@@ -24,15 +24,11 @@ from dataclasses import dataclass
 from havip.agent import marks
 from havip.agent.arp import mac_bytes
 from havip.agent.dataplane.errors import DataplaneError
-from havip.agent.dataplane.netlink import attr
+from havip.agent.dataplane.netlink import NETLINK_ROUTE, NLM_F_ACK, NLM_F_REQUEST, NLMSG_ERROR, SO_RCVBUFFORCE, attr
 from havip.agent.dataplane.netns import Netns
 
-NETLINK_ROUTE = 0
 RTM_NEWROUTE = 24
 RTM_NEWNEIGH = 28
-NLMSG_ERROR = 2
-NLM_F_REQUEST = 0x1
-NLM_F_ACK = 0x4
 NLM_F_REPLACE = 0x100
 NLM_F_CREATE = 0x400
 RTA_DST = 1
@@ -46,7 +42,6 @@ NDA_LLADDR = 2
 NUD_PERMANENT = 0x80
 RT_SCOPE_LINK = 253
 RTN_UNICAST = 1
-SO_RCVBUFFORCE = 33
 RCVBUF = 4 << 20
 BATCH = 256  # messages per sendmsg (a move is 2 + its route entries): their acks well inside RCVBUF
 

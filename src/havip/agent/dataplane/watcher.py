@@ -20,11 +20,11 @@ import struct
 from dataclasses import dataclass
 
 from havip.agent.arp import ETH_P_ARP, Insn, claim_filter, pack_filter
+from havip.agent.dataplane.netlink import SO_RCVBUFFORCE
 from havip.agent.dataplane.netns import Netns
 
 SO_ATTACH_FILTER = 26
 SO_TIMESTAMPNS = 35
-SO_RCVBUFFORCE = 33
 # A mass failover announces every VIP of an instance at once (keepalived: one GARP per VIP,
 # repeated): 1,000 frames arrive within a few milliseconds, about 1 MB of socket memory;
 # the default buffer (~200 KB) would drop most of them before the claim path reads them.
