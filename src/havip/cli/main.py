@@ -43,6 +43,23 @@ def error_line(code: str, message: str, request_id: str | None = None) -> str:
     return f"{line} (request {request_id})" if request_id else line
 
 
+def version() -> str:
+    """The installed distribution's version (pyproject.toml is the one place it is written)."""
+    from importlib.metadata import PackageNotFoundError
+    from importlib.metadata import version as dist_version
+
+    try:
+        return dist_version("havip")
+    except PackageNotFoundError:  # a source tree on sys.path without an installation
+        return "0+unknown"
+
+
+def print_version(value: bool) -> None:
+    if value:
+        typer.echo(f"havip {version()}")
+        raise typer.Exit()
+
+
 class HavipGroup(TyperGroup):
     """The root group: turns the errors of any command into one line and exit 1."""
 
@@ -85,6 +102,9 @@ def root(
         show_default=False,
     ),
     json_output: bool = typer.Option(False, "--json", help="Print the API's JSON instead of tables (for programs)."),
+    _version: bool = typer.Option(
+        False, "--version", callback=print_version, is_eager=True, help="Print havip's version and exit."
+    ),
 ) -> None:
     # tests hand in a CliState (with a MockTransport) as ctx.obj; otherwise make one
     state = ctx.ensure_object(CliState)
