@@ -13,9 +13,12 @@ import json
 import logging
 import signal
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 import typer
+
+from havip.cli import config as config_file
 
 HELP = (
     "Run the host agent: follow the host's desired state, build the routed VPC data plane in --netns, and "
@@ -33,6 +36,15 @@ def parse_metrics(text: str) -> tuple[str, int]:
 
 
 def agent(
+    config: Path | None = typer.Option(
+        None,
+        "--config",
+        is_eager=True,
+        callback=config_file.load,
+        help='A TOML file that sets any option below by its long name (e.g. log-level = "debug"); '
+        "flags and environment variables override it (docs/install.md).",
+        show_default=False,
+    ),
     server: str = typer.Option(
         ..., "--server", envvar="HAVIP_SERVER", help="The control plane: http://HOST:PORT or unix:///path.sock."
     ),
@@ -63,7 +75,7 @@ def agent(
     uplink_gateway: str | None = typer.Option(
         None, "--uplink-gateway", help="The upstream router's address on --uplink: where EIP traffic leaves."
     ),
-    log_level: str = typer.Option("info", "--log-level", help="debug, info, warning or error."),
+    log_level: config_file.LogLevel = typer.Option(config_file.LogLevel.info, "--log-level", help="How much to log."),
 ) -> None:
     """Run the host agent (see HELP)."""
     from havip.agent import logs

@@ -20,6 +20,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import typer
 
+from havip.cli import config as config_file
 from havip.cli.credentials import credentials_path, havip_home, update
 from havip.cli.state import CliError
 from havip.domain.errors import HavipError
@@ -89,6 +90,15 @@ def new_credentials(
 
 
 def serve(
+    config: Path | None = typer.Option(
+        None,
+        "--config",
+        is_eager=True,
+        callback=config_file.load,
+        help='A TOML file that sets any option below by its long name (e.g. log-level = "debug"); '
+        "flags and environment variables override it (docs/install.md).",
+        show_default=False,
+    ),
     db: str | None = typer.Option(
         None,
         "--db",
@@ -104,7 +114,7 @@ def serve(
         help=f"A region this control plane serves (repeatable; the first is the default). Default: {DEFAULT_REGION}.",
         show_default=False,
     ),
-    log_level: str = typer.Option("info", "--log-level", help="debug, info, warning or error."),
+    log_level: config_file.LogLevel = typer.Option(config_file.LogLevel.info, "--log-level", help="How much to log."),
 ) -> None:
     """Run the control plane (see HELP)."""
     try:
