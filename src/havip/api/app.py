@@ -19,10 +19,10 @@ from havip.api.middleware import RequestMiddleware
 from havip.api.routers import access_keys, accounts, compute, eips, havips, health, hosts, network
 from havip.domain.model import utcnow
 from havip.service.context import Settings
-from havip.service.ports import Clock, RevisionFeed, UnitOfWorkFactory
+from havip.service.ports import Clock, RevisionFeed, SchemaProbe, UnitOfWorkFactory
 
 TAGS = [
-    {"name": "health", "description": "liveness and metrics (no auth)"},
+    {"name": "health", "description": "liveness, readiness and metrics (no auth)"},
     {"name": "accounts", "description": "accounts and API keys"},
     {"name": "access-keys", "description": "AccessKey ID/secret pairs for the Alibaba and Tencent API facades"},
     {"name": "quotas", "description": "per-account limits"},
@@ -58,6 +58,7 @@ def create_app(
     *,
     clock: Clock = utcnow,
     changes: RevisionFeed | None = None,
+    schema: SchemaProbe | None = None,
 ) -> FastAPI:
     app = HavipApi(
         title="havip",
@@ -65,7 +66,7 @@ def create_app(
         description="High-Availability Virtual IPs: the native REST API (docs/api-routes.md).",
         openapi_tags=TAGS,
     )
-    app.state.havip = AppState(uow_factory=uow_factory, settings=settings, clock=clock, changes=changes)
+    app.state.havip = AppState(uow_factory=uow_factory, settings=settings, clock=clock, changes=changes, schema=schema)
     app.state.metrics = Metrics()
     errors.install(app)
     app.add_middleware(RequestMiddleware, metrics=app.state.metrics)

@@ -18,7 +18,7 @@ from havip.domain.errors import Unauthenticated
 from havip.domain.model import utcnow
 from havip.service.accounts import authenticate
 from havip.service.context import Ctx, Page, Settings
-from havip.service.ports import Clock, RevisionFeed, UnitOfWorkFactory
+from havip.service.ports import Clock, RevisionFeed, SchemaProbe, UnitOfWorkFactory
 
 bearer = HTTPBearer(auto_error=False, description="an API key: '<key id>.<secret>'")
 
@@ -32,6 +32,8 @@ class AppState:
     clock: Clock = utcnow
     changes: RevisionFeed | None = None
     """News of committed revisions for the agents' long poll (None: it polls)."""
+    schema: SchemaProbe | None = None
+    """The store's migration state for ``/readyz`` (None: only a read through the unit of work is checked)."""
 
 
 def app_state(request: Request) -> AppState:

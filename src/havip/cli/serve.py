@@ -152,7 +152,7 @@ def run(url: str, where: Listen, regions: tuple[str, ...], credentials_file: Pat
             raise CliError(exc.code, f"{redact_url(url)}: {exc}") from exc
         record_credentials(credentials_file, where.client_url, boot.account.id, boot.operator_token, boot.tenant_token)
         settings = Settings(regions=regions, default_region=regions[0])
-        app = create_app(uow_factory, settings, changes=store.changes)
+        app = create_app(uow_factory, settings, changes=store.changes, schema=store)
         log.info(
             "listening address=%s regions=%s default_region=%s",
             where.client_url,

@@ -32,7 +32,17 @@ from havip.contract.agents import (
     ReportRefusal,
     ReportResult,
 )
-from havip.contract.common import DEFAULT_LIMIT, MAX_LIMIT, Error, Health, ListOf, Request, Resource, UtcDatetime
+from havip.contract.common import (
+    DEFAULT_LIMIT,
+    MAX_LIMIT,
+    Error,
+    Health,
+    ListOf,
+    Readiness,
+    Request,
+    Resource,
+    UtcDatetime,
+)
 from havip.contract.compute import (
     Host,
     HostCreate,
@@ -110,6 +120,7 @@ __all__ = [
     "Quota",
     "QuotaList",
     "QuotaSet",
+    "Readiness",
     "Report",
     "ReportBatch",
     "ReportBatchItem",

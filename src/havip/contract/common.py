@@ -61,5 +61,12 @@ class Health(BaseModel):
     status: str = "ok"
 
 
+class Readiness(BaseModel):
+    """``/readyz``: ready when every check is ``ok``; each other value says what failed."""
+
+    status: str = Field(description="ready or not-ready")
+    checks: dict[str, str] = Field(description="store: a read answered; schema: at the head migration")
+
+
 MAX_LIMIT = 1000
 DEFAULT_LIMIT = 50

@@ -124,6 +124,18 @@ class UnitOfWorkFactory(Protocol):
     def __call__(self, *, write: bool = False) -> UnitOfWork: ...
 
 
+class SchemaProbe(Protocol):
+    """What ``/readyz`` asks the store: the migration the database is at, and the newest one."""
+
+    def schema_revision(self) -> str | None:
+        """The database's migration (None: an empty database); raises ``Unavailable`` when it does not answer."""
+        ...
+
+    def head_revision(self) -> str:
+        """The newest migration this code ships."""
+        ...
+
+
 class RevisionFeed(Protocol):
     """News of committed revisions, also those committed by another process or replica.
 

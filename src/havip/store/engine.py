@@ -166,6 +166,12 @@ class Store:
         with _unavailable_on_error(), self._read.connect() as conn:
             return current(conn)
 
+    def head_revision(self) -> str:
+        """The newest migration this code ships (``schema_revision`` is at it after ``migrate``)."""
+        from havip.store.migrate import head
+
+        return head()
+
     def uow(self, *, write: bool = False) -> SqlUnitOfWork:
         return SqlUnitOfWork(self, write)
 

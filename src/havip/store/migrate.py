@@ -36,6 +36,15 @@ def current(conn: Connection) -> str | None:
     return MigrationContext.configure(conn).get_current_revision()
 
 
+def head() -> str:
+    """The newest migration shipped with this code."""
+    from alembic.script import ScriptDirectory
+
+    newest = ScriptDirectory.from_config(_config()).get_current_head()
+    assert newest is not None, f"no migrations under {MIGRATIONS}"
+    return newest
+
+
 def new_revision(url: str, message: str) -> None:
     """Autogenerate a migration from the difference between ``url``'s schema and the tables."""
     cfg = _config()
