@@ -24,6 +24,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Protocol
 
+from havip import __version__
 from havip.agent import actions as a
 from havip.agent import claims as c
 from havip.agent import marks
@@ -51,7 +52,15 @@ log = logging.getLogger("havip.agent")
 
 
 class ControlPlane(Protocol):
-    def desired_state(self, host: str, since_revision: int | None = None, wait: float | None = None) -> Any: ...
+    def desired_state(
+        self,
+        host: str,
+        since_revision: int | None = None,
+        wait: float | None = None,
+        *,
+        agent_version: str | None = None,
+        applied_revision: int | None = None,
+    ) -> Any: ...
     def report_batch(self, host: str, bodies: Sequence[Mapping[str, Any]]) -> Sequence[Mapping[str, Any]]: ...
 
 
@@ -222,7 +231,13 @@ class Agent:
             since = self.state.revision if self.state is not None else None
             fetch_seq = next(self._seq)
             try:
-                raw = self.control.desired_state(self.host_name, since_revision=since, wait=wait or None)
+                raw = self.control.desired_state(
+                    self.host_name,
+                    since_revision=since,
+                    wait=wait or None,
+                    agent_version=__version__,  # with the revision applied: the host's heartbeat
+                    applied_revision=self.reconciled_revision,
+                )
             except ApiError as e:
                 self.metrics.control_plane_up.set(0)
                 if failures == 0:

@@ -15,6 +15,7 @@ from pydantic import BaseModel
 from havip import contract as c
 from havip.domain import model as m
 from havip.service.accounts import IssuedKey, QuotaView
+from havip.service.compute import AgentHealth
 from havip.service.context import Page
 from havip.service.havips import HaVipView
 
@@ -29,6 +30,10 @@ def many(schema: type[S], items: Sequence[object], total: int, page: Page) -> c.
     return c.ListOf[schema](  # type: ignore[valid-type]
         items=[one(schema, i) for i in items], total=total, limit=page.limit, offset=page.offset
     )
+
+
+def host(obj: m.Host, health: AgentHealth) -> c.Host:
+    return one(c.Host, obj).model_copy(update={"agent": one(c.HostAgent, health)})
 
 
 def issued_key(key: IssuedKey) -> c.IssuedKey:

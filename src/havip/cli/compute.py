@@ -6,6 +6,8 @@ An instance is created with its primary network interface (ENI); ``--host`` and
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import typer
 
 from havip.cli.render import Item, Section, columns
@@ -56,11 +58,32 @@ ENI = Resource(
         Filter("--instance", "instance_id", "Only interfaces attached to this instance."),
     ),
 )
+
+
+def agent_field(name: str) -> Callable[[Item], object]:
+    """A field of the host's agent (its liveness: state, last seen, version, applied revision)."""
+
+    def read(host: Item) -> object:
+        return (host.get("agent") or {}).get(name)
+
+    return read
+
+
 HOST = Resource(
     "hosts",
     "host",
     "hosts",
-    columns("id", "name", "region", "description"),
+    columns(
+        "id",
+        "name",
+        "region",
+        ("AGENT", agent_field("state")),
+        ("LAST SEEN", agent_field("last_seen_at")),
+        ("VERSION", agent_field("version")),
+        ("APPLIED", agent_field("applied_revision")),
+        ("IN SYNC", agent_field("in_sync")),
+        "description",
+    ),
     role="operator",
     by_account=False,
 )

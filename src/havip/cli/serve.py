@@ -24,6 +24,7 @@ from havip.cli import config as config_file
 from havip.cli.credentials import credentials_path, havip_home, update
 from havip.cli.state import CliError
 from havip.domain.errors import HavipError
+from havip.service.context import Settings
 
 if TYPE_CHECKING:
     from fastapi import FastAPI
@@ -114,6 +115,12 @@ def serve(
         help=f"A region this control plane serves (repeatable; the first is the default). Default: {DEFAULT_REGION}.",
         show_default=False,
     ),
+    agent_lease: float = typer.Option(
+        90.0,
+        "--agent-lease",
+        min=1.0,
+        help="Seconds of silence after which a host's agent shows as down (longer than its 30 s long poll).",
+    ),
     log_level: config_file.LogLevel = typer.Option(config_file.LogLevel.info, "--log-level", help="How much to log."),
 ) -> None:
     """Run the control plane (see HELP)."""
@@ -127,14 +134,13 @@ def serve(
     home.mkdir(mode=0o700, parents=True, exist_ok=True)  # before the store creates it world-readable
     url = db or f"sqlite:///{home / 'havip.db'}"
     regions = tuple(region or (DEFAULT_REGION,))
-    run(url, where, regions, credentials_path(home), log_level)
+    run(url, where, Settings(regions=regions, default_region=regions[0], agent_lease=agent_lease), home, log_level)
 
 
-def run(url: str, where: Listen, regions: tuple[str, ...], credentials_file: Path, log_level: str) -> None:
+def run(url: str, where: Listen, settings: Settings, home: Path, log_level: str) -> None:
     """Migrate and bootstrap the store, record new credentials, then serve until stopped."""
     from havip.api.app import create_app
     from havip.service.accounts import bootstrap
-    from havip.service.context import Settings
     from havip.service.ports import UnitOfWorkFactory
     from havip.store import Store
 
@@ -150,14 +156,15 @@ def run(url: str, where: Listen, regions: tuple[str, ...], credentials_file: Pat
             boot = bootstrap(uow_factory)
         except HavipError as exc:  # the database is unreachable or refuses us
             raise CliError(exc.code, f"{redact_url(url)}: {exc}") from exc
-        record_credentials(credentials_file, where.client_url, boot.account.id, boot.operator_token, boot.tenant_token)
-        settings = Settings(regions=regions, default_region=regions[0])
+        record_credentials(
+            credentials_path(home), where.client_url, boot.account.id, boot.operator_token, boot.tenant_token
+        )
         app = create_app(uow_factory, settings, changes=store.changes, schema=store)
         log.info(
             "listening address=%s regions=%s default_region=%s",
             where.client_url,
-            ",".join(regions),
-            regions[0],
+            ",".join(settings.regions),
+            settings.default_region,
         )
         listen_until_stopped(app, where, log_level)
     finally:

@@ -248,14 +248,28 @@ class HavipClient:
 
     # -- the agent's calls ------------------------------------------------------
 
-    def desired_state(self, host: str, since_revision: int | None = None, wait: float | None = None) -> Item | None:
+    def desired_state(
+        self,
+        host: str,
+        since_revision: int | None = None,
+        wait: float | None = None,
+        *,
+        agent_version: str | None = None,
+        applied_revision: int | None = None,
+    ) -> Item | None:
         """The desired state of ``host`` (its id or name).
 
         With ``since_revision`` and ``wait`` this is a long poll: the server answers
         when the revision moves past ``since_revision`` or after ``wait`` seconds
         (at most 60). An answer of 304 (nothing changed) is returned as ``None``.
+        The host's agent passes its ``agent_version`` and ``applied_revision``: its heartbeat.
         """
-        params: dict[str, str | int | float | bool | None] = {"since_revision": since_revision, "wait": wait}
+        params: dict[str, str | int | float | bool | None] = {
+            "since_revision": since_revision,
+            "wait": wait,
+            "agent_version": agent_version,
+            "applied_revision": applied_revision,
+        }
         timeout = self.timeout + wait if wait else None
         try:
             answer = self.request("GET", _path("hosts", host, "desired-state"), params=params, timeout=timeout)

@@ -45,6 +45,7 @@ from havip.contract.common import (
 )
 from havip.contract.compute import (
     Host,
+    HostAgent,
     HostCreate,
     HostCreated,
     Instance,
@@ -100,6 +101,7 @@ __all__ = [
     "Health",
     "Holder",
     "Host",
+    "HostAgent",
     "HostCreate",
     "HostCreated",
     "Instance",

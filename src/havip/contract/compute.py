@@ -14,12 +14,23 @@ class HostCreate(Request):
     description: str = ""
 
 
+class HostAgent(BaseModel):
+    """The host's agent as the control plane last heard from it."""
+
+    state: str = Field(description="up (seen within its lease), down (silent past it) or never-seen")
+    last_seen_at: UtcDatetime | None = Field(description="its last long poll")
+    version: str | None = Field(description="the havip version it runs")
+    applied_revision: int | None = Field(description="the revision of the desired state it applied last")
+    in_sync: bool = Field(description="up, and it applied the newest revision")
+
+
 class Host(Resource):
     id: str
     name: str
     region: str
     description: str
     created_at: UtcDatetime
+    agent: HostAgent | None = None
 
 
 class HostCreated(BaseModel):

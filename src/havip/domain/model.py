@@ -114,13 +114,34 @@ class QuotaOverride:
 
 @dataclass
 class Host:
-    """A hypervisor (a network namespace in tests and in the lab) running one agent."""
+    """A hypervisor (a network namespace in tests and in the lab) running one agent.
+
+    ``agent_*`` and ``applied_revision`` are what its agent said on its last long poll
+    (a heartbeat, never a change of the desired state: it bumps no revision)."""
 
     id: str
     name: str
     region: str
     description: str = ""
     created_at: dt.datetime = field(default_factory=utcnow)
+    agent_seen_at: dt.datetime | None = None
+    agent_version: str | None = None
+    applied_revision: int | None = None
+
+
+class AgentState(enum.StrEnum):
+    """What the control plane knows of a host's agent."""
+
+    UP = "up"  # seen within its lease
+    DOWN = "down"  # silent for longer than its lease
+    NEVER_SEEN = "never-seen"  # no agent has polled for this host yet
+
+
+def agent_state(seen_at: dt.datetime | None, now: dt.datetime, lease: float) -> AgentState:
+    """An agent is up while its last poll is younger than ``lease`` seconds."""
+    if seen_at is None:
+        return AgentState.NEVER_SEEN
+    return AgentState.UP if (now - seen_at).total_seconds() <= lease else AgentState.DOWN
 
 
 @dataclass

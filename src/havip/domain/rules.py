@@ -234,6 +234,19 @@ def check_host_name(name: str) -> str:
     return name
 
 
+_AGENT_VERSION_RE = re.compile(r"^[A-Za-z0-9.+_-]{1,64}$")
+
+
+def check_agent_version(version: str) -> str:
+    """The version an agent reports about itself: a short version string (PEP 440 or semver)."""
+    if not _AGENT_VERSION_RE.match(version):
+        raise InvalidParameter(
+            "agent_version must be 1-64 characters of letters, digits, '.', '+', '_' or '-'",
+            code="InvalidParameter.AgentVersion",
+        )
+    return version
+
+
 def check_secondary_ips(primary_ip: str, wanted: Iterable[str]) -> list[str]:
     """Secondary addresses: valid, distinct from each other and from the primary address."""
     out = [parse_ipv4(ip, "secondary IP address").compressed for ip in wanted]

@@ -132,8 +132,10 @@ def _find_in(repo: Repository[T], key: str, values: Iterable[str], order_by: str
     return out
 
 
-def desired_state(ctx: Ctx, host_ref: str) -> DesiredState:
+def desired_state(ctx: Ctx, host_ref: str, heartbeat: Heartbeat | None = None) -> DesiredState:
     """What the host's agent must build, read in a fixed number of queries whatever the host's size.
+
+    With ``heartbeat`` (the agent's long poll) the agent's liveness is recorded after the read.
 
     Members, EIPs and route next hops are loaded for all HaVips and routes at once (one
     query per kind, not one per HaVip), and ``may_claim`` is asked only about the
@@ -176,7 +178,7 @@ def desired_state(ctx: Ctx, host_ref: str) -> DesiredState:
                 )
             )
         routes = uow.route_entries.find(vpc_id=vpc_ids, order_by="id") if vpc_ids else []
-        return DesiredState(
+        state = DesiredState(
             revision=uow.revision(),
             host=host.name,
             vpcs=vpcs,
@@ -189,6 +191,9 @@ def desired_state(ctx: Ctx, host_ref: str) -> DesiredState:
             routes=_desired_routes(uow, routes, havips),
             eips=_desired_eips(uow, havips, havip_eips, local),
         )
+    if heartbeat is not None:
+        _record_heartbeat(ctx, host, heartbeat)
+    return state
 
 
 def _id(e: NetworkInterface) -> str:
@@ -250,6 +255,43 @@ def _desired_eips(
 
 def _eip_id(e: Eip) -> str:
     return e.id
+
+
+HEARTBEAT_EVERY = 5.0
+"""Seconds between two heartbeat writes of one host when its agent says nothing new: a poll
+answered at once after every change must not write each time (the lease is 90 s)."""
+
+
+@dataclass(frozen=True)
+class Heartbeat:
+    """What a host's agent says of itself on its long poll (``None``: unchanged)."""
+
+    version: str | None = None
+    applied_revision: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.version is not None:
+            rules.check_agent_version(self.version)
+
+
+def _record_heartbeat(ctx: Ctx, host: Host, beat: Heartbeat) -> None:
+    """Record that the host's own agent is alive, its version and the revision it applied.
+
+    A heartbeat changes no desired state: it bumps no revision and wakes nobody. It is
+    written only when the agent says something new or the last write is ``HEARTBEAT_EVERY``
+    old; an operator reading a host's state is not its agent and records nothing."""
+    if ctx.principal.role is not Role.AGENT:
+        return
+    now = ctx.now()
+    version = host.agent_version if beat.version is None else beat.version
+    applied = host.applied_revision if beat.applied_revision is None else beat.applied_revision
+    new = (version, applied) != (host.agent_version, host.applied_revision)
+    if not new and host.agent_seen_at is not None and (now - host.agent_seen_at).total_seconds() < HEARTBEAT_EVERY:
+        return
+    with ctx.uow(write=True) as uow:
+        row = resolve_host(uow, host.id)
+        row.agent_seen_at, row.agent_version, row.applied_revision = now, version, applied
+        uow.commit()
 
 
 def current_revision(ctx: Ctx, host_ref: str) -> int:

@@ -6,11 +6,12 @@ interface's placement (host and device) tells the host's agent which port is its
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 
 from havip.domain import ids, rules
 from havip.domain.errors import Conflict, DependencyViolation, InvalidParameter, NotFound
-from havip.domain.model import Host, Instance, NetworkInterface, Role
+from havip.domain.model import AgentState, Host, Instance, NetworkInterface, Role, agent_state
 from havip.service.accounts import IssuedKey, issue_key
 from havip.service.common import check_client_token, group_by, release_addresses, remember, replay, take_address
 from havip.service.context import Ctx, Page, check_region, get_owned, require_operator, scope_filters
@@ -36,10 +37,34 @@ def create_host(ctx: Ctx, *, name: str, region: str | None = None, description: 
         return host, key
 
 
-def list_hosts(ctx: Ctx, page: Page) -> tuple[list[Host], int]:
+@dataclass(frozen=True, kw_only=True)
+class AgentHealth:
+    """What a host's agent last told the control plane, judged now."""
+
+    state: AgentState
+    last_seen_at: dt.datetime | None
+    version: str | None
+    applied_revision: int | None
+    in_sync: bool
+    """The agent is up and has applied the newest revision of the desired state."""
+
+
+def agent_health(ctx: Ctx, host: Host, revision: int) -> AgentHealth:
+    state = agent_state(host.agent_seen_at, ctx.now(), ctx.settings.agent_lease)
+    return AgentHealth(
+        state=state,
+        last_seen_at=host.agent_seen_at,
+        version=host.agent_version,
+        applied_revision=host.applied_revision,
+        in_sync=state is AgentState.UP and host.applied_revision == revision,
+    )
+
+
+def list_hosts(ctx: Ctx, page: Page) -> tuple[list[tuple[Host, AgentHealth]], int]:
     scope_filters(ctx)  # tenants may see host names to place interfaces
     with ctx.uow() as uow:
-        return uow.hosts.find(limit=page.limit, offset=page.offset), uow.hosts.count()
+        hosts, revision = uow.hosts.find(limit=page.limit, offset=page.offset), uow.revision()
+        return [(h, agent_health(ctx, h, revision)) for h in hosts], uow.hosts.count()
 
 
 def resolve_host(uow: UnitOfWork, ref: str) -> Host:
@@ -52,10 +77,11 @@ def resolve_host(uow: UnitOfWork, ref: str) -> Host:
     return host
 
 
-def get_host(ctx: Ctx, ref: str) -> Host:
+def get_host(ctx: Ctx, ref: str) -> tuple[Host, AgentHealth]:
     scope_filters(ctx)
     with ctx.uow() as uow:
-        return resolve_host(uow, ref)
+        host = resolve_host(uow, ref)
+        return host, agent_health(ctx, host, uow.revision())
 
 
 def delete_host(ctx: Ctx, ref: str) -> None:

@@ -34,6 +34,9 @@ class Settings:
 
     regions: tuple[str, ...] = ("local",)
     default_region: str = "local"
+    agent_lease: float = 90.0
+    """Seconds of silence after which a host's agent shows as down: longer than the agent's
+    30 s long poll plus its request timeout and a retry, so one slow poll is no outage."""
 
 
 @dataclass(frozen=True)

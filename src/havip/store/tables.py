@@ -93,6 +93,9 @@ hosts = Table(
     Column("region", String(64), nullable=False),
     Column("description", String(256), nullable=False),
     _created(),
+    Column("agent_seen_at", UtcDateTime(), nullable=True),
+    Column("agent_version", String(64), nullable=True),
+    Column("applied_revision", BigInteger(), nullable=True),
 )
 
 vpcs = Table(

@@ -43,18 +43,22 @@ POLL_INTERVAL = 0.05
 @router.get("", response_model=c.ListOf[c.Host], summary="List hosts")
 def list_hosts(ctx: CtxDep, page: PageDep) -> c.ListOf[c.Host]:
     items, total = svc.list_hosts(ctx, page)
-    return views.many(c.Host, items, total, page)
+    return c.ListOf[c.Host](
+        items=[views.host(h, health) for h, health in items], total=total, limit=page.limit, offset=page.offset
+    )
 
 
 @router.post("", status_code=201, response_model=c.HostCreated, summary="Register a host (operator)")
 def create_host(ctx: CtxDep, body: c.HostCreate) -> c.HostCreated:
     host, key = svc.create_host(ctx, name=body.name, region=body.region, description=body.description)
-    return c.HostCreated(host=views.one(c.Host, host), agent_key=views.issued_key(key))
+    return c.HostCreated(
+        host=views.host(host, svc.agent_health(ctx, host, revision=0)), agent_key=views.issued_key(key)
+    )
 
 
 @router.get("/{host}", response_model=c.Host, summary="Show a host (by id or name)")
 def get_host(ctx: CtxDep, host: str) -> c.Host:
-    return views.one(c.Host, svc.get_host(ctx, host))
+    return views.host(*svc.get_host(ctx, host))
 
 
 @router.delete("/{host}", status_code=204, summary="Remove a host and its agent key (operator)")
@@ -119,12 +123,17 @@ async def desired_state(
         int | None, Query(description="answer only once the revision differs from this one (or wait has passed)")
     ] = None,
     wait: Annotated[float, Query(ge=0, le=MAX_WAIT, description="seconds to wait for a change")] = 0,
+    agent_version: Annotated[str | None, Query(description="the polling agent's havip version (heartbeat)")] = None,
+    applied_revision: Annotated[
+        int | None, Query(ge=0, description="the revision the polling agent applied last (heartbeat)")
+    ] = None,
 ) -> c.DesiredState:
     # async so a waiting agent holds no worker thread; the store calls go to the threadpool
+    beat = agents.Heartbeat(agent_version, applied_revision)  # refused before the wait when malformed
     if since_revision is not None and wait > 0:
         waiting = request.app.state.metrics.long_polls
         await wait_for_change(ctx, host, since_revision, wait, app_state(request).changes, waiting)
-    state = await run_in_threadpool(agents.desired_state, ctx, host)
+    state = await run_in_threadpool(agents.desired_state, ctx, host, beat)
     return views.one(c.DesiredState, state)
 
 
