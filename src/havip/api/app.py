@@ -15,7 +15,7 @@ from fastapi import FastAPI
 from havip.api import compat, errors
 from havip.api.deps import AppState
 from havip.api.metrics import Metrics
-from havip.api.middleware import RequestMiddleware
+from havip.api.middleware import MAX_BODY_BYTES, RequestMiddleware
 from havip.api.routers import access_keys, accounts, compute, eips, havips, health, hosts, network
 from havip.domain.model import utcnow
 from havip.service.context import Settings
@@ -59,6 +59,7 @@ def create_app(
     clock: Clock = utcnow,
     changes: RevisionFeed | None = None,
     schema: SchemaProbe | None = None,
+    max_body_bytes: int = MAX_BODY_BYTES,
 ) -> FastAPI:
     app = HavipApi(
         title="havip",
@@ -69,7 +70,7 @@ def create_app(
     app.state.havip = AppState(uow_factory=uow_factory, settings=settings, clock=clock, changes=changes, schema=schema)
     app.state.metrics = Metrics()
     errors.install(app)
-    app.add_middleware(RequestMiddleware, metrics=app.state.metrics)
+    app.add_middleware(RequestMiddleware, metrics=app.state.metrics, max_body=max_body_bytes)
     for module in (health, accounts, access_keys, hosts, network, compute, havips, eips):
         app.include_router(module.router)
     compat.install(app)  # the Alibaba and Tencent facades at / (docs/compat.md)

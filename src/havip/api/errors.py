@@ -42,6 +42,7 @@ STATUS_BY_CODE: Mapping[str, int] = {
 ROUTING_ERRORS: Mapping[int, tuple[str, str]] = {
     404: ("NotFound.Route", "no route matches {method} {path}"),
     405: ("MethodNotAllowed", "{method} is not allowed on {path}"),
+    413: ("RequestTooLarge", "{detail}"),
 }
 
 

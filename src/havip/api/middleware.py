@@ -1,10 +1,15 @@
-"""Per-request plumbing: request id, one log line, metrics, and the last-resort 500.
+"""Per-request plumbing: request id, body size limit, one log line, metrics, and the last-resort 500.
 
 A pure ASGI middleware (no BaseHTTPMiddleware: it must not buffer the long poll).
 It gives each request an id (a sane incoming ``X-Request-Id`` is kept, otherwise a
 uuid4 hex), puts it in ``scope["state"]`` for the error handlers, adds the header to
 every answer, and after the answer logs one line and observes the metrics under the
 route template (``/v1/havips/{havip_id}``), never the raw path.
+
+A body larger than ``max_body`` bytes is refused with 413 ``RequestTooLarge``: at once when
+its Content-Length says so, else (chunked) as soon as the bytes read pass the limit, by an
+``HTTPException`` raised from ``receive`` that the app's error table answers. The cloud
+facades answer it in the native error format too (docs/api-routes.md).
 """
 
 from __future__ import annotations
@@ -14,15 +19,48 @@ import re
 import time
 import uuid
 
+from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from havip.api.errors import internal_error
+from havip.api.errors import error_response, internal_error
 from havip.api.metrics import Metrics
 
 log = logging.getLogger("havip.api")
 
 _SANE_ID = re.compile(r"^[A-Za-z0-9._:\-]{1,128}$")
 UNMATCHED_ROUTE = "<unmatched>"
+MAX_BODY_BYTES = 1 << 20
+"""The default body limit: 1 MiB, about four times the agent's largest batch of reports."""
+
+
+def too_large(limit: int) -> str:
+    return f"the request body is larger than {limit} bytes (havip serve --max-body-bytes)"
+
+
+def declared_length(headers: list[tuple[bytes, bytes]]) -> int | None:
+    for name, value in headers:
+        if name.lower() == b"content-length":
+            try:
+                return int(value)
+            except ValueError:
+                return None
+    return None
+
+
+def limited(receive: Receive, limit: int) -> Receive:
+    """``receive`` that raises a 413 once the body has passed ``limit`` bytes."""
+    seen = 0
+
+    async def receive_limited() -> Message:
+        nonlocal seen
+        message = await receive()
+        if message["type"] == "http.request":
+            seen += len(message.get("body", b""))
+            if seen > limit:
+                raise HTTPException(413, too_large(limit))
+        return message
+
+    return receive_limited
 
 
 def request_id_from(headers: list[tuple[bytes, bytes]]) -> str:
@@ -41,9 +79,10 @@ def route_template(scope: Scope) -> str:
 
 
 class RequestMiddleware:
-    def __init__(self, app: ASGIApp, metrics: Metrics) -> None:
+    def __init__(self, app: ASGIApp, metrics: Metrics, max_body: int = MAX_BODY_BYTES) -> None:
         self.app = app
         self.metrics = metrics
+        self.max_body = max_body
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -65,8 +104,13 @@ class RequestMiddleware:
                 message = {**message, "headers": headers}
             await send(message)
 
+        length = declared_length(scope.get("headers", []))
         try:
-            await self.app(scope, receive, send_with_id)
+            if length is not None and length > self.max_body:
+                refusal = error_response(413, "RequestTooLarge", too_large(self.max_body), rid)
+                await refusal(scope, receive, send_with_id)
+                return
+            await self.app(scope, limited(receive, self.max_body), send_with_id)
         except Exception as exc:
             if response_started:
                 raise

@@ -115,6 +115,9 @@ def serve(
         help=f"A region this control plane serves (repeatable; the first is the default). Default: {DEFAULT_REGION}.",
         show_default=False,
     ),
+    max_body_bytes: int = typer.Option(
+        1 << 20, "--max-body-bytes", min=1024, help="Refuse a request body larger than this (413 RequestTooLarge)."
+    ),
     agent_lease: float = typer.Option(
         90.0,
         "--agent-lease",
@@ -134,10 +137,11 @@ def serve(
     home.mkdir(mode=0o700, parents=True, exist_ok=True)  # before the store creates it world-readable
     url = db or f"sqlite:///{home / 'havip.db'}"
     regions = tuple(region or (DEFAULT_REGION,))
-    run(url, where, Settings(regions=regions, default_region=regions[0], agent_lease=agent_lease), home, log_level)
+    settings = Settings(regions=regions, default_region=regions[0], agent_lease=agent_lease)
+    run(url, where, settings, home, log_level, max_body_bytes)
 
 
-def run(url: str, where: Listen, settings: Settings, home: Path, log_level: str) -> None:
+def run(url: str, where: Listen, settings: Settings, home: Path, log_level: str, max_body_bytes: int) -> None:
     """Migrate and bootstrap the store, record new credentials, then serve until stopped."""
     from havip.api.app import create_app
     from havip.service.accounts import bootstrap
@@ -159,7 +163,7 @@ def run(url: str, where: Listen, settings: Settings, home: Path, log_level: str)
         record_credentials(
             credentials_path(home), where.client_url, boot.account.id, boot.operator_token, boot.tenant_token
         )
-        app = create_app(uow_factory, settings, changes=store.changes, schema=store)
+        app = create_app(uow_factory, settings, changes=store.changes, schema=store, max_body_bytes=max_body_bytes)
         log.info(
             "listening address=%s regions=%s default_region=%s",
             where.client_url,
