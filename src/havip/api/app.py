@@ -62,6 +62,8 @@ def create_app(
     max_body_bytes: int = MAX_BODY_BYTES,
 ) -> FastAPI:
     app = HavipApi(
+        docs_url=None,  # served by install_docs from the installed package, not a CDN
+        redoc_url=None,
         title="havip",
         version="1",
         description="High-Availability Virtual IPs: the native REST API (docs/api-routes.md).",
@@ -73,5 +75,30 @@ def create_app(
     app.add_middleware(RequestMiddleware, metrics=app.state.metrics, max_body=max_body_bytes)
     for module in (health, accounts, access_keys, hosts, network, compute, havips, eips):
         app.include_router(module.router)
+    install_docs(app)
     compat.install(app)  # the Alibaba and Tencent facades at / (docs/compat.md)
     return app
+
+
+DOCS_ASSETS = "/docs/assets"
+
+
+def install_docs(app: FastAPI) -> None:
+    """Swagger UI at ``/docs`` with its script, style and icon from the ``swagger-ui-bundle``
+    package: the page works on a machine with no internet (FastAPI's default loads a CDN)."""
+    from fastapi.openapi.docs import get_swagger_ui_html
+    from fastapi.responses import HTMLResponse
+    from fastapi.staticfiles import StaticFiles
+    from swagger_ui_bundle import swagger_ui_path
+
+    app.mount(DOCS_ASSETS, StaticFiles(directory=str(swagger_ui_path)), name="docs-assets")
+
+    @app.get("/docs", include_in_schema=False)
+    def docs() -> HTMLResponse:
+        return get_swagger_ui_html(
+            openapi_url="/openapi.json",
+            title="havip API",
+            swagger_js_url=f"{DOCS_ASSETS}/swagger-ui-bundle.js",
+            swagger_css_url=f"{DOCS_ASSETS}/swagger-ui.css",
+            swagger_favicon_url=f"{DOCS_ASSETS}/favicon-32x32.png",
+        )
