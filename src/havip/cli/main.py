@@ -15,6 +15,7 @@ from typing import Any
 import typer
 from typer.core import TyperGroup
 
+from havip import __version__
 from havip.cli import access_keys, accounts, agent, compute, db, eips, havips, keepalived, lab, network, serve
 from havip.cli.credentials import havip_home
 from havip.cli.render import Output
@@ -66,6 +67,12 @@ app = typer.Typer(
 )
 
 
+def _print_version(value: bool) -> None:
+    if value:
+        typer.echo(f"havip {__version__}")
+        raise typer.Exit()
+
+
 @app.callback()
 def root(
     ctx: typer.Context,
@@ -85,6 +92,9 @@ def root(
         show_default=False,
     ),
     json_output: bool = typer.Option(False, "--json", help="Print the API's JSON instead of tables (for programs)."),
+    _version: bool = typer.Option(
+        False, "--version", callback=_print_version, is_eager=True, help="Print havip's version and exit."
+    ),
 ) -> None:
     # tests hand in a CliState (with a MockTransport) as ctx.obj; otherwise make one
     state = ctx.ensure_object(CliState)
