@@ -15,7 +15,6 @@ from typing import Any
 import typer
 from typer.core import TyperGroup
 
-from havip import __version__
 from havip.cli import access_keys, accounts, agent, compute, db, eips, havips, keepalived, lab, network, serve
 from havip.cli.credentials import havip_home
 from havip.cli.render import Output
@@ -44,6 +43,23 @@ def error_line(code: str, message: str, request_id: str | None = None) -> str:
     return f"{line} (request {request_id})" if request_id else line
 
 
+def version() -> str:
+    """The installed distribution's version (pyproject.toml is the one place it is written)."""
+    from importlib.metadata import PackageNotFoundError
+    from importlib.metadata import version as dist_version
+
+    try:
+        return dist_version("havip")
+    except PackageNotFoundError:  # a source tree on sys.path without an installation
+        return "0+unknown"
+
+
+def print_version(value: bool) -> None:
+    if value:
+        typer.echo(f"havip {version()}")
+        raise typer.Exit()
+
+
 class HavipGroup(TyperGroup):
     """The root group: turns the errors of any command into one line and exit 1."""
 
@@ -67,12 +83,6 @@ app = typer.Typer(
 )
 
 
-def _print_version(value: bool) -> None:
-    if value:
-        typer.echo(f"havip {__version__}")
-        raise typer.Exit()
-
-
 @app.callback()
 def root(
     ctx: typer.Context,
@@ -93,7 +103,7 @@ def root(
     ),
     json_output: bool = typer.Option(False, "--json", help="Print the API's JSON instead of tables (for programs)."),
     _version: bool = typer.Option(
-        False, "--version", callback=_print_version, is_eager=True, help="Print havip's version and exit."
+        False, "--version", callback=print_version, is_eager=True, help="Print havip's version and exit."
     ),
 ) -> None:
     # tests hand in a CliState (with a MockTransport) as ctx.obj; otherwise make one
