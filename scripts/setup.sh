@@ -7,7 +7,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-APT_PACKAGES=(keepalived nftables iproute2 iputils-ping arping tcpdump curl postgresql iperf3 python3-venv)
+APT_PACKAGES=(keepalived nftables iproute2 iputils-ping arping tcpdump curl postgresql iperf3 python3-venv systemd)
+# systemd: systemd-analyze verify checks deploy/systemd/*.service (tests/integration/test_systemd.py)
 BENCH=0
 for arg in "$@"; do
   case "$arg" in

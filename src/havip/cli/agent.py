@@ -110,9 +110,13 @@ def agent(
         signal.SIGUSR1,
         lambda *_: logging.getLogger("havip.agent").info(json.dumps(runner.dump(), default=str)),
     )
+    from havip.cli.sdnotify import notify, notify_when
+
+    notify_when(lambda: runner.reconciled_revision is not None, runner._stop)  # READY=1: first reconcile applied
     try:
         runner.run_forever()
     finally:
+        notify("STOPPING=1")
         runner.stop()
         dp.close()
         client.close()

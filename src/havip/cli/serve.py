@@ -177,14 +177,14 @@ def run(url: str, where: Listen, settings: Settings, home: Path, log_level: str,
 
 
 def listen_until_stopped(app: FastAPI, where: Listen, log_level: str) -> None:
-    """Serve ``app`` with uvicorn until SIGTERM or SIGINT."""
-    import uvicorn
+    """Serve ``app`` with uvicorn until SIGTERM or SIGINT (telling systemd when it is ready, cli/sdnotify.py)."""
+    from havip.cli.sdnotify import run_uvicorn
 
     # uvicorn shuts down gracefully on SIGTERM/SIGINT and then re-raises the signal:
     # turn that into an orderly exit so the caller disposes of the store and logs the stop.
     signal.signal(signal.SIGTERM, _exit_cleanly)
     with contextlib.suppress(KeyboardInterrupt):
-        uvicorn.run(
+        run_uvicorn(
             app,
             host=where.host or "127.0.0.1",
             port=where.port or 8080,
