@@ -15,6 +15,7 @@ from typing import Any
 import typer
 from typer.core import TyperGroup
 
+from havip import __version__
 from havip.cli import access_keys, accounts, agent, compute, db, eips, havips, keepalived, lab, network, serve
 from havip.cli.credentials import havip_home
 from havip.cli.render import Output
@@ -43,20 +44,9 @@ def error_line(code: str, message: str, request_id: str | None = None) -> str:
     return f"{line} (request {request_id})" if request_id else line
 
 
-def version() -> str:
-    """The installed distribution's version (pyproject.toml is the one place it is written)."""
-    from importlib.metadata import PackageNotFoundError
-    from importlib.metadata import version as dist_version
-
-    try:
-        return dist_version("havip")
-    except PackageNotFoundError:  # a source tree on sys.path without an installation
-        return "0+unknown"
-
-
 def print_version(value: bool) -> None:
     if value:
-        typer.echo(f"havip {version()}")
+        typer.echo(f"havip {__version__}")
         raise typer.Exit()
 
 
