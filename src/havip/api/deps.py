@@ -7,7 +7,7 @@ only read the request; what a principal may do is the service layer's decision.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Annotated
 
 from fastapi import Depends, Query, Request
@@ -53,6 +53,9 @@ def ctx(
             code="Unauthenticated.MissingKey",
         )
     principal = authenticate(state.uow_factory, credentials.credentials)
+    names = request.scope.get("extensions", {}).get("tls", {}).get("client_cert_names")
+    if names is not None:
+        principal = replace(principal, cert_names=frozenset(names))
     return Ctx(uow=state.uow_factory, principal=principal, clock=state.clock, settings=state.settings)
 
 

@@ -59,6 +59,21 @@ def agent(
         help="The host's agent key (from `havip host create`).",
         show_default=False,
     ),
+    ca_file: str | None = typer.Option(
+        None,
+        "--ca-file",
+        envvar="HAVIP_CA_FILE",
+        help="Verify an https:// control plane with this CA certificate (PEM); default: the system's CA store.",
+    ),
+    client_cert: str | None = typer.Option(
+        None,
+        "--client-cert",
+        envvar="HAVIP_CLIENT_CERT",
+        help="mTLS: this host's certificate (PEM, named after the host), shown with the agent key.",
+    ),
+    client_key: str | None = typer.Option(
+        None, "--client-key", envvar="HAVIP_CLIENT_KEY", help="The private key of --client-cert (PEM)."
+    ),
     metrics: str | None = typer.Option(
         None, "--metrics", help="[HOST:]PORT for /metrics and /debug/state (default host 127.0.0.1)."
     ),
@@ -92,7 +107,18 @@ def agent(
         discovery=replace(DiscoverySettings(), interval=discovery),
         uplink=UplinkSettings(uplink, uplink_gateway),
     )
-    client = HavipClient(server, token, timeout=settings.follow.request_timeout)
+    if (client_cert is None) != (client_key is None):
+        raise typer.BadParameter("give both --client-cert and --client-key, or neither", param_hint="--client-cert")
+    try:
+        client = HavipClient(
+            server,
+            token,
+            timeout=settings.follow.request_timeout,
+            ca_file=ca_file,
+            client_cert=(client_cert, client_key) if client_cert and client_key else None,
+        )
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--ca-file/--client-cert") from exc
     dp = Dataplane(Netns(netns) if netns else Netns.own())
     if dump:
         typer.echo(json.dumps(one_shot_dump(client, host, dp, settings), indent=2, default=str))

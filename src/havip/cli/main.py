@@ -91,6 +91,13 @@ def root(
         help="The API key (KEY_ID.SECRET) to use for every command instead of the credentials file's keys.",
         show_default=False,
     ),
+    ca_file: str | None = typer.Option(
+        None,
+        "--ca-file",
+        envvar="HAVIP_CA_FILE",
+        help="Verify an https:// server with this CA certificate (PEM) instead of the system's CA store.",
+        show_default=False,
+    ),
     json_output: bool = typer.Option(False, "--json", help="Print the API's JSON instead of tables (for programs)."),
     _version: bool = typer.Option(
         False, "--version", callback=print_version, is_eager=True, help="Print havip's version and exit."
@@ -101,6 +108,7 @@ def root(
     state.home = havip_home(os.environ)
     state.server = server or state.server
     state.token = token or state.token
+    state.ca_file = ca_file or state.ca_file
     state.output = Output(json_output=json_output)
     ctx.call_on_close(state.close)
 

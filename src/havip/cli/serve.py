@@ -23,6 +23,7 @@ import typer
 from havip.cli import config as config_file
 from havip.cli.credentials import credentials_path, havip_home, update
 from havip.cli.state import CliError
+from havip.cli.tls import ServerTls, check_files
 from havip.domain.errors import HavipError
 from havip.service.context import Settings
 
@@ -115,6 +116,16 @@ def serve(
         help=f"A region this control plane serves (repeatable; the first is the default). Default: {DEFAULT_REGION}.",
         show_default=False,
     ),
+    tls_cert: Path | None = typer.Option(
+        None, "--tls-cert", help="Serve HTTPS with this certificate (PEM, with --tls-key); never plain HTTP then."
+    ),
+    tls_key: Path | None = typer.Option(None, "--tls-key", help="The private key of --tls-cert (PEM)."),
+    tls_client_ca: Path | None = typer.Option(
+        None,
+        "--tls-client-ca",
+        help="mTLS: ask clients for a certificate signed by this CA; an agent key is then accepted only with "
+        "a certificate named after its host (docs/tls.md).",
+    ),
     max_body_bytes: int = typer.Option(
         1 << 20, "--max-body-bytes", min=1024, help="Refuse a request body larger than this (413 RequestTooLarge)."
     ),
@@ -131,17 +142,50 @@ def serve(
         where = parse_listen(listen)
     except ValueError as exc:
         raise typer.BadParameter(str(exc), param_hint="--listen") from exc
+    tls = server_tls(where, tls_cert, tls_key, tls_client_ca)
     logging.basicConfig(level=log_level.upper(), format=LOG_FORMAT)
     logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)  # one line per plugin is noise
     home = havip_home(os.environ)
     home.mkdir(mode=0o700, parents=True, exist_ok=True)  # before the store creates it world-readable
     url = db or f"sqlite:///{home / 'havip.db'}"
     regions = tuple(region or (DEFAULT_REGION,))
-    settings = Settings(regions=regions, default_region=regions[0], agent_lease=agent_lease)
-    run(url, where, settings, home, log_level, max_body_bytes)
+    settings = Settings(
+        regions=regions,
+        default_region=regions[0],
+        agent_lease=agent_lease,
+        agent_cert_required=tls is not None and tls.client_ca is not None,
+    )
+    run(url=url, where=where, settings=settings, home=home, log_level=log_level, max_body_bytes=max_body_bytes, tls=tls)
 
 
-def run(url: str, where: Listen, settings: Settings, home: Path, log_level: str, max_body_bytes: int) -> None:
+def server_tls(where: Listen, cert: Path | None, key: Path | None, client_ca: Path | None) -> ServerTls | None:
+    """The TLS options, checked before anything starts (usage errors name the option)."""
+    if (cert is None) != (key is None):
+        raise typer.BadParameter("give both --tls-cert and --tls-key, or neither", param_hint="--tls-cert")
+    if cert is None or key is None:
+        if client_ca is not None:
+            raise typer.BadParameter("mTLS needs TLS: add --tls-cert and --tls-key", param_hint="--tls-client-ca")
+        return None
+    if where.uds is not None:
+        raise typer.BadParameter("TLS is for TCP; a unix socket is guarded by its file mode", param_hint="--tls-cert")
+    try:
+        check_files((("--tls-cert", cert), ("--tls-key", key), ("--tls-client-ca", client_ca)))
+        ServerTls(cert, key, client_ca).context()
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--tls-cert") from exc
+    return ServerTls(cert, key, client_ca)
+
+
+def run(
+    *,
+    url: str,
+    where: Listen,
+    settings: Settings,
+    home: Path,
+    log_level: str,
+    max_body_bytes: int,
+    tls: ServerTls | None,
+) -> None:
     """Migrate and bootstrap the store, record new credentials, then serve until stopped."""
     from havip.api.app import create_app
     from havip.service.accounts import bootstrap
@@ -160,23 +204,22 @@ def run(url: str, where: Listen, settings: Settings, home: Path, log_level: str,
             boot = bootstrap(uow_factory)
         except HavipError as exc:  # the database is unreachable or refuses us
             raise CliError(exc.code, f"{redact_url(url)}: {exc}") from exc
-        record_credentials(
-            credentials_path(home), where.client_url, boot.account.id, boot.operator_token, boot.tenant_token
-        )
+        server_url = where.client_url.replace("http://", "https://", 1) if tls else where.client_url
+        record_credentials(credentials_path(home), server_url, boot.account.id, boot.operator_token, boot.tenant_token)
         app = create_app(uow_factory, settings, changes=store.changes, schema=store, max_body_bytes=max_body_bytes)
         log.info(
             "listening address=%s regions=%s default_region=%s",
-            where.client_url,
+            server_url,
             ",".join(settings.regions),
             settings.default_region,
         )
-        listen_until_stopped(app, where, log_level)
+        listen_until_stopped(app, where, log_level, tls)
     finally:
         store.dispose()
         log.info("stopped")
 
 
-def listen_until_stopped(app: FastAPI, where: Listen, log_level: str) -> None:
+def listen_until_stopped(app: FastAPI, where: Listen, log_level: str, tls: ServerTls | None = None) -> None:
     """Serve ``app`` with uvicorn until SIGTERM or SIGINT (telling systemd when it is ready, cli/sdnotify.py)."""
     from havip.cli.sdnotify import run_uvicorn
 
@@ -192,6 +235,7 @@ def listen_until_stopped(app: FastAPI, where: Listen, log_level: str) -> None:
             log_level=log_level.lower(),
             log_config=None,  # keep our format; uvicorn's loggers propagate to the root
             access_log=False,  # the API's middleware logs every request with its id
+            **(tls.uvicorn_options() if tls else {}),
         )
 
 

@@ -78,6 +78,7 @@ class CliState:
     server: str | None = None
     token: str | None = None
     timeout: float = 30.0
+    ca_file: str | None = None  # verifies an https:// server (None: the system's CA store)
     transport: httpx.BaseTransport | None = None  # the test seam; None = real HTTP
     output: Output = field(default_factory=Output)
     _credentials: Credentials | None = None
@@ -108,7 +109,7 @@ class CliState:
         if target not in self._clients:
             try:
                 self._clients[target] = HavipClient(
-                    target.server, target.token, timeout=self.timeout, transport=self.transport
+                    target.server, target.token, timeout=self.timeout, transport=self.transport, ca_file=self.ca_file
                 )
             except ValueError as exc:
                 raise CliError("InvalidServer", str(exc)) from exc

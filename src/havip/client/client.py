@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json as jsonlib
+import ssl
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any, Literal, cast
 from urllib.parse import quote
@@ -66,6 +67,23 @@ _TRANSPORT_ERRORS: tuple[tuple[type[httpx.TransportError], str, str], ...] = (
 )
 
 
+def tls_context(ca_file: str | None, client_cert: tuple[str, str] | None) -> ssl.SSLContext:
+    """How the client checks an HTTPS server (and shows its own certificate); raises ``ValueError``
+    naming the file that cannot be used."""
+    try:
+        context = ssl.create_default_context(cafile=ca_file)
+    except (OSError, ssl.SSLError) as exc:
+        raise ValueError(f"cannot use the CA file {ca_file}: {exc}") from exc
+    if client_cert is not None:
+        try:
+            context.load_cert_chain(*client_cert)
+        except (OSError, ssl.SSLError) as exc:
+            raise ValueError(
+                f"cannot use the client certificate {client_cert[0]} with key {client_cert[1]}: {exc}"
+            ) from exc
+    return context
+
+
 class HavipClient:
     """A connection to one havip server with one credential.
 
@@ -81,7 +99,11 @@ class HavipClient:
         *,
         timeout: float = DEFAULT_TIMEOUT,
         transport: httpx.BaseTransport | None = None,
+        ca_file: str | None = None,
+        client_cert: tuple[str, str] | None = None,
     ) -> None:
+        """``ca_file`` verifies an HTTPS server (default: the system's CA store; verification is
+        never off); ``client_cert`` is (certificate file, key file) to show the server (mTLS)."""
         endpoint = parse_server(base_url)
         if transport is None and endpoint.uds is not None:
             transport = httpx.HTTPTransport(uds=endpoint.uds)
@@ -91,7 +113,10 @@ class HavipClient:
         self.endpoint = endpoint
         self.server = endpoint.display
         self.timeout = timeout
-        self._http = httpx.Client(base_url=endpoint.base_url, headers=headers, timeout=timeout, transport=transport)
+        verify = tls_context(ca_file, client_cert) if transport is None else True
+        self._http = httpx.Client(
+            base_url=endpoint.base_url, headers=headers, timeout=timeout, transport=transport, verify=verify
+        )
 
     def close(self) -> None:
         self._http.close()
@@ -311,8 +336,39 @@ def error_from_response(response: httpx.Response) -> ApiError:
     return ApiError(response.status_code, "UnexpectedResponse", message, request_id)
 
 
+TLS_HINTS = (
+    ("certificate has expired", "the server's certificate has expired"),
+    ("Hostname mismatch", "the server's certificate is for another name than the one you connect to"),
+    ("IP address mismatch", "the server's certificate is for another name than the one you connect to"),
+    ("CERTIFICATE_VERIFY_FAILED", "the server's certificate is not signed by a CA you trust (--ca-file)"),
+    ("WRONG_VERSION_NUMBER", "the server does not speak TLS: use http://, or start it with --tls-cert"),
+    ("CERTIFICATE_REQUIRED", "the server wants a client certificate (--client-cert, --client-key)"),
+    ("UNKNOWN_CA", "the server does not trust the CA of your client certificate"),
+    ("BAD_CERTIFICATE", "the server refused your client certificate"),
+)
+
+
+def _tls_failure(exc: BaseException) -> str | None:
+    """Why a TLS handshake failed, in plain words, when ``exc`` (or its cause) is one."""
+    while exc is not None:
+        if isinstance(exc, ssl.SSLError):
+            text = str(exc)
+            return next((hint for key, hint in TLS_HINTS if key in text), "the TLS handshake failed") + f" ({text})"
+        exc = exc.__cause__ or exc.__context__  # type: ignore[assignment]
+    return None
+
+
 def _transport_error(exc: httpx.TransportError, server: str) -> ApiError:
     detail = str(exc) or type(exc).__name__
+    why = _tls_failure(exc)
+    if why is not None:
+        return ApiError(NO_RESPONSE, "TlsFailed", f"no TLS connection to the havip server at {server}: {why}")
+    if isinstance(exc, httpx.RemoteProtocolError) and server.startswith("http://"):
+        return ApiError(
+            NO_RESPONSE,
+            "TransportError",
+            f"the havip server at {server} broke the connection ({detail}); if it serves HTTPS, use https://",
+        )
     for kind, code, template in _TRANSPORT_ERRORS:
         if isinstance(exc, kind):
             return ApiError(NO_RESPONSE, code, template.format(server=server, exc=detail))

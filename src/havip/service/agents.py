@@ -110,6 +110,13 @@ def _own_host(ctx: Ctx, uow: UnitOfWork, ref: str) -> Host:
             f"only the agent credential of host {host.name} may read its state or report its claims",
             code="Forbidden.NotThisHostsAgent",
         )
+    if ctx.settings.agent_cert_required and host.name not in (p.cert_names or ()):
+        shown = ", ".join(sorted(p.cert_names)) if p.cert_names else "no client certificate"
+        raise Forbidden(
+            f"the agent key of host {host.name} is accepted only with a client certificate named {host.name} "
+            f"(this request came with {shown})",
+            code="Forbidden.AgentCertificate",
+        )
     return host
 
 

@@ -22,6 +22,8 @@ class Principal:
     key_id: str
     account_id: str | None = None
     host_id: str | None = None
+    cert_names: frozenset[str] | None = None
+    """The names of the verified client certificate the request came with (None: no certificate)."""
 
     @property
     def is_operator(self) -> bool:
@@ -34,6 +36,9 @@ class Settings:
 
     regions: tuple[str, ...] = ("local",)
     default_region: str = "local"
+    agent_cert_required: bool = False
+    """mTLS (``havip serve --tls-client-ca``): an agent key is accepted only with a client
+    certificate whose name (CN or DNS SAN) is the host's name."""
     agent_lease: float = 90.0
     """Seconds of silence after which a host's agent shows as down: longer than the agent's
     30 s long poll plus its request timeout and a retry, so one slow poll is no outage."""
