@@ -10,7 +10,9 @@ member) and a client c, each placed on the lab's host with its device name, and 
 
 from __future__ import annotations
 
+import shutil
 import sys
+import tempfile
 import threading
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -48,6 +50,9 @@ class Cloud:
         self.store.migrate()
         boot = bootstrap(cast(Any, self.store.uow))
         app = create_app(cast(Any, self.store.uow), Settings())
+        self.app = app
+        self._tmp = tmp
+        self._unix: tuple[uvicorn.Server, threading.Thread] | None = None
         self._server = uvicorn.Server(
             uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="off")
         )
@@ -66,9 +71,27 @@ class Cloud:
         assert resp.is_success if status is None else resp.status_code == status, f"{method} {path}: {resp.text}"
         return resp.json() if resp.content else None
 
+    def unix_url(self) -> str:
+        """The same API on a unix socket, for an agent inside a host namespace (whose 127.0.0.1
+        is its own loopback): started on first use."""
+        if self._unix is None:
+            path = Path(tempfile.mkdtemp(prefix="havip-api-")) / "api.sock"  # short: sun_path holds 108 bytes
+            server = uvicorn.Server(uvicorn.Config(self.app, uds=str(path), log_level="warning", lifespan="off"))
+            thread = threading.Thread(target=server.run, name="uvicorn-unix", daemon=True)
+            thread.start()
+            wait_until(lambda: server.started or not thread.is_alive(), timeout=10)
+            assert server.started, "uvicorn did not start on the unix socket"
+            self._unix = (server, thread)
+            self._unix_path = path
+        return f"unix://{self._unix_path}"
+
     def close(self) -> None:
         self.operator.close()
         self.tenant.close()
+        if self._unix is not None:
+            self._unix[0].should_exit = True
+            self._unix[1].join(10)
+            shutil.rmtree(self._unix_path.parent, ignore_errors=True)
         self._server.should_exit = True
         self._thread.join(10)
         self.store.dispose()

@@ -59,6 +59,12 @@ def agent(
         help="The host's agent key (from `havip host create`).",
         show_default=False,
     ),
+    allow_initial_netns: bool = typer.Option(
+        False,
+        "--allow-initial-netns",
+        help="Without --netns, work even in the machine's initial network namespace: on a real hypervisor, whose "
+        "root namespace is the host. Off by default so that nothing configures the machine by mistake.",
+    ),
     ca_file: str | None = typer.Option(
         None,
         "--ca-file",
@@ -95,6 +101,7 @@ def agent(
     """Run the host agent (see HELP)."""
     from havip.agent import logs
     from havip.agent.dataplane import Dataplane, Netns
+    from havip.agent.dataplane.errors import DataplaneError
     from havip.agent.runtime import Agent
     from havip.agent.settings import AgentSettings, DiscoverySettings, FollowSettings, UplinkSettings
     from havip.client import HavipClient
@@ -119,7 +126,12 @@ def agent(
         )
     except ValueError as exc:
         raise typer.BadParameter(str(exc), param_hint="--ca-file/--client-cert") from exc
-    dp = Dataplane(Netns(netns) if netns else Netns.own())
+    try:
+        dp = Dataplane(Netns(netns) if netns else Netns.own(allow_initial=allow_initial_netns))
+    except DataplaneError as exc:  # before any kernel change: say why and stop
+        client.close()
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(1) from exc
     if dump:
         typer.echo(json.dumps(one_shot_dump(client, host, dp, settings), indent=2, default=str))
         dp.close()

@@ -25,6 +25,22 @@ def _netns_inode(path: str) -> int:
     return os.stat(path).st_ino
 
 
+def in_initial_namespace() -> bool:
+    """Whether this process runs in the machine's initial network namespace (PID 1's).
+
+    Where PID 1's namespace cannot be read (some sandboxes hide it), only a namespace named
+    under /run/netns (``ip netns exec NAME``) counts as surely not the initial one."""
+    mine = _netns_inode("/proc/self/ns/net")
+    try:
+        return mine == _netns_inode("/proc/1/ns/net")
+    except PermissionError:
+        try:
+            named = [os.path.join("/run/netns", n) for n in os.listdir("/run/netns")]
+        except FileNotFoundError:
+            return True
+        return not any(_netns_inode(path) == mine for path in named if os.path.exists(path))
+
+
 class Netns:
     """Run callables inside the network namespace ``name`` (never the process's own)."""
 
@@ -39,13 +55,18 @@ class Netns:
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"netns-{name}", initializer=self._enter)
 
     @classmethod
-    def own(cls) -> Netns:
-        """Work in the namespace the process runs in (a real hypervisor's agent).
+    def own(cls, *, allow_initial: bool = False) -> Netns:
+        """Work in the namespace the process runs in (a real hypervisor's agent, or one started
+        with ``ip netns exec HOST``).
 
-        Refused in the machine's initial namespace (PID 1's) so that a test or a lab
-        can never configure the host it runs on by forgetting ``--netns``."""
-        if _netns_inode("/proc/self/ns/net") == _netns_inode("/proc/1/ns/net"):
-            raise DataplaneError("refusing to configure the machine's initial network namespace; pass --netns")
+        Refused in the machine's initial namespace (PID 1's) unless ``allow_initial``, so that
+        a test or a lab can never configure the machine it runs on by forgetting ``--netns``."""
+        if not allow_initial and in_initial_namespace():
+            raise DataplaneError(
+                "refusing to configure the machine's initial network namespace: on a hypervisor whose root "
+                "namespace is the host, pass --allow-initial-netns; in a test or lab, run the agent with "
+                "`ip netns exec HOST havip agent ...` or pass --netns HOST"
+            )
         self = cls.__new__(cls)
         self.name, self.path = "self", "/proc/self/ns/net"
         self._origin = _netns_inode(self.path)
