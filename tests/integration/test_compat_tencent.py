@@ -79,7 +79,7 @@ def test_life_cycle_from_nothing(cloud: CloudKit) -> None:
     [vpc] = cloud.tc("DescribeVpcs", {"VpcIds": [net.vpc]}).VpcSet
     assert (vpc.VpcId, vpc.CidrBlock, vpc.VpcName) == (net.vpc, "172.17.0.0/16", "demo")
     [subnet] = cloud.tc("DescribeSubnets", {"Filters": [{"Name": "vpc-id", "Values": [net.vpc]}]}).SubnetSet
-    assert (subnet.SubnetId, subnet.Zone, subnet.AvailableIpAddressCount) == (net.subnet, "ap-guangzhou-3", 251)
+    assert (subnet.SubnetId, subnet.Zone, subnet.AvailableIpAddressCount) == (net.subnet, "ap-guangzhou-3", 253)
     i1, e1 = cloud.instance(net.subnet, "172.17.16.7")
     i2, e2 = cloud.instance(net.subnet, "172.17.16.13")
 
@@ -192,6 +192,17 @@ def test_every_request_form(fresh: CloudKit, method: str, sign_method: str | Non
     assert [a.InstanceId for a in havip_of(cloud, havip).HaVipAssociationSet] == [i1]
 
 
+def test_subnet_reserves_what_tencent_reserves(fresh: CloudKit) -> None:
+    """The last-but-one address is usable on a Tencent subnet (the native API reserves the last three)."""
+    net = network(fresh)
+    created = fresh.tc(
+        "CreateHaVip", {"VpcId": net.vpc, "SubnetId": net.subnet, "HaVipName": "x", "Vip": "172.17.16.254"}
+    )
+    assert created.HaVip.Vip == "172.17.16.254"
+    [subnet] = fresh.tc("DescribeSubnets", {"SubnetIds": [net.subnet]}).SubnetSet
+    assert (subnet.TotalIpAddressCount, subnet.AvailableIpAddressCount) == (253, 252)
+
+
 def test_describe_filters_and_paging(fresh: CloudKit) -> None:
     cloud = fresh
     net = network(cloud)
@@ -285,6 +296,8 @@ CASES = {
     "vip-outside-subnet": Case(nothing, "CreateHaVip", lambda w: _havip(w, Vip="172.17.99.9"),
                                "InvalidParameterValue.Range"),
     "vip-reserved": Case(nothing, "CreateHaVip", lambda w: _havip(w, Vip="172.17.16.1"), "InvalidParameterValue.Reserved"),
+    "vip-reserved-last": Case(nothing, "CreateHaVip", lambda w: _havip(w, Vip="172.17.16.255"),
+                              "InvalidParameterValue.Reserved"),
     "vip-in-use": Case(nothing, "CreateHaVip", lambda w: _havip(w, Vip="172.17.16.7"),
                        "InvalidParameterValue.AddressIpNotAvailable"),
     "vip-malformed": Case(nothing, "CreateHaVip", lambda w: _havip(w, Vip="172.17.16"), "InvalidParameterValue.Malformed"),

@@ -92,6 +92,27 @@ def test_allocation_fails_when_full() -> None:
     _raises(lambda: rules.allocate_address(SMALL, full), Conflict, "InsufficientIpAddresses")
 
 
+@pytest.mark.parametrize(
+    ("rule", "reserved", "usable"),
+    [
+        pytest.param(rules.NATIVE_ADDRESSES, {"0", "1", "253", "254", "255"}, 251, id="native"),
+        pytest.param(rules.ALIBABA_ADDRESSES, {"0", "253", "254", "255"}, 252, id="alibaba"),
+        pytest.param(rules.TENCENT_ADDRESSES, {"0", "1", "255"}, 253, id="tencent"),
+    ],
+)
+def test_each_surface_reserves_its_cloud_s_addresses(rule: rules.AddressRule, reserved: set[str], usable: int) -> None:
+    assert {str(a).rsplit(".", 1)[1] for a in rules.reserved_addresses(SUBNET.cidr, rule)} == reserved
+    assert rules.usable_count(SUBNET.cidr, rule) == usable
+    for last in reserved:
+        _raises(
+            lambda last=last: rules.check_address(SUBNET, f"172.17.16.{last}", set(), rule=rule),
+            InvalidParameter,
+            "InvalidIpAddress.Reserved",
+        )
+    first_free = min(set(range(256)) - {int(x) for x in reserved})
+    assert rules.allocate_address(SUBNET, set(), rule) == f"172.17.16.{first_free}"
+
+
 def test_gateway_is_the_first_address() -> None:
     assert rules.gateway_address("172.17.16.0/24") == "172.17.16.1"
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import ipaddress
 import re
 from collections.abc import Collection, Iterable
+from dataclasses import dataclass
 
 from havip.domain.errors import Conflict, InvalidParameter
 from havip.domain.model import HaVip, HaVipMember, MemberType, Subnet
@@ -42,6 +43,14 @@ def parse_cidr(text: str, what: str = "CIDR block") -> ipaddress.IPv4Network:
             "(host bits must be zero, e.g. 172.17.16.0/24)",
             code="InvalidCidrBlock.Malformed",
         ) from exc
+
+
+def comparable_cidr(text: str) -> str:
+    """``text`` as stored once valid (``10.0.0.0/8``); unchanged when it is not a valid network."""
+    try:
+        return str(ipaddress.IPv4Network(text, strict=True))
+    except ValueError:
+        return text
 
 
 def check_vpc_cidr(cidr: str) -> str:
@@ -84,19 +93,50 @@ def check_subnet_cidr(cidr: str, vpc_cidr: str, siblings: Iterable[str]) -> str:
     return str(net)
 
 
-def reserved_addresses(subnet_cidr: str) -> frozenset[ipaddress.IPv4Address]:
-    """The network address, the gateway (first usable) and the last three addresses."""
+@dataclass(frozen=True)
+class AddressRule:
+    """Which addresses of every subnet a surface reserves: ``head`` from the start, ``tail`` from the end.
+
+    The native API keeps one documented rule; each cloud facade follows its cloud's
+    reference (see docs/compat.md). The count of usable addresses follows the same rule.
+    """
+
+    name: str
+    head: int  # counting the network address
+    tail: int  # counting the broadcast address
+    words: str  # how a message names the reserved addresses
+
+
+NATIVE_ADDRESSES = AddressRule(
+    "native", 2, 3, "the network address, the gateway (first address) and the last three addresses"
+)
+# Alibaba: "the first IP address and the last three IP addresses of the vSwitch are reserved by the system".
+ALIBABA_ADDRESSES = AddressRule("alibaba", 1, 3, "the first address and the last three addresses")
+# Tencent: a /24 such as 10.0.0.0/24 offers 10.0.0.2-10.0.0.254 (network address, gateway, broadcast).
+TENCENT_ADDRESSES = AddressRule(
+    "tencent", 2, 1, "the network address, the gateway (first address) and the last address"
+)
+
+
+def reserved_addresses(subnet_cidr: str, rule: AddressRule = NATIVE_ADDRESSES) -> frozenset[ipaddress.IPv4Address]:
+    """The addresses ``rule`` keeps out of use in the subnet (by default the native rule)."""
     net = ipaddress.IPv4Network(subnet_cidr)
     first = net.network_address
     last = net.broadcast_address
-    return frozenset({first, first + 1, last - 2, last - 1, last})
+    return frozenset({first + i for i in range(rule.head)} | {last - i for i in range(rule.tail)})
+
+
+def usable_count(subnet_cidr: str, rule: AddressRule = NATIVE_ADDRESSES) -> int:
+    return ipaddress.IPv4Network(subnet_cidr).num_addresses - len(reserved_addresses(subnet_cidr, rule))
 
 
 def gateway_address(subnet_cidr: str) -> str:
     return str(ipaddress.IPv4Network(subnet_cidr).network_address + 1)
 
 
-def check_address(subnet: Subnet, ip: str, used: Collection[str], what: str = "IP address") -> str:
+def check_address(
+    subnet: Subnet, ip: str, used: Collection[str], what: str = "IP address", rule: AddressRule = NATIVE_ADDRESSES
+) -> str:
     """A given address must be inside the subnet, not reserved and not in use."""
     addr = parse_ipv4(ip, what)
     if addr not in ipaddress.IPv4Network(subnet.cidr):
@@ -104,10 +144,9 @@ def check_address(subnet: Subnet, ip: str, used: Collection[str], what: str = "I
             f"{what} {ip} is outside the subnet {subnet.id} ({subnet.cidr})",
             code="InvalidIpAddress.OutOfRange",
         )
-    if addr in reserved_addresses(subnet.cidr):
+    if addr in reserved_addresses(subnet.cidr, rule):
         raise InvalidParameter(
-            f"{what} {ip} is reserved in subnet {subnet.cidr}: the network address, the "
-            "gateway (first address) and the last three addresses cannot be used",
+            f"{what} {ip} is reserved in subnet {subnet.cidr}: {rule.words} cannot be used",
             code="InvalidIpAddress.Reserved",
         )
     if str(addr) in used:
@@ -115,9 +154,9 @@ def check_address(subnet: Subnet, ip: str, used: Collection[str], what: str = "I
     return str(addr)
 
 
-def allocate_address(subnet: Subnet, used: Collection[str]) -> str:
+def allocate_address(subnet: Subnet, used: Collection[str], rule: AddressRule = NATIVE_ADDRESSES) -> str:
     """The lowest free, non-reserved address of the subnet."""
-    reserved = reserved_addresses(subnet.cidr)
+    reserved = reserved_addresses(subnet.cidr, rule)
     for addr in ipaddress.IPv4Network(subnet.cidr).hosts():
         if addr not in reserved and str(addr) not in used:
             return str(addr)

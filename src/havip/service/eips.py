@@ -61,7 +61,9 @@ def allocate(
     rules.check_name(name)
     token = check_client_token(client_token)
     with ctx.uow(write=True) as uow:
-        if (again := replay(uow, acc, "allocate_eip", token, uow.eips)) is not None:
+        if (
+            again := replay(uow, acc, "allocate_eip", token, uow.eips, dict(region=region, name=name, pool_id=pool_id))
+        ) is not None:
             return again
         pools = [uow.eip_pools.get(pool_id)] if pool_id else uow.eip_pools.find(region=region)
         for pool in pools:

@@ -26,6 +26,7 @@ from havip.api.compat.alibaba.errors import TABLE
 from havip.api.compat.call import Call, Env, Signed, authenticate, outcome
 from havip.api.compat.wire import Args, Wire, unflatten
 from havip.domain.errors import HavipError, InvalidParameter, Unauthenticated
+from havip.domain.rules import ALIBABA_ADDRESSES
 from havip.service.context import check_region
 
 log = logging.getLogger("havip.api.compat")
@@ -155,7 +156,7 @@ def handle(wire: Wire, env: Env) -> Response:
         if entry is None:
             raise InvalidParameter(f"the action {action!r} is not supported", code="InvalidAction.NotFound")
         principal = authenticate(env, req.signed, MAX_SKEW)
-        ctx = env.ctx(principal)
+        ctx = env.ctx(principal, ALIBABA_ADDRESSES)
         args = Args(unflatten(req.params))
         region = check_region(ctx, args.text("RegionId"))
         call = Call(ctx, args, region, env.request_id, env.memory)

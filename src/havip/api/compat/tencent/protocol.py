@@ -26,6 +26,7 @@ from havip.api.compat.tencent import actions
 from havip.api.compat.tencent.errors import TABLE
 from havip.api.compat.wire import Args, Nested, Wire, unflatten
 from havip.domain.errors import HavipError, InvalidParameter, Unauthenticated
+from havip.domain.rules import TENCENT_ADDRESSES
 from havip.service.context import check_region
 
 log = logging.getLogger("havip.api.compat")
@@ -178,7 +179,7 @@ def handle(wire: Wire, env: Env) -> Response:
         if handler is None:
             raise InvalidParameter(f"the action {action!r} is not supported", code="InvalidAction.NotFound")
         principal = authenticate(env, req.signed, MAX_SKEW)
-        ctx = env.ctx(principal)
+        ctx = env.ctx(principal, TENCENT_ADDRESSES)
         region = check_region(ctx, req.region)
         body = handler(Call(ctx, Args(req.params), region, env.request_id, env.memory))
         outcome("tencent", action, env.request_id)
