@@ -159,6 +159,16 @@ def test_vswitch_reserves_what_alibaba_reserves(fresh: CloudKit) -> None:
     )
 
 
+def test_client_token_reused_with_other_parameters(fresh: CloudKit) -> None:
+    net = network(fresh)
+    first = fresh.ali("CreateHaVip", v_switch_id=net.vsw, name="a", client_token="tok-create")
+    again = fresh.ali("CreateHaVip", v_switch_id=net.vsw, name="a", client_token="tok-create")
+    assert again.ha_vip_id == first.ha_vip_id
+    err = fresh.ali_error("CreateHaVip", v_switch_id=net.vsw, name="b", client_token="tok-create")
+    assert (err.code, err.status_code) == ("IdempotentParameterMismatch", 400)
+    assert len(fresh.ali("DescribeHaVips").ha_vips.ha_vip) == 1
+
+
 def test_network_interface_members(fresh: CloudKit) -> None:
     cloud = fresh
     net = network(cloud)

@@ -203,6 +203,16 @@ def test_subnet_reserves_what_tencent_reserves(fresh: CloudKit) -> None:
     assert (subnet.TotalIpAddressCount, subnet.AvailableIpAddressCount) == (253, 252)
 
 
+def test_client_token_reused_with_other_parameters(fresh: CloudKit) -> None:
+    net = network(fresh)
+    params = {"VpcId": net.vpc, "SubnetId": net.subnet, "HaVipName": "a", "ClientToken": "tok-create"}
+    first = fresh.tc("CreateHaVip", params).HaVip
+    assert fresh.tc("CreateHaVip", params).HaVip.HaVipId == first.HaVipId
+    err = fresh.tc_error("CreateHaVip", {**params, "HaVipName": "b"})
+    assert err.code == "UnsupportedOperation.IdempotentParameterMismatch"
+    assert fresh.tc("DescribeHaVips", {}).TotalCount == 1
+
+
 def test_describe_filters_and_paging(fresh: CloudKit) -> None:
     cloud = fresh
     net = network(cloud)
