@@ -22,7 +22,7 @@ from starlette.responses import Response
 
 from havip.api.compat import signing
 from havip.api.compat.call import Call, Env, Signed, authenticate, outcome
-from havip.api.compat.tencent import actions
+from havip.api.compat.tencent import actions, idmap
 from havip.api.compat.tencent.errors import TABLE
 from havip.api.compat.wire import Args, Nested, Wire, unflatten
 from havip.domain.errors import HavipError, InvalidParameter, Unauthenticated
@@ -181,9 +181,9 @@ def handle(wire: Wire, env: Env) -> Response:
         principal = authenticate(env, req.signed, MAX_SKEW)
         ctx = env.ctx(principal, TENCENT_ADDRESSES)
         region = check_region(ctx, req.region)
-        body = handler(Call(ctx, Args(req.params), region, env.request_id, env.memory))
+        body = handler(Call(ctx, Args(idmap.inward(req.params)), region, env.request_id, env.memory))
         outcome("tencent", action, env.request_id)
-        return answer({**body, "RequestId": env.request_id})
+        return answer(idmap.outward({**body, "RequestId": env.request_id}))
     except HavipError as exc:
         return failure(exc, action, env.request_id)
     except Exception as exc:  # a bug: the SDK still gets the cloud's envelope
@@ -196,7 +196,7 @@ def handle(wire: Wire, env: Env) -> Response:
 def failure(exc: HavipError, action: str, request_id: str) -> Response:
     cloud = TABLE.translate(exc.code, exc.kind, action)
     outcome("tencent", action, request_id, cloud.code, exc.code)
-    return answer({"Error": {"Code": cloud.code, "Message": exc.message}, "RequestId": request_id})
+    return answer({"Error": {"Code": cloud.code, "Message": idmap.tencent_id(exc.message)}, "RequestId": request_id})
 
 
 def answer(response: dict[str, Any]) -> Response:
