@@ -159,6 +159,16 @@ def test_vswitch_reserves_what_alibaba_reserves(fresh: CloudKit) -> None:
     )
 
 
+def test_messages_speak_alibaba_s_words(fresh: CloudKit) -> None:
+    err = fresh.ali_error("CreateHaVip", v_switch_id="vsw-" + "0" * 17)
+    assert err.code == "InvalidVSwitch.NotFound"
+    assert f"The specified VSwitch 'vsw-{'0' * 17}' does not exist." in err.message, err.message
+    net = network(fresh)
+    fresh.quota("havips_per_vpc", 0)
+    err = fresh.ali_error("CreateHaVip", v_switch_id=net.vsw)
+    assert "havip quota set" not in err.message and "havips_per_vpc" not in err.message, err.message
+
+
 def test_client_token_reused_with_other_parameters(fresh: CloudKit) -> None:
     net = network(fresh)
     first = fresh.ali("CreateHaVip", v_switch_id=net.vsw, name="a", client_token="tok-create")

@@ -20,7 +20,7 @@ from typing import Any
 
 from starlette.responses import Response
 
-from havip.api.compat import signing
+from havip.api.compat import signing, wording
 from havip.api.compat.alibaba import actions
 from havip.api.compat.alibaba.errors import TABLE
 from havip.api.compat.call import Call, Env, Signed, authenticate, outcome
@@ -174,7 +174,7 @@ def handle(wire: Wire, env: Env) -> Response:
 def failure(exc: HavipError, action: str, request_id: str, host: str | None) -> Response:
     cloud = TABLE.translate(exc.code, exc.kind, action)
     outcome("alibaba", action, request_id, cloud.code, exc.code)
-    return _error(cloud.status, cloud.code, exc.message, request_id, host)
+    return _error(cloud.status, cloud.code, wording.alibaba(exc.message), request_id, host)
 
 
 def _error(status: int, code: str, message: str, request_id: str, host: str | None) -> Response:

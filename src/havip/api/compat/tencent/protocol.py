@@ -20,7 +20,7 @@ from typing import Any
 
 from starlette.responses import Response
 
-from havip.api.compat import signing
+from havip.api.compat import signing, wording
 from havip.api.compat.call import Call, Env, Signed, authenticate, outcome
 from havip.api.compat.tencent import actions, idmap
 from havip.api.compat.tencent.errors import TABLE
@@ -196,7 +196,12 @@ def handle(wire: Wire, env: Env) -> Response:
 def failure(exc: HavipError, action: str, request_id: str) -> Response:
     cloud = TABLE.translate(exc.code, exc.kind, action)
     outcome("tencent", action, request_id, cloud.code, exc.code)
-    return answer({"Error": {"Code": cloud.code, "Message": idmap.tencent_id(exc.message)}, "RequestId": request_id})
+    return answer(
+        {
+            "Error": {"Code": cloud.code, "Message": idmap.tencent_id(wording.tencent(exc.message))},
+            "RequestId": request_id,
+        }
+    )
 
 
 def answer(response: dict[str, Any]) -> Response:
