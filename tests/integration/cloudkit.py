@@ -96,7 +96,7 @@ class Server:
         """An EIP pool in ``region`` (once per server)."""
         if region not in self._pools:
             cidr = {ALI_REGION: "203.0.113.0/24", TC_REGION: "198.51.100.0/24"}[region]
-            self.operator.post("/v1/eip-pools", {"cidr": cidr, "region": region})
+            self.operator.post("/v1/eip-pools", {"cidr": cidr, "region": region, "documentation_range": True})
             self._pools.add(region)
 
     def account(self, tenant: Caller | None = None) -> CloudKit:

@@ -171,7 +171,7 @@ def _with_member(cloud: Cloud, havip_id: str) -> Callable[[], object]:
 
 
 def _with_eip(cloud: Cloud, havip_id: str) -> Callable[[], object]:
-    eips.create_pool(cloud.operator, cidr="203.0.113.0/24")
+    eips.create_pool(cloud.operator, cidr="203.0.113.0/24", documentation_range=True)
     eip = eips.allocate(cloud.tenant)
     eips.associate(cloud.tenant, eip.id, havip_id=havip_id)
     return lambda: eips.unassociate(cloud.tenant, eip.id)
@@ -309,7 +309,7 @@ def _allocate_eip(c: Cloud, token: str, name: str = "") -> str:
 )
 def test_create_with_a_client_token_is_idempotent(cloud: Cloud, create: Callable[[Cloud, str], str]) -> None:
     cloud.havip(cloud.network())
-    eips.create_pool(cloud.operator, cidr="203.0.113.0/24")
+    eips.create_pool(cloud.operator, cidr="203.0.113.0/24", documentation_range=True)
     first = create(cloud, "token-1")
     counts = cloud.counts()
     revision = cloud.store.revision
@@ -332,7 +332,7 @@ def test_create_with_a_client_token_is_idempotent(cloud: Cloud, create: Callable
 )
 def test_client_token_reused_with_other_parameters_is_refused(cloud: Cloud, create: Callable[..., str]) -> None:
     cloud.havip(cloud.network())
-    eips.create_pool(cloud.operator, cidr="203.0.113.0/24")
+    eips.create_pool(cloud.operator, cidr="203.0.113.0/24", documentation_range=True)
     create(cloud, "token-1", name="first")
     counts = cloud.counts()
     revision = cloud.store.revision

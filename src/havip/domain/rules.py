@@ -45,6 +45,29 @@ def parse_cidr(text: str, what: str = "CIDR block") -> ipaddress.IPv4Network:
         ) from exc
 
 
+PRIVATE_RANGES = tuple(ipaddress.IPv4Network(n) for n in ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"))
+# RFC 5737: for examples and labs; never routed on the Internet
+DOCUMENTATION_RANGES = tuple(ipaddress.IPv4Network(n) for n in ("192.0.2.0/24", "198.51.100.0/24", "203.0.113.0/24"))
+# ranges that are never public addresses (IANA special-purpose registry, the documentation ones aside)
+NOT_PUBLIC_RANGES = tuple(
+    ipaddress.IPv4Network(n)
+    for n in (
+        "0.0.0.0/8",
+        "10.0.0.0/8",
+        "100.64.0.0/10",
+        "127.0.0.0/8",
+        "169.254.0.0/16",
+        "172.16.0.0/12",
+        "192.0.0.0/24",
+        "192.88.99.0/24",
+        "192.168.0.0/16",
+        "198.18.0.0/15",
+        "224.0.0.0/4",
+        "240.0.0.0/4",
+    )
+)
+
+
 def comparable_cidr(text: str) -> str:
     """``text`` as stored once valid (``10.0.0.0/8``); unchanged when it is not a valid network."""
     try:
@@ -61,7 +84,7 @@ def check_vpc_cidr(cidr: str) -> str:
             f"VPC CIDR block {cidr} must have a prefix length between /{lo} and /{hi}",
             code="InvalidCidrBlock.PrefixLength",
         )
-    if not net.is_private:
+    if not any(net.subnet_of(r) for r in PRIVATE_RANGES):
         raise InvalidParameter(
             f"VPC CIDR block {cidr} must be a private range (10.0.0.0/8, 172.16.0.0/12, "
             "192.168.0.0/16 or a part of one)",
@@ -284,9 +307,25 @@ def check_secondary_ips(primary_ip: str, wanted: Iterable[str]) -> list[str]:
     return out
 
 
-def check_pool_cidr(cidr: str, others: Iterable[str]) -> str:
-    """An EIP pool: /16 to /30, overlapping no other pool."""
+def check_pool_cidr(cidr: str, others: Iterable[str], documentation_range: bool = False) -> str:
+    """An EIP pool: /16 to /30, public addresses only, overlapping no other pool.
+
+    The RFC 5737 documentation ranges are refused unless ``documentation_range`` (the
+    operator's override for labs and tests, which cannot own public addresses).
+    """
     net = parse_cidr(cidr, "EIP pool CIDR block")
+    if clash := next((r for r in NOT_PUBLIC_RANGES if net.overlaps(r)), None):
+        raise InvalidParameter(
+            f"EIP pool {cidr} overlaps {clash}, which holds no public addresses; an EIP pool must be a public range",
+            code="InvalidCidrBlock.NotPublic",
+        )
+    if (doc := next((r for r in DOCUMENTATION_RANGES if net.overlaps(r)), None)) and not documentation_range:
+        raise InvalidParameter(
+            f"EIP pool {cidr} overlaps the documentation range {doc} (RFC 5737), which is not routed on the "
+            "Internet; for a lab, the operator allows it with documentation_range=true "
+            "('havip eip-pool create --documentation-range')",
+            code="InvalidCidrBlock.Documentation",
+        )
     lo, hi = POOL_PREFIX_RANGE
     if not lo <= net.prefixlen <= hi:
         raise InvalidParameter(

@@ -15,12 +15,14 @@ from havip.service.common import check_client_token, release_addresses, remember
 from havip.service.context import Ctx, Page, acting_account, check_region, get_owned, require_operator, scope_filters
 
 
-def create_pool(ctx: Ctx, *, cidr: str, name: str = "", region: str | None = None) -> EipPool:
+def create_pool(
+    ctx: Ctx, *, cidr: str, name: str = "", region: str | None = None, documentation_range: bool = False
+) -> EipPool:
     require_operator(ctx)
     rules.check_name(name)
     region = check_region(ctx, region)
     with ctx.uow(write=True) as uow:
-        cidr = rules.check_pool_cidr(cidr, [p.cidr for p in uow.eip_pools.find()])
+        cidr = rules.check_pool_cidr(cidr, [p.cidr for p in uow.eip_pools.find()], documentation_range)
         pool = EipPool(ids.new_id("eip_pool"), region, cidr, name, ctx.now())
         uow.eip_pools.add(pool)
         uow.commit()
