@@ -23,6 +23,10 @@ CLASSES = {
 }
 
 
+HELPERS = {"get_owned": (2, "NotFound", "NotFound."), "_check_text": (3, "InvalidParameter", "")}
+"""Functions that raise a code given as one of their arguments: (argument index, error class, code prefix)."""
+
+
 def collect() -> dict[str, tuple[str, set[str]]]:
     found: dict[str, tuple[str, set[str]]] = {}
 
@@ -37,7 +41,18 @@ def collect() -> dict[str, tuple[str, set[str]]]:
     for path in sorted((ROOT / "src" / "havip").rglob("*.py")):
         module = ".".join(path.relative_to(ROOT / "src").with_suffix("").parts[1:])
         for node in ast.walk(ast.parse(path.read_text())):
-            if not isinstance(node, ast.Call) or not isinstance(node.func, ast.Name) or node.func.id not in CLASSES:
+            if not isinstance(node, ast.Call):
+                continue
+            name = node.func.id if isinstance(node.func, ast.Name) else getattr(node.func, "attr", "")
+            # helpers that raise for their caller: get_owned(ctx, repo, "Vpc", id) -> NotFound.Vpc;
+            # rules._check_text(value, what, most, "InvalidX.Malformed") -> that code
+            if name in HELPERS:
+                index, cls_name, prefix = HELPERS[name]
+                arg = node.args[index] if len(node.args) > index else None
+                if isinstance(arg, ast.Constant) and isinstance(arg.value, str):
+                    add(prefix + arg.value, CLASSES[cls_name], module)
+                continue
+            if not isinstance(node.func, ast.Name) or node.func.id not in CLASSES:
                 continue
             cls = CLASSES[node.func.id]
             for kw in node.keywords:

@@ -37,6 +37,7 @@ from tencentcloud.vpc.v20170312 import models as tc_models
 from tencentcloud.vpc.v20170312 import vpc_client
 
 from havip.api import create_app
+from havip.api.compat.tencent import idmap
 from havip.service.accounts import Bootstrap, bootstrap
 from havip.service.context import Settings
 from havip.store import Store
@@ -95,7 +96,7 @@ class Server:
         """An EIP pool in ``region`` (once per server)."""
         if region not in self._pools:
             cidr = {ALI_REGION: "203.0.113.0/24", TC_REGION: "198.51.100.0/24"}[region]
-            self.operator.post("/v1/eip-pools", {"cidr": cidr, "region": region})
+            self.operator.post("/v1/eip-pools", {"cidr": cidr, "region": region, "documentation_range": True})
             self._pools.add(region)
 
     def account(self, tenant: Caller | None = None) -> CloudKit:
@@ -195,13 +196,18 @@ class CloudKit:
     def instance(self, subnet_id: str, ip: str | None = None) -> tuple[str, str]:
         """An instance on host h1 (the clouds' compute API): (instance id, its ENI id)."""
         host, _ = self.server.host()
-        body = {"subnet_id": subnet_id, "host": host, "device": f"t{uuid.uuid4().hex[:12]}"}
+        body = {"subnet_id": idmap.stored_id(subnet_id), "host": host, "device": f"t{uuid.uuid4().hex[:12]}"}
         body |= {"primary_ip": ip} if ip else {}
         made = self.tenant.post("/v1/instances", body)
         return made["id"], made["network_interfaces"][0]["id"]
 
+    def tc_instance(self, subnet_id: str, ip: str | None = None) -> tuple[str, str]:
+        """``instance`` as the Tencent facade names it (``ins-…``, the ENI's id is the same)."""
+        instance_id, eni_id = self.instance(subnet_id, ip)
+        return idmap.tencent_id(instance_id), eni_id
+
     def eni(self, subnet_id: str) -> str:
-        made = self.tenant.post("/v1/network-interfaces", {"subnet_id": subnet_id})
+        made = self.tenant.post("/v1/network-interfaces", {"subnet_id": idmap.stored_id(subnet_id)})
         return str(made["id"])
 
     def claim(self, havip_id: str, eni_id: str) -> None:

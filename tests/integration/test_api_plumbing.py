@@ -209,3 +209,20 @@ def test_unexpected_errors_are_500_internal_error_and_logged(caplog: pytest.LogC
 def test_error_answers_carry_the_incoming_request_id(tenant: Caller) -> None:
     resp = tenant.request("GET", "/v1/vpcs/vpc-nope", headers={"X-Request-Id": "trace-404"})
     assert check_error(resp, 404)["request_id"] == "trace-404"
+
+
+@pytest.mark.parametrize(
+    ("path", "unknown"),
+    [
+        pytest.param("/v1/instances?name=i1", "name", id="list-instances-name"),
+        pytest.param("/v1/vpcs?limit=5&vpc_name=x", "vpc_name", id="after-a-known-one"),
+        pytest.param("/v1/havips?Limit=5", "Limit", id="case-matters"),
+    ],
+)
+def test_unknown_query_parameter_is_refused_by_name(tenant: Caller, path: str, unknown: str) -> None:
+    body = tenant.fails("GET", path, 400, "InvalidParameter.UnknownQuery")
+    assert repr(unknown) in body["message"], body["message"]
+
+
+def test_known_query_parameters_still_work(tenant: Caller) -> None:
+    assert tenant.get("/v1/vpcs?limit=5&offset=0&region=local")["items"] == []

@@ -68,7 +68,7 @@ def test_life_cycle_from_nothing(cloud: CloudKit) -> None:
     assert vpcs.vpcs.vpc[0].v_switch_ids.v_switch_id == [net.vsw]
     vsws = cloud.ali("DescribeVSwitches", vpc_id=net.vpc)
     assert [(s.v_switch_id, s.zone_id, s.available_ip_address_count) for s in vsws.v_switches.v_switch] == [
-        (net.vsw, "cn-hangzhou-h", 251)
+        (net.vsw, "cn-hangzhou-h", 252)  # Alibaba reserves the first and the last three addresses
     ]
     i1, e1 = cloud.instance(net.vsw, "172.17.16.7")
     i2, _e2 = cloud.instance(net.vsw, "172.17.16.13")
@@ -145,6 +145,38 @@ def test_life_cycle_from_nothing(cloud: CloudKit) -> None:
     cloud.ali("DeleteVSwitch", v_switch_id=net.vsw)
     cloud.ali("DeleteVpc", vpc_id=net.vpc)
     assert cloud.ali("DescribeVpcs").total_count == 0
+
+
+def test_vswitch_reserves_what_alibaba_reserves(fresh: CloudKit) -> None:
+    """The second address is usable on a vSwitch (the native API reserves it as the gateway)."""
+    net = network(fresh)
+    created = fresh.ali("CreateHaVip", v_switch_id=net.vsw, ip_address="172.17.16.1")
+    assert created.ip_address == "172.17.16.1"
+    [vsw] = fresh.ali("DescribeVSwitches", v_switch_id=net.vsw).v_switches.v_switch
+    assert vsw.available_ip_address_count == 251
+    assert fresh.ali_error("CreateHaVip", v_switch_id=net.vsw, ip_address="172.17.16.0").code == (
+        "InvalidIPAddress.NotAvailable"
+    )
+
+
+def test_messages_speak_alibaba_s_words(fresh: CloudKit) -> None:
+    err = fresh.ali_error("CreateHaVip", v_switch_id="vsw-" + "0" * 17)
+    assert err.code == "InvalidVSwitch.NotFound"
+    assert f"The specified VSwitch 'vsw-{'0' * 17}' does not exist." in err.message, err.message
+    net = network(fresh)
+    fresh.quota("havips_per_vpc", 0)
+    err = fresh.ali_error("CreateHaVip", v_switch_id=net.vsw)
+    assert "havip quota set" not in err.message and "havips_per_vpc" not in err.message, err.message
+
+
+def test_client_token_reused_with_other_parameters(fresh: CloudKit) -> None:
+    net = network(fresh)
+    first = fresh.ali("CreateHaVip", v_switch_id=net.vsw, name="a", client_token="tok-create")
+    again = fresh.ali("CreateHaVip", v_switch_id=net.vsw, name="a", client_token="tok-create")
+    assert again.ha_vip_id == first.ha_vip_id
+    err = fresh.ali_error("CreateHaVip", v_switch_id=net.vsw, name="b", client_token="tok-create")
+    assert (err.code, err.status_code) == ("IdempotentParameterMismatch", 400)
+    assert len(fresh.ali("DescribeHaVips").ha_vips.ha_vip) == 1
 
 
 def test_network_interface_members(fresh: CloudKit) -> None:
@@ -250,8 +282,11 @@ def nothing(_w: World) -> None:
 CASES = {
     "ip-outside-vswitch": Case(nothing, "CreateHaVip", lambda w: {"v_switch_id": w.net.vsw, "ip_address": "10.9.9.9"},
                                "InvalidIPAddress.OutOfRange"),
-    "ip-reserved": Case(nothing, "CreateHaVip", lambda w: {"v_switch_id": w.net.vsw, "ip_address": "172.17.16.1"},
-                        "InvalidIPAddress.NotAvailable"),
+    "ip-reserved-first": Case(nothing, "CreateHaVip", lambda w: {"v_switch_id": w.net.vsw, "ip_address": "172.17.16.0"},
+                              "InvalidIPAddress.NotAvailable"),
+    "ip-reserved-last-three": Case(nothing, "CreateHaVip",
+                                   lambda w: {"v_switch_id": w.net.vsw, "ip_address": "172.17.16.253"},
+                                   "InvalidIPAddress.NotAvailable"),
     "ip-in-use": Case(nothing, "CreateHaVip", lambda w: {"v_switch_id": w.net.vsw, "ip_address": "172.17.16.7"},
                       "InvalidIPAddress.AlreadyUsed"),
     "ip-malformed": Case(nothing, "CreateHaVip", lambda w: {"v_switch_id": w.net.vsw, "ip_address": "172.17.16"},

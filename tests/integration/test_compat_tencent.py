@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 
+from havip.api.compat.tencent import idmap
 from havip.service.accounts import Bootstrap
 from havip.store import Store
 
@@ -79,9 +80,9 @@ def test_life_cycle_from_nothing(cloud: CloudKit) -> None:
     [vpc] = cloud.tc("DescribeVpcs", {"VpcIds": [net.vpc]}).VpcSet
     assert (vpc.VpcId, vpc.CidrBlock, vpc.VpcName) == (net.vpc, "172.17.0.0/16", "demo")
     [subnet] = cloud.tc("DescribeSubnets", {"Filters": [{"Name": "vpc-id", "Values": [net.vpc]}]}).SubnetSet
-    assert (subnet.SubnetId, subnet.Zone, subnet.AvailableIpAddressCount) == (net.subnet, "ap-guangzhou-3", 251)
-    i1, e1 = cloud.instance(net.subnet, "172.17.16.7")
-    i2, e2 = cloud.instance(net.subnet, "172.17.16.13")
+    assert (subnet.SubnetId, subnet.Zone, subnet.AvailableIpAddressCount) == (net.subnet, "ap-guangzhou-3", 253)
+    i1, e1 = cloud.tc_instance(net.subnet, "172.17.16.7")
+    i2, e2 = cloud.tc_instance(net.subnet, "172.17.16.13")
 
     created = cloud.tc(
         "CreateHaVip",
@@ -168,7 +169,7 @@ def test_life_cycle_from_nothing(cloud: CloudKit) -> None:
     task_done(cloud, deleted.RequestId, havip)
     assert cloud.tc("DescribeHaVips", {"HaVipIds": [havip]}).HaVipSet == []
     for instance in (i1, i2):
-        cloud.tenant.delete(f"/v1/instances/{instance}")
+        cloud.tenant.delete(f"/v1/instances/{idmap.stored_id(instance)}")
     cloud.tc("DeleteSubnet", {"SubnetId": net.subnet})
     cloud.tc("DeleteVpc", {"VpcId": net.vpc})
     assert cloud.tc("DescribeVpcs").TotalCount == 0
@@ -187,9 +188,49 @@ def test_every_request_form(fresh: CloudKit, method: str, sign_method: str | Non
     found = cloud.tc("DescribeHaVips", {"Filters": [{"Name": "vpc-id", "Values": [net.vpc]}]}, client)
     assert [h.HaVipId for h in found.HaVipSet] == [havip]
     assert found.HaVipSet[0].CheckAssociate is False  # the API's default: subnet mode
-    i1, _ = cloud.instance(net.subnet)
+    i1, _ = cloud.tc_instance(net.subnet)
     cloud.tc("AssociateHaVipInstance", {"HaVipAssociationSet": [{"HaVipId": havip, "InstanceId": i1}]}, client)
     assert [a.InstanceId for a in havip_of(cloud, havip).HaVipAssociationSet] == [i1]
+
+
+def test_subnet_reserves_what_tencent_reserves(fresh: CloudKit) -> None:
+    """The last-but-one address is usable on a Tencent subnet (the native API reserves the last three)."""
+    net = network(fresh)
+    created = fresh.tc(
+        "CreateHaVip", {"VpcId": net.vpc, "SubnetId": net.subnet, "HaVipName": "x", "Vip": "172.17.16.254"}
+    )
+    assert created.HaVip.Vip == "172.17.16.254"
+    [subnet] = fresh.tc("DescribeSubnets", {"SubnetIds": [net.subnet]}).SubnetSet
+    assert (subnet.TotalIpAddressCount, subnet.AvailableIpAddressCount) == (253, 252)
+
+
+def test_ids_carry_tencent_s_prefixes(fresh: CloudKit) -> None:
+    net = network(fresh)
+    assert (net.vpc[:4], net.subnet[:7], net.table[:4]) == ("vpc-", "subnet-", "rtb-")
+    i1, e1 = fresh.tc_instance(net.subnet)
+    assert (i1[:4], e1[:4]) == ("ins-", "eni-")
+    havip = fresh.tc("CreateHaVip", {"VpcId": net.vpc, "SubnetId": net.subnet, "HaVipName": "x"}).HaVip
+    assert havip.SubnetId == net.subnet
+    # the stored form (what the native API and the CLI print) is accepted too
+    [subnet] = fresh.tc("DescribeSubnets", {"SubnetIds": [idmap.stored_id(net.subnet)]}).SubnetSet
+    assert (subnet.SubnetId, subnet.RouteTableId) == (net.subnet, net.table)
+    fresh.tc("AssociateHaVipInstance", {"HaVipAssociationSet": [{"HaVipId": havip.HaVipId, "InstanceId": i1}]})
+    [seen] = fresh.tc("DescribeHaVips", {"HaVipIds": [havip.HaVipId]}).HaVipSet
+    assert [a.InstanceId for a in seen.HaVipAssociationSet] == [i1]
+    # messages name ids as Tencent does
+    missing = "subnet-" + "0" * 17
+    err = fresh.tc_error("CreateHaVip", {"VpcId": net.vpc, "SubnetId": missing, "HaVipName": "y"})
+    assert missing in err.message and "vsw-" not in err.message
+
+
+def test_client_token_reused_with_other_parameters(fresh: CloudKit) -> None:
+    net = network(fresh)
+    params = {"VpcId": net.vpc, "SubnetId": net.subnet, "HaVipName": "a", "ClientToken": "tok-create"}
+    first = fresh.tc("CreateHaVip", params).HaVip
+    assert fresh.tc("CreateHaVip", params).HaVip.HaVipId == first.HaVipId
+    err = fresh.tc_error("CreateHaVip", {**params, "HaVipName": "b"})
+    assert err.code == "UnsupportedOperation.IdempotentParameterMismatch"
+    assert fresh.tc("DescribeHaVips", {}).TotalCount == 1
 
 
 def test_describe_filters_and_paging(fresh: CloudKit) -> None:
@@ -227,8 +268,8 @@ class World:
 
 def make_world(cloud: CloudKit) -> World:
     net = network(cloud)
-    i1, e1 = cloud.instance(net.subnet, "172.17.16.7")
-    i2, _ = cloud.instance(net.subnet, "172.17.16.13")
+    i1, e1 = cloud.tc_instance(net.subnet, "172.17.16.7")
+    i2, _ = cloud.tc_instance(net.subnet, "172.17.16.13")
     havip = cloud.tc(
         "CreateHaVip",
         {"VpcId": net.vpc, "SubnetId": net.subnet, "HaVipName": "w", "Vip": "172.17.16.3", "CheckAssociate": True},
@@ -285,6 +326,8 @@ CASES = {
     "vip-outside-subnet": Case(nothing, "CreateHaVip", lambda w: _havip(w, Vip="172.17.99.9"),
                                "InvalidParameterValue.Range"),
     "vip-reserved": Case(nothing, "CreateHaVip", lambda w: _havip(w, Vip="172.17.16.1"), "InvalidParameterValue.Reserved"),
+    "vip-reserved-last": Case(nothing, "CreateHaVip", lambda w: _havip(w, Vip="172.17.16.255"),
+                              "InvalidParameterValue.Reserved"),
     "vip-in-use": Case(nothing, "CreateHaVip", lambda w: _havip(w, Vip="172.17.16.7"),
                        "InvalidParameterValue.AddressIpNotAvailable"),
     "vip-malformed": Case(nothing, "CreateHaVip", lambda w: _havip(w, Vip="172.17.16"), "InvalidParameterValue.Malformed"),
@@ -302,11 +345,12 @@ CASES = {
                             "InvalidParameter.Coexist"),
     "filter-unknown": Case(nothing, "DescribeHaVips", lambda w: {"Filters": [{"Name": "colour", "Values": ["x"]}]},
                            "InvalidParameter.FilterInvalidKey"),
-    "limit-too-big": Case(nothing, "DescribeHaVips", lambda w: {"Limit": 101}, "InvalidParameterValue.Malformed"),
+    "limit-too-big": Case(nothing, "DescribeHaVips", lambda w: {"Limit": 101}, "InvalidParameterValue.LimitExceeded"),
+    "limit-zero": Case(nothing, "DescribeHaVips", lambda w: {"Limit": 0}, "InvalidParameterValue.Malformed"),
     "member-twice": Case(lambda w: _members(w, w.i1), "AssociateHaVipInstance", lambda w: association(w, w.i1),
                          "InvalidParameterValue.DuplicatedHaVipAssociations"),
     "member-other-subnet": Case(nothing, "AssociateHaVipInstance",
-                                lambda w: association(w, w.cloud.instance(
+                                lambda w: association(w, w.cloud.tc_instance(
                                     w.cloud.tc("CreateSubnet", {"VpcId": w.net.vpc, "SubnetName": "b",
                                                                 "CidrBlock": "172.17.17.0/24",
                                                                 "Zone": "z"}).Subnet.SubnetId)[0]),

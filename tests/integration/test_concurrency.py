@@ -202,7 +202,7 @@ def test_a_delete_racing_associations_never_leaves_a_member_of_nothing(
 def test_concurrent_eip_allocations_from_a_small_pool_give_each_address_once(
     where: Connect, store: Store, boot: Bootstrap, operator: Caller, tenant: Caller
 ) -> None:
-    operator.post("/v1/eip-pools", {"cidr": "203.0.113.0/29"})
+    operator.post("/v1/eip-pools", {"cidr": "203.0.113.0/29", "documentation_range": True})
 
     def allocate(c: Caller, _i: int) -> httpx.Response:
         return c.request("POST", "/v1/eips", json={})

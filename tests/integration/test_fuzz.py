@@ -99,7 +99,7 @@ def known_ids(net: Net, tenant: Caller, operator: Caller, boot: Bootstrap) -> di
     eni = tenant.post("/v1/network-interfaces", {"subnet_id": net.subnet})
     havip = tenant.post("/v1/havips", {"subnet_id": net.subnet, "ip": "10.0.1.100"})
     tenant.post(f"/v1/havips/{havip['id']}/members", {"member_type": "instance", "member_id": i1["id"]}, status=200)
-    pool = operator.post("/v1/eip-pools", {"cidr": "203.0.113.0/28"})
+    pool = operator.post("/v1/eip-pools", {"cidr": "203.0.113.0/28", "documentation_range": True})
     eip = tenant.post("/v1/eips", {})
     entry = tenant.post(
         f"/v1/route-tables/{net.route_table}/entries",

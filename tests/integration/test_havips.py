@@ -158,7 +158,9 @@ def test_events_filter_by_kind_and_page_newest_first(tenant: Caller, net: Net) -
 
 @pytest.fixture
 def pool(operator: Caller) -> dict[str, Any]:
-    out: dict[str, Any] = operator.post("/v1/eip-pools", {"cidr": "203.0.113.0/29", "name": "public"})
+    out: dict[str, Any] = operator.post(
+        "/v1/eip-pools", {"cidr": "203.0.113.0/29", "name": "public", "documentation_range": True}
+    )
     return out
 
 
@@ -167,7 +169,13 @@ def test_eip_pools_are_the_operators(operator: Caller, tenant: Caller, pool: dic
     assert tenant.get("/v1/eip-pools")["items"] == [pool]
     tenant.fails("POST", "/v1/eip-pools", 403, "Forbidden.OperatorOnly", json={"cidr": "198.51.100.0/24"})
     tenant.fails("DELETE", f"/v1/eip-pools/{pool['id']}", 403, "Forbidden.OperatorOnly")
-    operator.fails("POST", "/v1/eip-pools", 409, "InvalidCidrBlock.Overlap", json={"cidr": "203.0.113.0/24"})
+    operator.fails(
+        "POST",
+        "/v1/eip-pools",
+        409,
+        "InvalidCidrBlock.Overlap",
+        json={"cidr": "203.0.113.0/24", "documentation_range": True},
+    )
     operator.delete(f"/v1/eip-pools/{pool['id']}")
     assert operator.get("/v1/eip-pools")["total"] == 0
     operator.fails("DELETE", f"/v1/eip-pools/{pool['id']}", 404, "NotFound.EipPool")

@@ -18,7 +18,7 @@ def world_a(operator: Caller, tenant: Caller, net: Net) -> dict[str, str]:
     eni = inst["network_interfaces"][0]["id"]
     havip = tenant.post("/v1/havips", {"subnet_id": net.subnet})
     tenant.post(f"/v1/havips/{havip['id']}/members", {"member_type": "instance", "member_id": inst["id"]}, status=200)
-    operator.post("/v1/eip-pools", {"cidr": "203.0.113.0/29"})
+    operator.post("/v1/eip-pools", {"cidr": "203.0.113.0/29", "documentation_range": True})
     eip = tenant.post("/v1/eips", {})
     entry = tenant.post(
         f"/v1/route-tables/{net.route_table}/entries",

@@ -148,7 +148,9 @@ class AgentPair:
         """An EIP from the lab's pool (created once), associated with a HaVip or an interface."""
         cloud = self.cloud
         if not cloud.call(cloud.operator, "GET", "/v1/eip-pools")["items"]:
-            cloud.call(cloud.operator, "POST", "/v1/eip-pools", {"cidr": EIP_POOL, "name": "lab"})
+            cloud.call(
+                cloud.operator, "POST", "/v1/eip-pools", {"cidr": EIP_POOL, "name": "lab", "documentation_range": True}
+            )
         eip: dict[str, Any] = cloud.call(cloud.tenant, "POST", "/v1/eips", {})
         target = {"havip_id": havip} if havip else {"network_interface_id": eni}
         return dict(cloud.call(cloud.tenant, "POST", f"/v1/eips/{eip['id']}/associate", target))

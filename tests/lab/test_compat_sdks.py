@@ -27,6 +27,7 @@ from tencentcloud.common.profile.http_profile import HttpProfile
 from tencentcloud.vpc.v20170312 import models as tc_models
 from tencentcloud.vpc.v20170312 import vpc_client
 
+from havip.api.compat.tencent import idmap
 from havip.client import HavipClient
 
 from .labkit import Lab, build
@@ -130,8 +131,8 @@ def test_both_sdks_see_the_holder_change_after_a_failover(lab: Lab, monkeypatch:
             return seen.master_instance_id, held.InstanceId, held.State
 
         old = status["holder"]
-        assert holders() == (instance_of[old], instance_of[old], "AVAILABLE")
+        assert holders() == (instance_of[old], idmap.tencent_id(instance_of[old]), "AVAILABLE")
         result = lab.failover("kill")
         new = result["new_holder"]
         assert new != old
-        wait_until(lambda: holders() == (instance_of[new], instance_of[new], "AVAILABLE"))
+        wait_until(lambda: holders() == (instance_of[new], idmap.tencent_id(instance_of[new]), "AVAILABLE"))

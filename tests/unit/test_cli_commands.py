@@ -132,6 +132,8 @@ CREATES = [
          body={"subnet_id": "vsw-1", "ip": "172.17.16.3", "binding_mode": "subnet", "name": "web"}),
     Case("eip-pool", ("eip-pool", "create", "--cidr", "203.0.113.0/28"), "POST", "/v1/eip-pools",
          body={"cidr": "203.0.113.0/28"}, token=OPERATOR),
+    Case("eip-pool-lab", ("eip-pool", "create", "--cidr", "203.0.113.0/28", "--documentation-range"), "POST",
+         "/v1/eip-pools", body={"cidr": "203.0.113.0/28", "documentation_range": True}, token=OPERATOR),
     Case("eip", ("eip", "allocate", "--pool", "pool-1", "--name", "e1"), "POST", "/v1/eips",
          body={"pool_id": "pool-1", "name": "e1"}),
     Case("route-entry-havip",

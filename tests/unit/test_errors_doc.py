@@ -20,3 +20,21 @@ def test_errors_doc_is_current() -> None:
     expected = module.render()
     assert "`QuotaExceeded.havips_per_account`" in expected
     assert (ROOT / "docs" / "errors.md").read_text() == expected, "run .venv/bin/python scripts/gen_errors_doc.py"
+
+
+@pytest.mark.parametrize(
+    "code",
+    # raised through helpers (get_owned, rules._check_text), which an AST scan of raise sites alone misses
+    [
+        "NotFound.Vpc",
+        "NotFound.Instance",
+        "NotFound.Subnet",
+        "InvalidDescription.Malformed",
+        "InvalidName.Malformed",
+        "InvalidParameter.UnknownQuery",
+        "InvalidCidrBlock.NotPublic",
+        "InvalidCidrBlock.Documentation",
+    ],
+)
+def test_errors_doc_lists_codes_raised_through_helpers(code: str) -> None:
+    assert f"| `{code}` |" in (ROOT / "docs" / "errors.md").read_text()

@@ -92,11 +92,78 @@ def test_allocation_fails_when_full() -> None:
     _raises(lambda: rules.allocate_address(SMALL, full), Conflict, "InsufficientIpAddresses")
 
 
+@pytest.mark.parametrize(
+    ("rule", "reserved", "usable"),
+    [
+        pytest.param(rules.NATIVE_ADDRESSES, {"0", "1", "253", "254", "255"}, 251, id="native"),
+        pytest.param(rules.ALIBABA_ADDRESSES, {"0", "253", "254", "255"}, 252, id="alibaba"),
+        pytest.param(rules.TENCENT_ADDRESSES, {"0", "1", "255"}, 253, id="tencent"),
+    ],
+)
+def test_each_surface_reserves_its_cloud_s_addresses(rule: rules.AddressRule, reserved: set[str], usable: int) -> None:
+    assert {str(a).rsplit(".", 1)[1] for a in rules.reserved_addresses(SUBNET.cidr, rule)} == reserved
+    assert rules.usable_count(SUBNET.cidr, rule) == usable
+    for last in reserved:
+        _raises(
+            lambda last=last: rules.check_address(SUBNET, f"172.17.16.{last}", set(), rule=rule),
+            InvalidParameter,
+            "InvalidIpAddress.Reserved",
+        )
+    first_free = min(set(range(256)) - {int(x) for x in reserved})
+    assert rules.allocate_address(SUBNET, set(), rule) == f"172.17.16.{first_free}"
+
+
 def test_gateway_is_the_first_address() -> None:
     assert rules.gateway_address("172.17.16.0/24") == "172.17.16.1"
 
 
 # ---------------------------------------------------------------- CIDRs
+
+
+@pytest.mark.parametrize(
+    "cidr",
+    ["127.0.0.0/8", "169.254.0.0/16", "0.0.0.0/8", "240.0.0.0/8", "198.18.0.0/15", "192.0.2.0/24", "100.64.0.0/10"],
+)
+def test_vpc_cidr_outside_the_three_private_ranges_is_refused(cidr: str) -> None:
+    _raises(lambda: rules.check_vpc_cidr(cidr), InvalidParameter, "InvalidCidrBlock.NotPrivate")
+
+
+@pytest.mark.parametrize("cidr", ["10.0.0.0/8", "172.16.0.0/12", "172.31.0.0/16", "192.168.0.0/16", "192.168.5.0/24"])
+def test_vpc_cidr_inside_a_private_range_is_allowed(cidr: str) -> None:
+    assert rules.check_vpc_cidr(cidr) == cidr
+
+
+@pytest.mark.parametrize(
+    "cidr",
+    [
+        "10.1.0.0/24",
+        "172.16.0.0/24",
+        "192.168.1.0/24",
+        "127.0.0.0/24",
+        "169.254.1.0/24",
+        "100.64.0.0/24",
+        "224.0.0.0/24",
+        "240.0.0.0/24",
+        "198.18.0.0/24",
+        "0.0.0.0/24",
+    ],
+)
+def test_eip_pool_must_be_public(cidr: str) -> None:
+    _raises(
+        lambda: rules.check_pool_cidr(cidr, [], documentation_range=True),
+        InvalidParameter,
+        "InvalidCidrBlock.NotPublic",
+    )
+
+
+@pytest.mark.parametrize("cidr", ["192.0.2.0/24", "198.51.100.0/26", "203.0.113.0/28", "203.0.0.0/16"])
+def test_documentation_pool_needs_the_override(cidr: str) -> None:
+    _raises(lambda: rules.check_pool_cidr(cidr, []), InvalidParameter, "InvalidCidrBlock.Documentation")
+    assert rules.check_pool_cidr(cidr, [], documentation_range=True) == cidr
+
+
+def test_public_pool_is_allowed() -> None:
+    assert rules.check_pool_cidr("8.8.4.0/24", []) == "8.8.4.0/24"
 
 
 @pytest.mark.parametrize(

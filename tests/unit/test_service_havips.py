@@ -171,7 +171,7 @@ def _with_member(cloud: Cloud, havip_id: str) -> Callable[[], object]:
 
 
 def _with_eip(cloud: Cloud, havip_id: str) -> Callable[[], object]:
-    eips.create_pool(cloud.operator, cidr="203.0.113.0/24")
+    eips.create_pool(cloud.operator, cidr="203.0.113.0/24", documentation_range=True)
     eip = eips.allocate(cloud.tenant)
     eips.associate(cloud.tenant, eip.id, havip_id=havip_id)
     return lambda: eips.unassociate(cloud.tenant, eip.id)
@@ -252,31 +252,31 @@ def test_havip_address_refused(cloud: Cloud, ip: str, error: type[HavipError], c
 # ---------------------------------------------------------------- idempotency
 
 
-def _create_vpc(c: Cloud, token: str) -> str:
-    return network.create_vpc(c.tenant, cidr="10.9.0.0/16", client_token=token).id
+def _create_vpc(c: Cloud, token: str, name: str = "") -> str:
+    return network.create_vpc(c.tenant, cidr="10.9.0.0/16", client_token=token, name=name).id
 
 
-def _create_subnet(c: Cloud, token: str) -> str:
+def _create_subnet(c: Cloud, token: str, name: str = "") -> str:
     vpc_id = network.list_vpcs(c.tenant, Page())[0][0].id
-    return network.create_subnet(c.tenant, vpc_id=vpc_id, cidr="172.17.99.0/24", client_token=token).id
+    return network.create_subnet(c.tenant, vpc_id=vpc_id, cidr="172.17.99.0/24", client_token=token, name=name).id
 
 
-def _create_havip(c: Cloud, token: str) -> str:
+def _create_havip(c: Cloud, token: str, name: str = "") -> str:
     subnet = network.list_subnets(c.tenant, Page())[0][0]
-    return havips.create_havip(c.tenant, subnet_id=subnet.id, client_token=token).havip.id
+    return havips.create_havip(c.tenant, subnet_id=subnet.id, client_token=token, name=name).havip.id
 
 
-def _create_instance(c: Cloud, token: str) -> str:
+def _create_instance(c: Cloud, token: str, name: str = "") -> str:
     subnet = network.list_subnets(c.tenant, Page())[0][0]
-    return compute.create_instance(c.tenant, subnet_id=subnet.id, client_token=token)[0].id
+    return compute.create_instance(c.tenant, subnet_id=subnet.id, client_token=token, name=name)[0].id
 
 
-def _create_interface(c: Cloud, token: str) -> str:
+def _create_interface(c: Cloud, token: str, name: str = "") -> str:
     subnet = network.list_subnets(c.tenant, Page())[0][0]
-    return compute.create_interface(c.tenant, subnet_id=subnet.id, client_token=token).id
+    return compute.create_interface(c.tenant, subnet_id=subnet.id, client_token=token, name=name).id
 
 
-def _create_route(c: Cloud, token: str) -> str:
+def _create_route(c: Cloud, token: str, name: str = "") -> str:
     table = network.list_route_tables(c.tenant, Page())[0][0]
     havip = havips.list_havips(c.tenant, Page())[0][0].havip
     dest = "10.0.0.0/8"
@@ -287,11 +287,12 @@ def _create_route(c: Cloud, token: str) -> str:
         next_hop_type=NextHopType.HAVIP,
         next_hop_id=havip.id,
         client_token=token,
+        name=name,
     ).id
 
 
-def _allocate_eip(c: Cloud, token: str) -> str:
-    return eips.allocate(c.tenant, client_token=token).id
+def _allocate_eip(c: Cloud, token: str, name: str = "") -> str:
+    return eips.allocate(c.tenant, client_token=token, name=name).id
 
 
 @pytest.mark.parametrize(
@@ -308,11 +309,34 @@ def _allocate_eip(c: Cloud, token: str) -> str:
 )
 def test_create_with_a_client_token_is_idempotent(cloud: Cloud, create: Callable[[Cloud, str], str]) -> None:
     cloud.havip(cloud.network())
-    eips.create_pool(cloud.operator, cidr="203.0.113.0/24")
+    eips.create_pool(cloud.operator, cidr="203.0.113.0/24", documentation_range=True)
     first = create(cloud, "token-1")
     counts = cloud.counts()
     revision = cloud.store.revision
     assert create(cloud, "token-1") == first
+    assert cloud.counts() == counts
+    assert cloud.store.revision == revision
+
+
+@pytest.mark.parametrize(
+    "create",
+    [
+        pytest.param(_create_vpc, id="vpc"),
+        pytest.param(_create_subnet, id="subnet"),
+        pytest.param(_create_havip, id="havip"),
+        pytest.param(_create_instance, id="instance"),
+        pytest.param(_create_interface, id="interface"),
+        pytest.param(_create_route, id="route-entry"),
+        pytest.param(_allocate_eip, id="eip"),
+    ],
+)
+def test_client_token_reused_with_other_parameters_is_refused(cloud: Cloud, create: Callable[..., str]) -> None:
+    cloud.havip(cloud.network())
+    eips.create_pool(cloud.operator, cidr="203.0.113.0/24", documentation_range=True)
+    create(cloud, "token-1", name="first")
+    counts = cloud.counts()
+    revision = cloud.store.revision
+    _code(lambda: create(cloud, "token-1", name="second"), InvalidParameter, "InvalidParameter.ClientToken")
     assert cloud.counts() == counts
     assert cloud.store.revision == revision
 

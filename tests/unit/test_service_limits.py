@@ -60,7 +60,7 @@ def _members_per_havip(c: Cloud) -> AddOne:
 
 
 def _eips_per_havip(c: Cloud) -> AddOne:
-    eips.create_pool(c.operator, cidr="203.0.113.0/24")
+    eips.create_pool(c.operator, cidr="203.0.113.0/24", documentation_range=True)
     havip_id = c.havip(c.network()).havip.id
     add: AddOne = lambda: eips.associate(c.tenant, eips.allocate(c.tenant).id, havip_id=havip_id)  # noqa: E731
     add()

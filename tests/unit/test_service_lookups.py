@@ -21,7 +21,7 @@ def test_havips_by_member_eip_and_ids_are_anded(cloud: Cloud) -> None:
     a, b, c = (cloud.havip(subnet).havip.id for _ in range(3))
     for havip in (a, b):
         havips.associate(cloud.tenant, havip, MemberType.INSTANCE, inst.id)
-    eips.create_pool(cloud.operator, cidr="203.0.113.0/28")
+    eips.create_pool(cloud.operator, cidr="203.0.113.0/28", documentation_range=True)
     eip = eips.allocate(cloud.tenant)
     eips.associate(cloud.tenant, eip.id, havip_id=b)
 
@@ -50,7 +50,7 @@ def test_another_account_sees_none_of_it(cloud: Cloud) -> None:
 def test_eips_by_association(cloud: Cloud) -> None:
     subnet = cloud.network()
     havip = cloud.havip(subnet).havip.id
-    eips.create_pool(cloud.operator, cidr="203.0.113.0/28")
+    eips.create_pool(cloud.operator, cidr="203.0.113.0/28", documentation_range=True)
     free, bound = eips.allocate(cloud.tenant), eips.allocate(cloud.tenant)
     eips.associate(cloud.tenant, bound.id, havip_id=havip)
     assert [e.id for e in lookups.eips(cloud.tenant, Page(), associated=True)[0]] == [bound.id]

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 
 from havip.api import compat, errors
-from havip.api.deps import AppState
+from havip.api.deps import AppState, strict_query
 from havip.api.metrics import Metrics
 from havip.api.middleware import MAX_BODY_BYTES, RequestMiddleware
 from havip.api.routers import access_keys, accounts, compute, eips, havips, health, hosts, network
@@ -74,7 +74,7 @@ def create_app(
     errors.install(app)
     app.add_middleware(RequestMiddleware, metrics=app.state.metrics, max_body=max_body_bytes)
     for module in (health, accounts, access_keys, hosts, network, compute, havips, eips):
-        app.include_router(module.router)
+        app.include_router(module.router, dependencies=[Depends(strict_query)])
     install_docs(app)
     compat.install(app)  # the Alibaba and Tencent facades at / (docs/compat.md)
     return app

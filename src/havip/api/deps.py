@@ -11,10 +11,12 @@ from dataclasses import dataclass, replace
 from typing import Annotated
 
 from fastapi import Depends, Query, Request
+from fastapi.dependencies.models import Dependant
+from fastapi.routing import APIRoute
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from havip.contract import DEFAULT_LIMIT, MAX_LIMIT
-from havip.domain.errors import Unauthenticated
+from havip.domain.errors import InvalidParameter, Unauthenticated
 from havip.domain.model import utcnow
 from havip.service.accounts import authenticate
 from havip.service.context import Ctx, Page, Settings
@@ -68,3 +70,37 @@ def page(
 
 CtxDep = Annotated[Ctx, Depends(ctx)]
 PageDep = Annotated[Page, Depends(page)]
+
+
+_QUERY_NAMES: dict[int, frozenset[str]] = {}
+
+
+def _walk(dependant: Dependant) -> set[str]:
+    """The query parameters a route declares, its dependencies' (``PageDep``'s ``limit``...) included."""
+    names = {f.alias for f in dependant.query_params}
+    for sub in dependant.dependencies:
+        names |= _walk(sub)
+    return names
+
+
+def _query_names(route: APIRoute) -> frozenset[str]:
+    names = _QUERY_NAMES.get(id(route))
+    if names is None:
+        names = frozenset(_walk(route.dependant))
+        _QUERY_NAMES[id(route)] = names
+    return names
+
+
+def strict_query(request: Request) -> None:
+    """An unknown query parameter is refused, as an unknown body field is (not silently ignored)."""
+    route = request.scope.get("route")
+    if not isinstance(route, APIRoute):
+        return
+    allowed = _query_names(route)
+    for name in request.query_params:
+        if name not in allowed:
+            takes = ", ".join(sorted(allowed)) or "no query parameters"
+            raise InvalidParameter(
+                f"unknown query parameter {name!r}; {request.method} {route.path} takes: {takes}",
+                code="InvalidParameter.UnknownQuery",
+            )

@@ -43,10 +43,16 @@ def pool_create(
     cidr: str = typer.Option(..., "--cidr", help="The public range, e.g. 203.0.113.0/28."),
     name: str | None = typer.Option(None, "--name", help="A name for people."),
     region: str | None = typer.Option(None, "--region", help="The region (default: the server's default region)."),
+    documentation_range: bool = typer.Option(
+        False,
+        "--documentation-range",
+        help="Allow an RFC 5737 documentation range (192.0.2.0/24, 198.51.100.0/24, 203.0.113.0/24): for labs.",
+    ),
 ) -> None:
-    """Add a pool of public addresses (operator)."""
+    """Add a pool of public addresses (operator). Private and special ranges are refused."""
     state = state_of(ctx)
-    pool = state.client("operator").create("eip-pools", body(cidr=cidr, name=name, region=region))
+    made = body(cidr=cidr, name=name, region=region) | ({"documentation_range": True} if documentation_range else {})
+    pool = state.client("operator").create("eip-pools", made)
     state.output.item(pool, title=POOL.label(pool))
 
 

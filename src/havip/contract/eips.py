@@ -9,6 +9,7 @@ class EipPoolCreate(Request):
     cidr: str
     name: str = ""
     region: str | None = None
+    documentation_range: bool = False  # allow an RFC 5737 range (labs, tests)
 
 
 class EipPool(Resource):

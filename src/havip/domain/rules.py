@@ -10,6 +10,7 @@ from __future__ import annotations
 import ipaddress
 import re
 from collections.abc import Collection, Iterable
+from dataclasses import dataclass
 
 from havip.domain.errors import Conflict, InvalidParameter
 from havip.domain.model import HaVip, HaVipMember, MemberType, Subnet
@@ -44,6 +45,37 @@ def parse_cidr(text: str, what: str = "CIDR block") -> ipaddress.IPv4Network:
         ) from exc
 
 
+PRIVATE_RANGES = tuple(ipaddress.IPv4Network(n) for n in ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"))
+# RFC 5737: for examples and labs; never routed on the Internet
+DOCUMENTATION_RANGES = tuple(ipaddress.IPv4Network(n) for n in ("192.0.2.0/24", "198.51.100.0/24", "203.0.113.0/24"))
+# ranges that are never public addresses (IANA special-purpose registry, the documentation ones aside)
+NOT_PUBLIC_RANGES = tuple(
+    ipaddress.IPv4Network(n)
+    for n in (
+        "0.0.0.0/8",
+        "10.0.0.0/8",
+        "100.64.0.0/10",
+        "127.0.0.0/8",
+        "169.254.0.0/16",
+        "172.16.0.0/12",
+        "192.0.0.0/24",
+        "192.88.99.0/24",
+        "192.168.0.0/16",
+        "198.18.0.0/15",
+        "224.0.0.0/4",
+        "240.0.0.0/4",
+    )
+)
+
+
+def comparable_cidr(text: str) -> str:
+    """``text`` as stored once valid (``10.0.0.0/8``); unchanged when it is not a valid network."""
+    try:
+        return str(ipaddress.IPv4Network(text, strict=True))
+    except ValueError:
+        return text
+
+
 def check_vpc_cidr(cidr: str) -> str:
     net = parse_cidr(cidr, "VPC CIDR block")
     lo, hi = VPC_PREFIX_RANGE
@@ -52,7 +84,7 @@ def check_vpc_cidr(cidr: str) -> str:
             f"VPC CIDR block {cidr} must have a prefix length between /{lo} and /{hi}",
             code="InvalidCidrBlock.PrefixLength",
         )
-    if not net.is_private:
+    if not any(net.subnet_of(r) for r in PRIVATE_RANGES):
         raise InvalidParameter(
             f"VPC CIDR block {cidr} must be a private range (10.0.0.0/8, 172.16.0.0/12, "
             "192.168.0.0/16 or a part of one)",
@@ -84,19 +116,50 @@ def check_subnet_cidr(cidr: str, vpc_cidr: str, siblings: Iterable[str]) -> str:
     return str(net)
 
 
-def reserved_addresses(subnet_cidr: str) -> frozenset[ipaddress.IPv4Address]:
-    """The network address, the gateway (first usable) and the last three addresses."""
+@dataclass(frozen=True)
+class AddressRule:
+    """Which addresses of every subnet a surface reserves: ``head`` from the start, ``tail`` from the end.
+
+    The native API keeps one documented rule; each cloud facade follows its cloud's
+    reference (see docs/compat.md). The count of usable addresses follows the same rule.
+    """
+
+    name: str
+    head: int  # counting the network address
+    tail: int  # counting the broadcast address
+    words: str  # how a message names the reserved addresses
+
+
+NATIVE_ADDRESSES = AddressRule(
+    "native", 2, 3, "the network address, the gateway (first address) and the last three addresses"
+)
+# Alibaba: "the first IP address and the last three IP addresses of the vSwitch are reserved by the system".
+ALIBABA_ADDRESSES = AddressRule("alibaba", 1, 3, "the first address and the last three addresses")
+# Tencent: a /24 such as 10.0.0.0/24 offers 10.0.0.2-10.0.0.254 (network address, gateway, broadcast).
+TENCENT_ADDRESSES = AddressRule(
+    "tencent", 2, 1, "the network address, the gateway (first address) and the last address"
+)
+
+
+def reserved_addresses(subnet_cidr: str, rule: AddressRule = NATIVE_ADDRESSES) -> frozenset[ipaddress.IPv4Address]:
+    """The addresses ``rule`` keeps out of use in the subnet (by default the native rule)."""
     net = ipaddress.IPv4Network(subnet_cidr)
     first = net.network_address
     last = net.broadcast_address
-    return frozenset({first, first + 1, last - 2, last - 1, last})
+    return frozenset({first + i for i in range(rule.head)} | {last - i for i in range(rule.tail)})
+
+
+def usable_count(subnet_cidr: str, rule: AddressRule = NATIVE_ADDRESSES) -> int:
+    return ipaddress.IPv4Network(subnet_cidr).num_addresses - len(reserved_addresses(subnet_cidr, rule))
 
 
 def gateway_address(subnet_cidr: str) -> str:
     return str(ipaddress.IPv4Network(subnet_cidr).network_address + 1)
 
 
-def check_address(subnet: Subnet, ip: str, used: Collection[str], what: str = "IP address") -> str:
+def check_address(
+    subnet: Subnet, ip: str, used: Collection[str], what: str = "IP address", rule: AddressRule = NATIVE_ADDRESSES
+) -> str:
     """A given address must be inside the subnet, not reserved and not in use."""
     addr = parse_ipv4(ip, what)
     if addr not in ipaddress.IPv4Network(subnet.cidr):
@@ -104,10 +167,9 @@ def check_address(subnet: Subnet, ip: str, used: Collection[str], what: str = "I
             f"{what} {ip} is outside the subnet {subnet.id} ({subnet.cidr})",
             code="InvalidIpAddress.OutOfRange",
         )
-    if addr in reserved_addresses(subnet.cidr):
+    if addr in reserved_addresses(subnet.cidr, rule):
         raise InvalidParameter(
-            f"{what} {ip} is reserved in subnet {subnet.cidr}: the network address, the "
-            "gateway (first address) and the last three addresses cannot be used",
+            f"{what} {ip} is reserved in subnet {subnet.cidr}: {rule.words} cannot be used",
             code="InvalidIpAddress.Reserved",
         )
     if str(addr) in used:
@@ -115,9 +177,9 @@ def check_address(subnet: Subnet, ip: str, used: Collection[str], what: str = "I
     return str(addr)
 
 
-def allocate_address(subnet: Subnet, used: Collection[str]) -> str:
+def allocate_address(subnet: Subnet, used: Collection[str], rule: AddressRule = NATIVE_ADDRESSES) -> str:
     """The lowest free, non-reserved address of the subnet."""
-    reserved = reserved_addresses(subnet.cidr)
+    reserved = reserved_addresses(subnet.cidr, rule)
     for addr in ipaddress.IPv4Network(subnet.cidr).hosts():
         if addr not in reserved and str(addr) not in used:
             return str(addr)
@@ -258,9 +320,25 @@ def check_secondary_ips(primary_ip: str, wanted: Iterable[str]) -> list[str]:
     return out
 
 
-def check_pool_cidr(cidr: str, others: Iterable[str]) -> str:
-    """An EIP pool: /16 to /30, overlapping no other pool."""
+def check_pool_cidr(cidr: str, others: Iterable[str], documentation_range: bool = False) -> str:
+    """An EIP pool: /16 to /30, public addresses only, overlapping no other pool.
+
+    The RFC 5737 documentation ranges are refused unless ``documentation_range`` (the
+    operator's override for labs and tests, which cannot own public addresses).
+    """
     net = parse_cidr(cidr, "EIP pool CIDR block")
+    if clash := next((r for r in NOT_PUBLIC_RANGES if net.overlaps(r)), None):
+        raise InvalidParameter(
+            f"EIP pool {cidr} overlaps {clash}, which holds no public addresses; an EIP pool must be a public range",
+            code="InvalidCidrBlock.NotPublic",
+        )
+    if (doc := next((r for r in DOCUMENTATION_RANGES if net.overlaps(r)), None)) and not documentation_range:
+        raise InvalidParameter(
+            f"EIP pool {cidr} overlaps the documentation range {doc} (RFC 5737), which is not routed on the "
+            "Internet; for a lab, the operator allows it with documentation_range=true "
+            "('havip eip-pool create --documentation-range')",
+            code="InvalidCidrBlock.Documentation",
+        )
     lo, hi = POOL_PREFIX_RANGE
     if not lo <= net.prefixlen <= hi:
         raise InvalidParameter(

@@ -87,7 +87,7 @@ class Scenario:
         api = b.api()
         if self.name == "eip":
             b.progress(f"EIP: a pool {EIP_POOL} (operator), an EIP associated with the HaVip")
-            operator.create("eip-pools", {"cidr": EIP_POOL, "name": "lab"})
+            operator.create("eip-pools", {"cidr": EIP_POOL, "name": "lab", "documentation_range": True})
             eip = api.create("eips", {"name": "lab"})
             self.eip, self.eip_id = str(eip["ip"]), str(eip["id"])
             api.eip_associate(self.eip_id, havip_id=b.havip_id)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from typing import TypeVar
 
 from havip.domain import ids, rules
@@ -27,14 +27,36 @@ def check_client_token(token: str | None) -> str | None:
     return token
 
 
-def replay(uow: UnitOfWork, account_id: str, operation: str, token: str | None, repo: Repository[T]) -> T | None:
-    """The resource a previous create with the same client token made, if any."""
+def replay(
+    uow: UnitOfWork,
+    account_id: str,
+    operation: str,
+    token: str | None,
+    repo: Repository[T],
+    same: Mapping[str, object] | None = None,
+) -> T | None:
+    """The resource a previous create with the same client token made, if any.
+
+    ``same`` holds this request's parameters as the resource's attributes (``None``
+    values are left out: "allocate one" matches whatever was allocated). A token
+    reused with other parameters is refused, as the clouds refuse it
+    (``IdempotentParameterMismatch``), instead of answering with the first resource.
+    """
     if token is None:
         return None
     found = uow.idempotency.find(account_id=account_id, operation=operation, token=token, limit=1)
     if not found:
         return None
-    return repo.get(found[0].resource_id)
+    earlier = repo.get(found[0].resource_id)
+    if earlier is not None and same:
+        differs = sorted(k for k, v in same.items() if v is not None and getattr(earlier, k) != v)
+        if differs:
+            raise InvalidParameter(
+                f"client token {token!r} was already used to create {found[0].resource_id} with other "
+                "parameters; use a new token to create another resource",
+                code="InvalidParameter.ClientToken",
+            )
+    return earlier
 
 
 def remember(uow: UnitOfWork, account_id: str, operation: str, token: str | None, resource_id: str) -> None:
@@ -73,11 +95,17 @@ def used_addresses(uow: UnitOfWork, subnet_id: str) -> set[str]:
 
 
 def take_address(
-    uow: UnitOfWork, subnet: Subnet, ip: str | None, owner_type: str, owner_id: str, what: str = "IP address"
+    uow: UnitOfWork,
+    subnet: Subnet,
+    ip: str | None,
+    owner_type: str,
+    owner_id: str,
+    what: str = "IP address",
+    rule: rules.AddressRule = rules.NATIVE_ADDRESSES,
 ) -> str:
-    """Check a given address (or allocate a free one) and record it as taken."""
+    """Check a given address (or allocate a free one) under ``rule`` and record it as taken."""
     used = used_addresses(uow, subnet.id)
-    addr = rules.check_address(subnet, ip, used, what) if ip else rules.allocate_address(subnet, used)
+    addr = rules.check_address(subnet, ip, used, what, rule) if ip else rules.allocate_address(subnet, used, rule)
     uow.allocations.add(
         IpAllocation(
             id=ids.new_id("allocation"), subnet_id=subnet.id, ip=addr, owner_type=owner_type, owner_id=owner_id

@@ -172,9 +172,12 @@ def _new_interface(
         description=rules.check_description(description),
         created_at=ctx.now(),
     )
-    eni.primary_ip = take_address(uow, subnet, primary_ip, "network_interface", eni.id, "primary IP address")
+    eni.primary_ip = take_address(
+        uow, subnet, primary_ip, "network_interface", eni.id, "primary IP address", ctx.address_rule
+    )
     eni.secondary_ips = [
-        take_address(uow, subnet, ip, "network_interface", eni.id, "secondary IP address") for ip in secondary_ips
+        take_address(uow, subnet, ip, "network_interface", eni.id, "secondary IP address", ctx.address_rule)
+        for ip in secondary_ips
     ]
     _place(uow, eni, placement)
     uow.interfaces.add(eni)
@@ -198,7 +201,23 @@ def create_interface(
     token = check_client_token(client_token)
     with ctx.uow(write=True) as uow:
         subnet = get_owned(ctx, uow.subnets, "Subnet", subnet_id)
-        if (again := replay(uow, subnet.account_id, "create_interface", token, uow.interfaces)) is not None:
+        if (
+            again := replay(
+                uow,
+                subnet.account_id,
+                "create_interface",
+                token,
+                uow.interfaces,
+                dict(
+                    subnet_id=subnet.id,
+                    primary_ip=primary_ip,
+                    mac=mac,
+                    instance_id=instance_id,
+                    name=name,
+                    description=description,
+                ),
+            )
+        ) is not None:
             return again
         if instance_id is not None:
             inst = get_owned(ctx, uow.instances, "Instance", instance_id)
@@ -273,7 +292,11 @@ def update_interface(
             uow.flush()
             kept = set(eni.secondary_ips) & set(wanted)
             eni.secondary_ips = [
-                ip if ip in kept else take_address(uow, subnet, ip, "network_interface", eni.id, "secondary IP address")
+                ip
+                if ip in kept
+                else take_address(
+                    uow, subnet, ip, "network_interface", eni.id, "secondary IP address", ctx.address_rule
+                )
                 for ip in wanted
             ]
         uow.bump_revision()
@@ -340,7 +363,11 @@ def create_instance(
     token = check_client_token(client_token)
     with ctx.uow(write=True) as uow:
         subnet = get_owned(ctx, uow.subnets, "Subnet", subnet_id)
-        if (again := replay(uow, subnet.account_id, "create_instance", token, uow.instances)) is not None:
+        if (
+            again := replay(
+                uow, subnet.account_id, "create_instance", token, uow.instances, dict(subnet_id=subnet.id, name=name)
+            )
+        ) is not None:
             return again, uow.interfaces.find(instance_id=again.id, primary=True)[0]
         inst = Instance(
             ids.new_id("instance"),

@@ -13,6 +13,7 @@ from typing import Any, Protocol, TypeVar
 
 from havip.domain.errors import Forbidden, InvalidParameter, NotFound
 from havip.domain.model import Role, utcnow
+from havip.domain.rules import NATIVE_ADDRESSES, AddressRule
 from havip.service.ports import Clock, Repository, UnitOfWorkFactory
 
 
@@ -50,6 +51,7 @@ class Ctx:
     principal: Principal
     clock: Clock = utcnow
     settings: Settings = field(default_factory=Settings)
+    address_rule: AddressRule = NATIVE_ADDRESSES  # which subnet addresses are reserved on this surface
 
     def now(self) -> dt.datetime:
         return self.clock()

@@ -15,12 +15,14 @@ from havip.service.common import check_client_token, release_addresses, remember
 from havip.service.context import Ctx, Page, acting_account, check_region, get_owned, require_operator, scope_filters
 
 
-def create_pool(ctx: Ctx, *, cidr: str, name: str = "", region: str | None = None) -> EipPool:
+def create_pool(
+    ctx: Ctx, *, cidr: str, name: str = "", region: str | None = None, documentation_range: bool = False
+) -> EipPool:
     require_operator(ctx)
     rules.check_name(name)
     region = check_region(ctx, region)
     with ctx.uow(write=True) as uow:
-        cidr = rules.check_pool_cidr(cidr, [p.cidr for p in uow.eip_pools.find()])
+        cidr = rules.check_pool_cidr(cidr, [p.cidr for p in uow.eip_pools.find()], documentation_range)
         pool = EipPool(ids.new_id("eip_pool"), region, cidr, name, ctx.now())
         uow.eip_pools.add(pool)
         uow.commit()
@@ -61,7 +63,9 @@ def allocate(
     rules.check_name(name)
     token = check_client_token(client_token)
     with ctx.uow(write=True) as uow:
-        if (again := replay(uow, acc, "allocate_eip", token, uow.eips)) is not None:
+        if (
+            again := replay(uow, acc, "allocate_eip", token, uow.eips, dict(region=region, name=name, pool_id=pool_id))
+        ) is not None:
             return again
         pools = [uow.eip_pools.get(pool_id)] if pool_id else uow.eip_pools.find(region=region)
         for pool in pools:

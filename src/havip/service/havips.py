@@ -73,7 +73,22 @@ def create_havip(
     with ctx.uow(write=True) as uow:
         subnet = get_owned(ctx, uow.subnets, "Subnet", subnet_id)
         acc = subnet.account_id
-        if (again := replay(uow, acc, "create_havip", token, uow.havips)) is not None:
+        if (
+            again := replay(
+                uow,
+                acc,
+                "create_havip",
+                token,
+                uow.havips,
+                dict(
+                    subnet_id=subnet.id,
+                    ip=ip,
+                    name=name,
+                    description=description,
+                    binding_mode=BindingMode(binding_mode),
+                ),
+            )
+        ) is not None:
             return view(uow, again)
         quotas.check(
             Quota.HAVIPS_PER_ACCOUNT,
@@ -101,7 +116,7 @@ def create_havip(
             created_at=now,
             updated_at=now,
         )
-        havip.ip = take_address(uow, subnet, ip, "havip", havip.id, "HaVip address")
+        havip.ip = take_address(uow, subnet, ip, "havip", havip.id, "HaVip address", ctx.address_rule)
         uow.havips.add(havip)
         remember(uow, acc, "create_havip", token, havip.id)
         uow.bump_revision()

@@ -9,7 +9,6 @@ one page and the total, and changes nothing. Callers: ``havip.api.compat``.
 
 from __future__ import annotations
 
-import ipaddress
 from collections.abc import Sequence
 from typing import Any, TypeVar
 
@@ -73,7 +72,7 @@ def address_counts(ctx: Ctx, subnets_: Sequence[Subnet]) -> dict[str, tuple[int,
     with ctx.uow() as uow:
         out = {}
         for s in subnets_:
-            usable = ipaddress.IPv4Network(s.cidr).num_addresses - len(rules.reserved_addresses(s.cidr))
+            usable = rules.usable_count(s.cidr, ctx.address_rule)
             out[s.id] = (usable, usable - uow.allocations.count(subnet_id=s.id))
         return out
 

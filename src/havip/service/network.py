@@ -29,7 +29,16 @@ def create_vpc(
     region = check_region(ctx, region)
     token = check_client_token(client_token)
     with ctx.uow(write=True) as uow:
-        if (again := replay(uow, acc, "create_vpc", token, uow.vpcs)) is not None:
+        if (
+            again := replay(
+                uow,
+                acc,
+                "create_vpc",
+                token,
+                uow.vpcs,
+                dict(cidr=cidr, region=region, name=name, description=description),
+            )
+        ) is not None:
             return again
         if uow.accounts.get(acc) is None:
             raise NotFound("Account", acc)
@@ -108,7 +117,16 @@ def create_subnet(
     token = check_client_token(client_token)
     with ctx.uow(write=True) as uow:
         vpc = get_owned(ctx, uow.vpcs, "Vpc", vpc_id)
-        if (again := replay(uow, vpc.account_id, "create_subnet", token, uow.subnets)) is not None:
+        if (
+            again := replay(
+                uow,
+                vpc.account_id,
+                "create_subnet",
+                token,
+                uow.subnets,
+                dict(vpc_id=vpc.id, cidr=rules.comparable_cidr(cidr), name=name, description=description, zone=zone),
+            )
+        ) is not None:
             return again
         siblings = [s.cidr for s in uow.subnets.find(vpc_id=vpc.id)]
         cidr = rules.check_subnet_cidr(cidr, vpc.cidr, siblings)

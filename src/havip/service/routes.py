@@ -42,7 +42,22 @@ def create_entry(
     token = check_client_token(client_token)
     with ctx.uow(write=True) as uow:
         table = get_owned(ctx, uow.route_tables, "RouteTable", route_table_id)
-        if (again := replay(uow, table.account_id, "create_route_entry", token, uow.route_entries)) is not None:
+        if (
+            again := replay(
+                uow,
+                table.account_id,
+                "create_route_entry",
+                token,
+                uow.route_entries,
+                dict(
+                    destination=rules.comparable_cidr(destination),
+                    next_hop_type=next_hop_type,
+                    next_hop_id=next_hop_id,
+                    name=name,
+                    description=description,
+                ),
+            )
+        ) is not None:
             return again
         vpc = get_owned(ctx, uow.vpcs, "Vpc", table.vpc_id)
         if _next_hop_vpc(ctx, uow, next_hop_type, next_hop_id) != vpc.id:

@@ -19,6 +19,7 @@ from typing import Any
 from havip.api.compat.memory import Memory
 from havip.api.compat.wire import Args
 from havip.domain.errors import Unauthenticated
+from havip.domain.rules import AddressRule
 from havip.service.access_keys import signing_key
 from havip.service.context import Ctx, Principal, Settings
 from havip.service.ports import Clock, UnitOfWorkFactory
@@ -34,8 +35,10 @@ class Env:
     memory: Memory
     request_id: str
 
-    def ctx(self, principal: Principal) -> Ctx:
-        return Ctx(uow=self.uow, principal=principal, clock=self.clock, settings=self.settings)
+    def ctx(self, principal: Principal, address_rule: AddressRule) -> Ctx:
+        return Ctx(
+            uow=self.uow, principal=principal, clock=self.clock, settings=self.settings, address_rule=address_rule
+        )
 
 
 @dataclass(frozen=True)

@@ -121,7 +121,8 @@ class Args:
             raise self._missing(name)
         return value
 
-    def integer(self, name: str, default: int, lo: int, hi: int) -> int:
+    def integer(self, name: str, default: int, lo: int, hi: int, too_big: str | None = None) -> int:
+        """An integer from ``lo`` to ``hi``; above ``hi`` it is ``too_big`` (a code) when one is given."""
         value = self.values.get(name)
         if value is None or value == "":
             return default
@@ -129,6 +130,8 @@ class Args:
             number = int(value) if not isinstance(value, bool) else None
         except ValueError:
             number = None
+        if number is not None and number > hi and too_big is not None:
+            raise InvalidParameter(f"the parameter {self._name(name)} may be at most {hi}, not {number}", code=too_big)
         if number is None or not lo <= number <= hi:
             raise self._bad(name, f"an integer from {lo} to {hi}", value)
         return number

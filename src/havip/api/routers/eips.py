@@ -27,7 +27,12 @@ def list_pools(ctx: CtxDep, page: PageDep) -> c.ListOf[c.EipPool]:
     "/eip-pools", status_code=201, response_model=c.EipPool, tags=["eip-pools"], summary="Add an EIP pool (operator)"
 )
 def create_pool(ctx: CtxDep, body: c.EipPoolCreate) -> c.EipPool:
-    return views.one(c.EipPool, svc.create_pool(ctx, cidr=body.cidr, name=body.name, region=body.region))
+    return views.one(
+        c.EipPool,
+        svc.create_pool(
+            ctx, cidr=body.cidr, name=body.name, region=body.region, documentation_range=body.documentation_range
+        ),
+    )
 
 
 @router.delete("/eip-pools/{pool_id}", status_code=204, tags=["eip-pools"], summary="Remove an unused EIP pool")

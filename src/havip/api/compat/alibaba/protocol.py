@@ -20,12 +20,13 @@ from typing import Any
 
 from starlette.responses import Response
 
-from havip.api.compat import signing
+from havip.api.compat import signing, wording
 from havip.api.compat.alibaba import actions
 from havip.api.compat.alibaba.errors import TABLE
 from havip.api.compat.call import Call, Env, Signed, authenticate, outcome
 from havip.api.compat.wire import Args, Wire, unflatten
 from havip.domain.errors import HavipError, InvalidParameter, Unauthenticated
+from havip.domain.rules import ALIBABA_ADDRESSES
 from havip.service.context import check_region
 
 log = logging.getLogger("havip.api.compat")
@@ -155,7 +156,7 @@ def handle(wire: Wire, env: Env) -> Response:
         if entry is None:
             raise InvalidParameter(f"the action {action!r} is not supported", code="InvalidAction.NotFound")
         principal = authenticate(env, req.signed, MAX_SKEW)
-        ctx = env.ctx(principal)
+        ctx = env.ctx(principal, ALIBABA_ADDRESSES)
         args = Args(unflatten(req.params))
         region = check_region(ctx, args.text("RegionId"))
         call = Call(ctx, args, region, env.request_id, env.memory)
@@ -173,7 +174,7 @@ def handle(wire: Wire, env: Env) -> Response:
 def failure(exc: HavipError, action: str, request_id: str, host: str | None) -> Response:
     cloud = TABLE.translate(exc.code, exc.kind, action)
     outcome("alibaba", action, request_id, cloud.code, exc.code)
-    return _error(cloud.status, cloud.code, exc.message, request_id, host)
+    return _error(cloud.status, cloud.code, wording.alibaba(exc.message), request_id, host)
 
 
 def _error(status: int, code: str, message: str, request_id: str, host: str | None) -> Response:

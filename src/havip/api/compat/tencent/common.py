@@ -22,7 +22,8 @@ def tc_time(value: dt.datetime | None) -> str:
 def paging(call: Call, default: int = 20, most: int = 100) -> Page:
     """``Offset`` and ``Limit``; some actions send them as strings, which is accepted too."""
     a = call.args
-    return Page(limit=a.integer("Limit", default, 1, most), offset=a.integer("Offset", 0, 0, 10_000_000))
+    limit = a.integer("Limit", default, 1, most, too_big="InvalidParameter.Limit")  # Tencent: LimitExceeded
+    return Page(limit=limit, offset=a.integer("Offset", 0, 0, 10_000_000))
 
 
 def filters(call: Call, known: Collection[str], *, ids_param: str | None = None) -> dict[str, list[str]]:

@@ -39,6 +39,7 @@ TABLE = ErrorTable(
         "InvalidParameter.Value": MALFORMED,
         "InvalidParameter.Limit": C("InvalidParameterValue.LimitExceeded"),
         "InvalidClientToken.Malformed": MALFORMED,
+        "InvalidParameter.ClientToken": C("UnsupportedOperation.IdempotentParameterMismatch"),
         "InvalidRegionId": C("UnsupportedRegion"),
         "InvalidName.Malformed": MALFORMED,
         "InvalidDescription.Malformed": MALFORMED,

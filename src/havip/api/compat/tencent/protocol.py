@@ -20,12 +20,13 @@ from typing import Any
 
 from starlette.responses import Response
 
-from havip.api.compat import signing
+from havip.api.compat import signing, wording
 from havip.api.compat.call import Call, Env, Signed, authenticate, outcome
-from havip.api.compat.tencent import actions
+from havip.api.compat.tencent import actions, idmap
 from havip.api.compat.tencent.errors import TABLE
 from havip.api.compat.wire import Args, Nested, Wire, unflatten
 from havip.domain.errors import HavipError, InvalidParameter, Unauthenticated
+from havip.domain.rules import TENCENT_ADDRESSES
 from havip.service.context import check_region
 
 log = logging.getLogger("havip.api.compat")
@@ -178,11 +179,11 @@ def handle(wire: Wire, env: Env) -> Response:
         if handler is None:
             raise InvalidParameter(f"the action {action!r} is not supported", code="InvalidAction.NotFound")
         principal = authenticate(env, req.signed, MAX_SKEW)
-        ctx = env.ctx(principal)
+        ctx = env.ctx(principal, TENCENT_ADDRESSES)
         region = check_region(ctx, req.region)
-        body = handler(Call(ctx, Args(req.params), region, env.request_id, env.memory))
+        body = handler(Call(ctx, Args(idmap.inward(req.params)), region, env.request_id, env.memory))
         outcome("tencent", action, env.request_id)
-        return answer({**body, "RequestId": env.request_id})
+        return answer(idmap.outward({**body, "RequestId": env.request_id}))
     except HavipError as exc:
         return failure(exc, action, env.request_id)
     except Exception as exc:  # a bug: the SDK still gets the cloud's envelope
@@ -195,7 +196,12 @@ def handle(wire: Wire, env: Env) -> Response:
 def failure(exc: HavipError, action: str, request_id: str) -> Response:
     cloud = TABLE.translate(exc.code, exc.kind, action)
     outcome("tencent", action, request_id, cloud.code, exc.code)
-    return answer({"Error": {"Code": cloud.code, "Message": exc.message}, "RequestId": request_id})
+    return answer(
+        {
+            "Error": {"Code": cloud.code, "Message": idmap.tencent_id(wording.tencent(exc.message))},
+            "RequestId": request_id,
+        }
+    )
 
 
 def answer(response: dict[str, Any]) -> Response:
