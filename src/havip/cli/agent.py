@@ -36,15 +36,7 @@ def parse_metrics(text: str) -> tuple[str, int]:
 
 
 def agent(
-    config: Path | None = typer.Option(
-        None,
-        "--config",
-        is_eager=True,
-        callback=config_file.load,
-        help='A TOML file that sets any option below by its long name (e.g. log-level = "debug"); '
-        "flags and environment variables override it (docs/install.md).",
-        show_default=False,
-    ),
+    config: Path | None = config_file.option(),
     server: str = typer.Option(
         ..., "--server", envvar="HAVIP_SERVER", help="The control plane: http://HOST:PORT or unix:///path.sock."
     ),

@@ -96,6 +96,19 @@ def check_value(ctx: Any, path: Path, key: str, option: Any, value: Any) -> Any:
         raise typer.BadParameter(f"{where}: {exc.message}", param_hint="--config") from exc
 
 
+def option() -> Any:
+    """The ``--config FILE`` option of ``havip serve`` and ``havip agent`` (eager: read first)."""
+    return typer.Option(
+        None,
+        "--config",
+        is_eager=True,
+        callback=load,
+        help='A TOML file that sets any option below by its long name (e.g. log-level = "debug"); '
+        "flags and environment variables override it (docs/config.md).",
+        show_default=False,
+    )
+
+
 def load(ctx: typer.Context, value: Path | None) -> Path | None:
     """The ``--config`` callback (eager): check the file whole, then make it the command's defaults."""
     if value is None:

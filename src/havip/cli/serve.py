@@ -92,15 +92,7 @@ def new_credentials(
 
 
 def serve(
-    config: Path | None = typer.Option(
-        None,
-        "--config",
-        is_eager=True,
-        callback=config_file.load,
-        help='A TOML file that sets any option below by its long name (e.g. log-level = "debug"); '
-        "flags and environment variables override it (docs/install.md).",
-        show_default=False,
-    ),
+    config: Path | None = config_file.option(),
     db: str | None = typer.Option(
         None,
         "--db",
