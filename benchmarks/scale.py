@@ -45,8 +45,9 @@ from benchmarks import fmt, stats
 from benchmarks.labs import unique_name
 from havip.agent import actions as a
 from havip.agent import marks
-from havip.agent.dataplane import Dataplane
-from havip.agent.dataplane.errors import DataplaneError
+from havip.agent.control import HttpControlPlane
+from havip.agent.dataplane import Dataplane, kernel_for
+from havip.agent.kernel import DataplaneError
 from havip.agent.observed import Observed
 from havip.agent.runtime import Agent
 from havip.agent.settings import AgentSettings, DiscoverySettings, FollowSettings
@@ -334,7 +335,9 @@ def from_empty(
     with host(lay):
         dp = TimedDataplane(lay.host_ns)
         client = HavipClient(url, lay.agent_token, timeout=60)
-        agent = Agent(client, HOST_NAME, dp, SETTINGS)
+        agent = Agent(
+            HttpControlPlane(client, HOST_NAME), HOST_NAME, kernel_for(dp, SETTINGS.nft.nflog_group), SETTINGS
+        )
         try:
             progress(f"from empty {run}: host built, agent starting")
             start = time.perf_counter()

@@ -21,7 +21,8 @@ from typing import Any, cast
 import httpx
 import uvicorn
 
-from havip.agent.dataplane import Dataplane
+from havip.agent.control import HttpControlPlane
+from havip.agent.dataplane import Dataplane, kernel_for
 from havip.agent.runtime import Agent
 from havip.agent.settings import AgentSettings, DiscoverySettings, FollowSettings, ReportSettings, UplinkSettings
 from havip.api import create_app
@@ -183,7 +184,10 @@ class AgentPair:
 
     def start_agent(self, settings: AgentSettings = FAST) -> Agent:
         client = HavipClient(self.cloud.url, self.token, timeout=settings.follow.request_timeout)
-        agent = Agent(client, self.host, Dataplane(self.lab.host), settings)
+        dp = Dataplane(self.lab.host)
+        agent = Agent(
+            HttpControlPlane(client, self.host), self.host, kernel_for(dp, settings.nft.nflog_group), settings
+        )
         self.agents.append(agent)
         agent.start()
         return agent
@@ -192,7 +196,7 @@ class AgentPair:
         if agent in self.agents:
             self.agents.remove(agent)
             agent.stop()
-            agent.dp.close()
+            agent.kernel.state.close()  # type: ignore[attr-defined]  # the real kernel: a Dataplane
 
     def close(self) -> None:
         for agent in list(self.agents):

@@ -24,8 +24,8 @@ from typing import TypeVar
 
 from havip.agent import arp
 from havip.agent.dataplane import Dataplane, Netns
-from havip.agent.desired import DesiredStateLike, build_desired
-from havip.agent.plan import plan
+from havip.agent.desired import DesiredStateLike
+from havip.agent.pipeline import reconcile_pass
 
 T = TypeVar("T")
 PREFIX = "havip-t-"
@@ -150,9 +150,9 @@ class Lab:
 
 
 def reconcile(dp: Dataplane, state: DesiredStateLike, local_holders: dict[str, str] | None = None) -> list[object]:
-    """One agent pass: read, plan, apply; fails on any apply error. Returns the actions."""
-    observed = dp.read()
-    acts = plan(build_desired(state, observed.vpc_tables(), local_holders), observed)
+    """One agent pass (the agent's own ``reconcile_pass``): read, plan, apply; fails on
+    any apply error. Returns the actions."""
+    acts = reconcile_pass(state, dp.read(), local_holders).actions
     failures = dp.apply(acts)
     assert not failures, failures
     return list(acts)

@@ -13,6 +13,7 @@ import time
 import pytest
 
 from havip.agent import arp
+from havip.agent.claims import RoundReason
 
 from .cloud import VIP, VIP2, AgentPair
 from .netlab import ping, send_frames, sh, wait_until
@@ -106,7 +107,7 @@ def test_a_probe_answer_from_a_stale_holder_never_overrides_a_claim(pair: AgentP
     i1 = p.lab.instances["i1"]
     send_frames(i1, [arp.build_arp(arp.ARP_REPLY, i1.mac, VIP, "10.0.1.1", "ee:ff:ff:ff:ff:ff")] * 3)
     # a discovery round: both answer -> split brain, recorded; the claim keeps the VIP
-    agent.claim_path.request_round("test")
+    agent.claim_path.request_round(RoundReason.ASKED)
     wait_until(lambda: p.events("split_brain"), timeout=5)
     (split,) = p.events("split_brain")
     assert split["interface_id"] == p.eni["i2"]
@@ -170,7 +171,7 @@ def _drops(agent: object, reason: str) -> float:
     from havip.agent.runtime import Agent
 
     assert isinstance(agent, Agent)
-    agent._read_counters()
+    agent.read_counters()
     return float(agent.metrics.drops.labels(reason=reason)._value.get())
 
 

@@ -14,6 +14,7 @@ import urllib.request
 
 import pytest
 
+from havip.agent.control import HttpControlPlane
 from havip.agent.metrics import serve
 
 from .cloud import VIP, AgentPair
@@ -98,8 +99,10 @@ def test_a_control_plane_outage_keeps_the_data_plane_and_delivers_claims_later(p
     agent = p.start_agent()
     converged(p, "i1")
     # the control plane goes away: every request fails from now on
-    real = agent.control
-    agent.control = agent.reporter._sink = Unreachable()  # type: ignore[assignment]
+    control = agent.control
+    assert isinstance(control, HttpControlPlane)
+    real = control.client
+    control.client = Unreachable()  # the follow loop and the reporter share it
     wait_until(lambda: agent.metrics.control_plane_up._value.get() == 0, timeout=5)
     drop_vip(p, "i1")
     take_vip(p, "i2")
@@ -110,7 +113,7 @@ def test_a_control_plane_outage_keeps_the_data_plane_and_delivers_claims_later(p
     assert set(acts) <= {sh_neigh_cleanup(p)}, acts
     assert p.route_dev() == p.lab.instances["i2"].port
     assert p.holder() == p.eni["i1"]  # not yet known
-    agent.control = agent.reporter._sink = real  # type: ignore[assignment]
+    control.client = real
     converged(p, "i2")
     wait_until(lambda: agent.metrics.control_plane_up._value.get() == 1, timeout=5)
     assert p.route_dev() == p.lab.instances["i2"].port
@@ -142,13 +145,13 @@ def test_metrics_sum_drops_across_ruleset_replaces_and_dump_shows_state(pair: Ag
     try:
         take_vip(p, "i3")
         garp(p, "i3", count=3)
-        agent._read_counters()
+        agent.read_counters()
         wait_until(lambda: _refused_drops(agent) == 3, timeout=5)
         # a new instance on the host replaces the antispoof table (its counters restart at 0)
         p.add_instance("i4", "10.0.1.40", "52:54:00:00:01:40")
         wait_until(lambda: "p-i4" in sh("nft", "list", "table", "netdev", "havip_antispoof", ns=p.lab.host), timeout=5)
         garp(p, "i3", count=2)
-        agent._read_counters()
+        agent.read_counters()
         wait_until(lambda: _refused_drops(agent) == 5, timeout=5)
         text = urllib.request.urlopen(base + "/metrics", timeout=5).read().decode()
         assert 'havip_agent_drops_total{reason="refused_claim"} 5.0' in text
@@ -167,7 +170,7 @@ def test_metrics_sum_drops_across_ruleset_replaces_and_dump_shows_state(pair: Ag
 
 
 def _refused_drops(agent: object) -> float:
-    agent._read_counters()  # type: ignore[attr-defined]
+    agent.read_counters()
     return float(agent.metrics.drops.labels(reason="refused_claim")._value.get())  # type: ignore[attr-defined]
 
 

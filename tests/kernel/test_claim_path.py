@@ -12,9 +12,9 @@ import pytest
 from havip.agent import arp, marks
 from havip.agent.actions import DeleteNeigh
 from havip.agent.arp import GarpSeen, classify
-from havip.agent.dataplane.errors import DataplaneError
 from havip.agent.dataplane.switch import Move, RouteSwitch
 from havip.agent.dataplane.watcher import ArpWatcher, Frame
+from havip.agent.kernel import DataplaneError
 
 from .netlab import Lab, counters, link_rx_packets, ping, reconcile, send_frames, sh, wait_until
 from .states import Iface, State, Vip

@@ -16,7 +16,7 @@ import pytest
 from havip.agent import marks
 
 from .cloud import VIP, AgentPair
-from .netlab import Instance, counters, sh, wait_until
+from .netlab import Instance, sh, wait_until
 from .test_agent_claims import converged, garp, take_vip
 from .test_eip import IP_TRANSPARENT, Sink
 from .test_eip import switch as move
@@ -79,7 +79,7 @@ def test_a_route_entry_via_a_havip_follows_the_holder_in_the_same_step(pair: Age
     wait_until(lambda: p.routes().get(REMOTE) == p.lab.instances["i1"].port, timeout=5)
     assert f"via {VIP} dev p-i1" in entry_route(p) and "onlink" in entry_route(p)
     client = p.lab.instances["c"]
-    bad_ip = counters(agent.dp)["havip_antispoof.bad_ip"]
+    bad_ip = agent.kernel.state.nft_counters()["havip_antispoof.bad_ip"]
     assert ask(client, REMOTE_HOST) == ("i1", REMOTE_HOST)  # the answer's source is in the range: it passes
     for old, new in (("i1", "i2"), ("i2", "i1")):
         seen: list[tuple[str | None, str | None]] = []
@@ -104,7 +104,7 @@ def test_a_route_entry_via_a_havip_follows_the_holder_in_the_same_step(pair: Age
         assert p.routes().get(REMOTE) == port
         assert ask(client, REMOTE_HOST) == (new, REMOTE_HOST)
         converged(p, new)
-    assert counters(agent.dp)["havip_antispoof.bad_ip"] == bad_ip
+    assert agent.kernel.state.nft_counters()["havip_antispoof.bad_ip"] == bad_ip
     lat = [int(e["latency_us"]) for e in p.events("holder_changed")[:2]]
     print(f"\nclaim latency with a route entry in the same send (GARP rx -> last ack): {lat} us")
     assert max(lat) < 50_000
@@ -126,12 +126,12 @@ def test_only_the_next_hops_may_send_from_a_route_entrys_destination(pair: Agent
     assert sink.source_of_next() == "192.168.50.77"
     send_from(i3, "192.168.60.5", c.ip, sink.port)  # the instance next hop, for its own entry
     assert sink.source_of_next() == "192.168.60.5"
-    before = counters(agent.dp)["havip_antispoof.bad_ip"]
+    before = agent.kernel.state.nft_counters()["havip_antispoof.bad_ip"]
     send_from(i3, "192.168.50.77", c.ip, sink.port)  # not a member of the HaVip
     send_from(p.lab.instances["c"], "192.168.50.78", i1.ip, 9)  # nor is the client
     send_from(i1, "192.168.60.5", c.ip, sink.port)  # a member, but not this entry's next hop
     assert sink.source_of_next() is None
-    wait_until(lambda: counters(agent.dp)["havip_antispoof.bad_ip"] >= before + 3, timeout=2)
+    wait_until(lambda: agent.kernel.state.nft_counters()["havip_antispoof.bad_ip"] >= before + 3, timeout=2)
 
 
 def test_an_unheld_next_hop_routes_into_the_sink_and_removal_removes_route_and_exception(pair: AgentPair) -> None:
@@ -148,7 +148,7 @@ def test_an_unheld_next_hop_routes_into_the_sink_and_removal_removes_route_and_e
     assert sink.source_of_next() == "192.168.50.77"
     p.delete_route_entry(entry)
     wait_until(lambda: REMOTE not in p.routes(), timeout=5)
-    before = counters(agent.dp)["havip_antispoof.bad_ip"]
+    before = agent.kernel.state.nft_counters()["havip_antispoof.bad_ip"]
     send_from(p.lab.instances["i1"], "192.168.50.77", p.lab.instances["c"].ip, sink.port)
     assert sink.source_of_next() is None
-    wait_until(lambda: counters(agent.dp)["havip_antispoof.bad_ip"] == before + 1, timeout=2)
+    wait_until(lambda: agent.kernel.state.nft_counters()["havip_antispoof.bad_ip"] == before + 1, timeout=2)

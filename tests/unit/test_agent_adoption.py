@@ -10,7 +10,7 @@ from havip.agent import marks
 from havip.agent.adoption import admit
 from havip.agent.desired import Uplink, build_desired
 from havip.agent.observed import Link, Observed
-from havip.agent.plan import plan
+from havip.agent.pipeline import reconcile_pass
 
 from .agent_fixtures import Iface, State
 
@@ -46,7 +46,7 @@ def test_which_devices_may_become_ports(link: Link, refused: str | None) -> None
 
 def test_a_refused_device_is_left_untouched() -> None:
     eth0 = Link("eth0", 2, None, "02:00:00:00:00:99", True, None, has_ipv4=True)
-    acts = plan(build_desired(one_port("eth0"), uplink=UPLINK), Observed(complete=True, links={"eth0": eth0}))
+    acts = reconcile_pass(one_port("eth0"), Observed(complete=True, links={"eth0": eth0}), uplink=UPLINK).actions
     touching = [act for act in acts if "eth0" in repr(act) and not isinstance(act, a.ConfigureUplink | a.ApplyNftTable)]
     assert touching == []
     assert not any(isinstance(act, a.ConfigurePort) for act in acts)

@@ -23,9 +23,9 @@ from havip.agent.dataplane.switch import RTA_GATEWAY, RTNH_F_ONLINK, route_msg
 from havip.agent.desired import Uplink, build_desired
 from havip.agent.flows import IPS_DST_NAT, IPS_SRC_NAT, TCP_TIME_WAIT, Flow, Kick, select
 from havip.agent.observed import Link, Neigh, Observed, Route, Rule
+from havip.agent.pipeline import split_vip_actions
 from havip.agent.plan import plan
 from havip.agent.ruleset import render_tables
-from havip.agent.runtime import vip_actions
 
 from .agent_fixtures import Eip, Iface, State, Vip
 from .agent_fixtures import Route as RouteEntry
@@ -169,7 +169,7 @@ def test_a_claim_moves_the_route_entry_and_nothing_else_of_the_eip_path() -> Non
             ],
         )
     )
-    mine, rest = vip_actions(acts, {VIP}, {"192.168.50.0/24"})
+    mine, rest = split_vip_actions(acts, {VIP}, {"192.168.50.0/24"})
     assert rest == [] and len(mine) == 4  # all of it waits for the claim path's lock
 
 

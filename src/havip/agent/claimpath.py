@@ -1,59 +1,48 @@
-"""The claim path's thread: GARP seen -> decide -> switch the route -> enqueue a report.
+"""The claim path: GARP seen -> decide -> switch the route -> emit what happened.
 
-One thread owns the packet socket (claims and probe answers), the NFLOG socket
-(refused claims) and the raw rtnetlink route switch, so a claim never waits for
-anything but the kernel: not the control plane (reports go to the ``Reporter``
-queue), not the reconcile loop (which only shares ``Host.switch_lock`` for the few
-VIP route actions of a plan). Holder discovery rounds run on the same thread: probes
-out, answers collected for ``answer_window`` while claims keep being served, then
-``claims.decide_round`` per HaVip. Decisions are the pure functions of
-``havip.agent.claims``; this module wires them to the sockets and the metrics.
+One loop (``step``, run by ``havip.agent.loops``) owns the packet socket (claims and probe
+answers), the NFLOG socket (refused claims) and the route switch, so a claim never waits
+for anything but the kernel: not the control plane, not a reconcile (which only shares
+the ledger's ``switch_lock`` for the few VIP route actions of a plan). The path is one
+way: it reads the ledger's view and records its own claims there, and everything else it
+has to say leaves as a value (``claims.Switched``, ``Refused``, ``Found``) through one
+``emit`` callable; the agent turns those into reports and flow resets.
+
+Holder discovery rounds run in the same loop: probes out, answers collected for
+``answer_window`` while claims keep being served, then ``claims.decide_round`` per HaVip.
+A round is cleared before it is judged, and a heal the kernel refuses is logged and
+counted, not retried: the next round asks again (never a spin on one round).
+Decisions are the pure functions of ``havip.agent.claims``.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import select
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Protocol
 
-from havip.agent import arp
+from havip.agent import arp, marks
 from havip.agent import claims as c
-from havip.agent.dataplane.errors import DataplaneError
-from havip.agent.dataplane.nflog import NflogReader
-from havip.agent.dataplane.switch import Move, RouteSwitch
-from havip.agent.dataplane.watcher import ArpWatcher, Frame
+from havip.agent.kernel import ArpPort, DataplaneError, Frame, Move, NflogPort, SwitchPort
+from havip.agent.ledger import Ledger
 from havip.agent.logs import event
 from havip.agent.metrics import AgentMetrics
-from havip.agent.reporter import Report
 from havip.agent.settings import DiscoverySettings
+from havip.domain.claims import ReportKind
 
 log = logging.getLogger("havip.agent.claims")
 
-ERROR_BACKOFF = 0.05  # seconds the loop pauses after an unexpected exception (no busy spin)
-
-
-class Host(Protocol):
-    """What the claim path needs from the agent that runs it."""
-
-    switch_lock: threading.Lock
-
-    @property
-    def view(self) -> c.ClaimView: ...
-    def claim_state(self) -> tuple[c.ClaimView, dict[str, str]]: ...
-    def last_claim_ns(self, havip_id: str) -> int: ...
-    def claimed(self, claims: Sequence[tuple[str, str, int]]) -> None: ...
-    def enqueue(self, rep: Report) -> None: ...
-    def vip_moved(self, vip: c.VipInfo, acked_ns: int) -> None: ...
+Emit = Callable[[c.ClaimEvent], None]
 
 
 @dataclass
 class Round:
-    reason: str
+    reason: c.RoundReason
     started_ns: int
     deadline: float  # monotonic
     targets: list[tuple[c.VipInfo, c.PortInfo]]
@@ -63,76 +52,75 @@ class Round:
 
 @dataclass(frozen=True)
 class RoundResult:
-    reason: str
+    reason: c.RoundReason
     findings: dict[str, c.RoundVerdict]  # by HaVip id
+
+
+@dataclass(frozen=True)
+class _Planned:
+    verdict: c.ClaimVerdict
+    vip: c.VipInfo
+    port: c.PortInfo
+    frame: Frame
+    seen: arp.GarpSeen
 
 
 class ClaimPath:
     def __init__(
         self,
-        host: Host,
-        watcher: ArpWatcher,
-        switch: RouteSwitch,
-        nflog: NflogReader | None,
+        ledger: Ledger,
+        arp_port: ArpPort,
+        switch: SwitchPort,
+        nflog: NflogPort | None,
         metrics: AgentMetrics,
         settings: DiscoverySettings,
-        gateway_mac: str,
+        emit: Emit,
+        gateway_mac: str = marks.GATEWAY_MAC,
         on_round: Callable[[RoundResult], None] | None = None,
     ) -> None:
-        self.host, self.watcher, self.switch, self.nflog = host, watcher, switch, nflog
+        self.ledger, self.arp, self.switch, self.nflog = ledger, arp_port, switch, nflog
         self.metrics, self.settings, self.gateway_mac = metrics, settings, gateway_mac
-        self.on_round = on_round
+        self.emit, self.on_round = emit, on_round
         self._wake_r, self._wake_w = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
-        self._requested: list[str] = []
+        self._requested: list[c.RoundReason] = []
         self._lock = threading.Lock()
-        self._stopping = False
         self._round: Round | None = None
         self._next_timer = time.monotonic() + settings.interval
         self.last_round: RoundResult | None = None
-        self._thread = threading.Thread(target=self._run, name="havip-claims", daemon=True)
 
     # ---------------------------------------------------------- other threads
 
-    def start(self) -> None:
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._stopping = True
-        os.write(self._wake_w, b"x")
-        self._thread.join(5)
-        os.close(self._wake_r)
-        os.close(self._wake_w)
-
-    def request_round(self, reason: str) -> None:
+    def request_round(self, reason: c.RoundReason) -> None:
         """Run a discovery round as soon as possible (start, gap, ...)."""
         with self._lock:
             self._requested.append(reason)
-        os.write(self._wake_w, b"r")
+        self.wake()
+
+    def wake(self) -> None:
+        """Interrupt the step's wait (a round was requested, or the agent stops)."""
+        with contextlib.suppress(OSError):  # full: it wakes anyway; closed: the agent is gone
+            os.write(self._wake_w, b"r")
+
+    def close(self) -> None:
+        os.close(self._wake_r)
+        os.close(self._wake_w)
 
     # ------------------------------------------------------------------ loop
 
-    def _run(self) -> None:
-        socks: list[int] = [self._wake_r, self.watcher.fileno()]
+    def step(self) -> None:
+        """Wait for a frame, a refusal, a wake-up or the round's deadline; serve it."""
+        socks: list[int] = [self._wake_r, self.arp.fileno()]
         if self.nflog is not None:
             socks.append(self.nflog.fileno())
-        while not self._stopping:
-            now = time.monotonic()
-            due = self._round.deadline if self._round else self._next_timer
-            ready, _, _ = select.select(socks, [], [], max(0.0, due - now))
-            try:
-                if self.watcher.fileno() in ready:
-                    self._drain_watcher()
-                if self.nflog is not None and self.nflog.fileno() in ready:
-                    self._drain_nflog()
-                if self._wake_r in ready:
-                    os.read(self._wake_r, 4096)
-                self._rounds()
-            except (DataplaneError, OSError) as e:  # never let the claim path die
-                event(log, "claim-path-error", error=str(e), level=logging.ERROR)
-            except Exception:  # nor a bug: log with the traceback, count, back off a little
-                event(log, "claim-path-error", level=logging.ERROR, exc_info=True)
-                self.metrics.loop_errors.labels(loop="claims").inc()
-                time.sleep(ERROR_BACKOFF)
+        due = self._round.deadline if self._round else self._next_timer
+        ready, _, _ = select.select(socks, [], [], max(0.0, due - time.monotonic()))
+        if self._wake_r in ready:
+            os.read(self._wake_r, 4096)
+        if self.arp.fileno() in ready:
+            self._drain_watcher()
+        if self.nflog is not None and self.nflog.fileno() in ready:
+            self._drain_nflog()
+        self._rounds()
 
     def _drain_watcher(self, budget: int = 256) -> None:
         """Read what is queued (bounded: NFLOG and rounds get their turn under a flood),
@@ -141,18 +129,18 @@ class ClaimPath:
         of VIPs at once (each several times), and one round trip per GARP would trail the
         last of them by seconds. A VIP announced twice in a batch moves once, where the
         later announcement says, as it would have one GARP at a time."""
-        view, local = self.host.claim_state()  # ``local`` is this drain's own copy: planned claims go into it
-        planned: dict[str, tuple[c.ClaimVerdict, Frame, arp.GarpSeen]] = {}  # by HaVip id
+        view, local = self.ledger.snapshot()  # ``local`` is this drain's own copy: planned claims go into it
+        planned: dict[str, _Planned] = {}  # by HaVip id
         try:
             for _ in range(budget):
-                frame = self.watcher.receive(0)
+                frame = self.arp.receive(0)
                 if frame is None:
                     break
                 seen = arp.classify_watch(frame.data, frame.ifindex, frame.pkttype, self.gateway_mac)
                 if isinstance(seen, arp.GarpSeen):
                     verdict = self._decide(view, local, frame, seen)
                     if verdict.act is c.Act.SWITCH and verdict.vip is not None and verdict.port is not None:
-                        planned[verdict.vip.havip_id] = (verdict, frame, seen)
+                        planned[verdict.vip.havip_id] = _Planned(verdict, verdict.vip, verdict.port, frame, seen)
                         local[verdict.vip.havip_id] = verdict.port.interface_id
                 elif isinstance(seen, arp.ProbeAnswer):
                     self._on_answer(seen)
@@ -169,49 +157,54 @@ class ClaimPath:
             event(log, "garp-ignored", level=logging.DEBUG, vip=seen.ip, port=frame.ifname, reason=verdict.why.value)
         return verdict
 
-    def _switch_claims(self, claims: list[tuple[c.ClaimVerdict, Frame, arp.GarpSeen]]) -> None:
-        moves = [(v.vip, v.port, frame.rx_ns) for v, frame, _seen in claims if v.vip is not None and v.port is not None]
-        for (verdict, frame, seen), acked in zip(claims, self._switch(moves), strict=True):
-            vip, port = verdict.vip, verdict.port
-            assert vip is not None and port is not None
+    def _switch_claims(self, claims: list[_Planned]) -> None:
+        results = self._switch([(p.vip, p.port, p.frame.rx_ns) for p in claims])
+        for p, acked in zip(claims, results, strict=True):
             if isinstance(acked, DataplaneError):
-                event(log, "claim-path-error", havip=vip.havip_id, vip=vip.ip, error=str(acked), level=logging.ERROR)
+                self.metrics.switch_failures.labels(kind=c.SwitchBy.CLAIM.value).inc()
+                event(
+                    log, "claim-switch-failed", havip=p.vip.havip_id, vip=p.vip.ip, interface=p.port.interface_id,
+                    error=str(acked), level=logging.ERROR,
+                )  # fmt: skip
                 continue
-            latency_us = max(0, (acked - frame.rx_ns) // 1000) if frame.rx_ns else None
+            latency_us = max(0, (acked - p.frame.rx_ns) // 1000) if p.frame.rx_ns else None
             if latency_us is not None:
                 self.metrics.switch_latency.observe(latency_us / 1e6)
-            cause = "garp-request" if seen.op == arp.ARP_REQUEST else "garp-reply"
             event(
-                log, "claim-switched", havip=vip.havip_id, vip=vip.ip, interface=port.interface_id, port=port.device,
-                latency_us=latency_us,
+                log, "claim-switched", havip=p.vip.havip_id, vip=p.vip.ip, interface=p.port.interface_id,
+                port=p.port.device, latency_us=latency_us,
             )  # fmt: skip
-            self.host.enqueue(
-                Report(
-                    vip.havip_id, port.interface_id, "claim", frame.rx_ns or acked, cause, latency_us, local_claim=True
+            self.emit(
+                c.Switched(
+                    vip=p.vip,
+                    port=p.port,
+                    kind=ReportKind.CLAIM,
+                    cause=c.Cause.GARP_REQUEST if p.seen.op == arp.ARP_REQUEST else c.Cause.GARP_REPLY,
+                    at_ns=p.frame.rx_ns or acked,
+                    acked_ns=acked,
+                    latency_us=latency_us,
                 )
             )
 
     def _switch(self, moves: list[tuple[c.VipInfo, c.PortInfo, int]]) -> list[int | DataplaneError]:
-        """Each VIP with its neighbour and route entries, all in one netlink batch; then
-        the flows. ``at_ns`` (when the claim was seen, 0: unknown) dates the local claim."""
-        with self.host.switch_lock:
+        """Each VIP with its neighbour and route entries, all in one netlink batch, and the
+        ledger's record of the ones that moved. ``at_ns`` (when the claim was seen, 0:
+        unknown, then the ack) dates the local claim."""
+        with self.ledger.switch_lock:
             results = self.switch.switch_many(
                 [Move(vip.table, vip.ip, port.ifindex, port.mac, vip.routes) for vip, port, _at in moves]
             )
-            self.host.claimed(
+            self.ledger.record(
                 [
-                    (vip.havip_id, port.interface_id, at_ns or acked)
+                    c.Claimed(vip.havip_id, port.interface_id, at_ns or acked)
                     for (vip, port, at_ns), acked in zip(moves, results, strict=True)
                     if not isinstance(acked, DataplaneError)
                 ]
             )
-        for (vip, _port, _at), acked in zip(moves, results, strict=True):
-            if not isinstance(acked, DataplaneError):
-                self.host.vip_moved(vip, acked)
         return results
 
     def _on_answer(self, seen: arp.ProbeAnswer) -> None:
-        view = self.host.view
+        view = self.ledger.view
         port = view.ports.get(seen.ifindex)
         vip = view.vips.get((port.vpc_id, seen.ip)) if port else None
         if port is None or vip is None or self._round is None:
@@ -219,7 +212,7 @@ class ClaimPath:
         self._round.answers.setdefault(vip.havip_id, set()).add(port.interface_id)
 
     def _drain_nflog(self) -> None:
-        view = self.host.view
+        view = self.ledger.view
         for logged in self.nflog.receive(0) if self.nflog else []:
             p = logged.payload
             if len(p) < arp.ARP_LEN:
@@ -230,72 +223,75 @@ class ClaimPath:
             if port is None or vip is None:
                 continue
             self.metrics.refused.inc()
-            cause = "garp" if sender_ip == target_ip else "arp"
+            cause = c.Cause.REFUSED_GARP if sender_ip == target_ip else c.Cause.REFUSED_ARP
             event(log, "claim-refused", havip=vip.havip_id, vip=vip.ip, interface=port.interface_id, reason=cause)
-            self.host.enqueue(Report(vip.havip_id, port.interface_id, "refused", logged.at_ns or time.time_ns(), cause))
+            self.emit(c.Refused(vip=vip, port=port, cause=cause, at_ns=logged.at_ns or time.time_ns()))
 
     # -------------------------------------------------------------- discovery
 
     def _rounds(self) -> None:
         now = time.monotonic()
         if self._round is not None and now >= self._round.deadline:
-            self._finish_round(self._round)
-            self._round = None
+            finished, self._round = self._round, None  # cleared first: judging it may fail
+            self._finish_round(finished)
         if self._round is not None:
             return
         with self._lock:
             reason = self._requested[0] if self._requested else None
             self._requested.clear()
         if reason is None and now >= self._next_timer:
-            reason = "timer"
+            reason = c.RoundReason.TIMER
         if reason is not None:
             self._start_round(reason)
 
-    def _start_round(self, reason: str) -> None:
+    def _start_round(self, reason: c.RoundReason) -> None:
         self._next_timer = time.monotonic() + self.settings.interval
-        targets = c.probe_targets(self.host.view)
+        targets = c.probe_targets(self.ledger.view)
         self._round = Round(reason, time.time_ns(), time.monotonic() + self.settings.answer_window, targets)
         for vip, port in targets:
             frame = arp.build_arp(arp.ARP_REQUEST, self.gateway_mac, vip.gateway_ip, vip.ip)
             try:
-                self.watcher.send(port.device, frame)
+                self.arp.send(port.device, frame)
             except OSError as e:
                 event(log, "probe-failed", havip=vip.havip_id, port=port.device, error=str(e), level=logging.WARNING)
 
     def _finish_round(self, rnd: Round) -> None:
-        view, local = self.host.claim_state()
+        view, local = self.ledger.snapshot()
         shield_ns = int(self.settings.claim_shield * 1e9)
         findings: dict[str, c.RoundVerdict] = {}
         for vip in {v.havip_id: v for v, _p in rnd.targets}.values():
             current = view.vip_by_id(vip.havip_id) or vip
-            shielded = vip.havip_id in rnd.claimed or rnd.started_ns - self.host.last_claim_ns(vip.havip_id) < shield_ns
-            holder = c.holder_here(current, view.host, local)
+            shielded = (
+                vip.havip_id in rnd.claimed or rnd.started_ns - self.ledger.last_claim_ns(vip.havip_id) < shield_ns
+            )
+            holder = c.holder_of(current, view.host, local)
             verdict = c.decide_round(current, view.host, holder, rnd.answers.get(vip.havip_id, ()), shielded)
             findings[vip.havip_id] = verdict
             self.metrics.findings.labels(finding=verdict.finding.value).inc()
-            self._act(current, verdict, rnd.reason)
+            self._act(view, current, verdict, rnd.reason)
         self.last_round = RoundResult(rnd.reason, findings)
         if self.on_round:
             self.on_round(self.last_round)
 
-    def _act(self, vip: c.VipInfo, verdict: c.RoundVerdict, reason: str) -> None:
+    def _act(self, view: c.ClaimView, vip: c.VipInfo, verdict: c.RoundVerdict, reason: c.RoundReason) -> None:
         who = verdict.interface_id
         now = time.time_ns()
         if verdict.finding is c.Finding.SPLIT_BRAIN and who:
             self.metrics.split_brains.inc()
             event(log, "split-brain", havip=vip.havip_id, vip=vip.ip, interface=who, others=list(verdict.others))
-            self.host.enqueue(
-                Report(vip.havip_id, who, "split-brain", now, f"discovery-{reason}", None, verdict.others)
-            )
+            self.emit(c.Found(vip=vip, verdict=verdict, cause=reason.cause, at_ns=now))
         elif verdict.finding is c.Finding.HEAL and who:
-            port = self.host.view.port_of(who)
+            port = view.port_of(who)
             if port is None:
                 return
             (acked,) = self._switch([(vip, port, now)])
-            if isinstance(acked, DataplaneError):
-                raise acked
-            kind = "probe-answer" if vip.holder_interface_id is None else "claim"
+            if isinstance(acked, DataplaneError):  # counted; the next round asks again
+                self.metrics.switch_failures.labels(kind=c.SwitchBy.HEAL.value).inc()
+                event(log, "heal-failed", havip=vip.havip_id, vip=vip.ip, interface=who, error=str(acked),
+                      level=logging.ERROR)  # fmt: skip
+                return
+            kind = ReportKind.PROBE_ANSWER if vip.holder_interface_id is None else ReportKind.CLAIM
             event(log, "claim-healed", havip=vip.havip_id, vip=vip.ip, interface=who, reason=reason)
-            self.host.enqueue(Report(vip.havip_id, who, kind, acked, f"discovery-{reason}", None, local_claim=True))
+            self.emit(c.Switched(vip=vip, port=port, kind=kind, cause=reason.cause, at_ns=now, acked_ns=acked))
         elif verdict.finding is c.Finding.ELSEWHERE and who:
-            self.host.enqueue(Report(vip.havip_id, who, "probe-answer", now, f"discovery-{reason}"))
+            self.emit(c.Found(vip=vip, verdict=verdict, cause=reason.cause, at_ns=now))

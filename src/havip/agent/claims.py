@@ -19,7 +19,8 @@ from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Protocol
 
-from havip.agent.desired import DesiredHost, HaVipLike
+from havip.agent.desired import DesiredHost, HaVipLike, holder_here
+from havip.domain.claims import ReportKind
 
 
 class SubnetHaVipLike(HaVipLike, Protocol):
@@ -100,13 +101,9 @@ class ClaimVerdict:
     vip: VipInfo | None = None
 
 
-def holder_here(vip: VipInfo, host: str, local: Mapping[str, str]) -> str | None:
-    """The interface this host routes ``vip`` to: a local claim first, then the record."""
-    if vip.havip_id in local:
-        return local[vip.havip_id]
-    if vip.holder_host in (None, host):
-        return vip.holder_interface_id
-    return None
+def holder_of(vip: VipInfo, host: str, local: Mapping[str, str]) -> str | None:
+    """The interface this host routes ``vip`` to (``desired.holder_here``)."""
+    return holder_here(vip.havip_id, vip.holder_interface_id, vip.holder_host, host, local)
 
 
 def decide_claim(view: ClaimView, local: Mapping[str, str], ifindex: int, ip: str) -> ClaimVerdict:
@@ -119,7 +116,7 @@ def decide_claim(view: ClaimView, local: Mapping[str, str], ifindex: int, ip: st
         return ClaimVerdict(Act.IGNORE, Why.NOT_A_HAVIP, port)
     if port.interface_id not in vip.claimants:
         return ClaimVerdict(Act.IGNORE, Why.NOT_A_CLAIMANT, port, vip)
-    if holder_here(vip, view.host, local) == port.interface_id:
+    if holder_of(vip, view.host, local) == port.interface_id:
         return ClaimVerdict(Act.NOOP, Why.ALREADY_HOLDER, port, vip)
     return ClaimVerdict(Act.SWITCH, Why.CLAIM, port, vip)
 
@@ -267,3 +264,84 @@ def build_view(state: StateLike, desired: DesiredHost, ifindex: Mapping[str, int
         if h.vpc_id in tables
     }
     return ClaimView(state.host, state.revision, ports, vips)
+
+
+# -------------------------------------------------------------- what it emits
+
+
+class RoundReason(enum.StrEnum):
+    """Why a discovery round ran."""
+
+    START = "start"  # the agent's first desired state
+    GAP = "gap"  # the control plane was unreachable: claims may have been missed
+    TIMER = "timer"  # the slow timer (``DiscoverySettings.interval``)
+    ASKED = "asked"  # asked for from outside the loops (a test, a debugging operator)
+
+    @property
+    def cause(self) -> Cause:
+        return Cause(f"discovery-{self.value}")
+
+
+class SwitchBy(enum.StrEnum):
+    """What asked the claim path for a route switch (a metric label)."""
+
+    CLAIM = "claim"
+    HEAL = "heal"
+
+
+class Cause(enum.StrEnum):
+    """What made the claim path report: the ``cause`` of a report."""
+
+    GARP_REQUEST = "garp-request"  # a claim announced by gratuitous ARP request (keepalived's default)
+    GARP_REPLY = "garp-reply"  # ... by gratuitous ARP reply
+    REFUSED_GARP = "garp"  # a non-claimant's gratuitous ARP, dropped by nftables
+    REFUSED_ARP = "arp"  # a non-claimant's ARP with the HaVip as sender, dropped
+    DISCOVERY_START = "discovery-start"
+    DISCOVERY_GAP = "discovery-gap"
+    DISCOVERY_TIMER = "discovery-timer"
+    DISCOVERY_ASKED = "discovery-asked"
+
+
+@dataclass(frozen=True)
+class Claimed:
+    """A local claim as the ledger records it and its report settles it."""
+
+    havip_id: str
+    interface_id: str
+    at_ns: int  # when the claim was seen (the GARP's receive time), else when the switch was decided
+
+
+@dataclass(frozen=True, kw_only=True)
+class Switched:
+    """The claim path pointed ``vip`` at ``port`` (a claim, or a heal after a round)."""
+
+    vip: VipInfo
+    port: PortInfo
+    kind: ReportKind  # CLAIM, or PROBE_ANSWER for a heal of a HaVip nobody held
+    cause: Cause
+    at_ns: int  # when the claim was seen (the GARP's receive time), else when the switch was decided
+    acked_ns: int  # when the kernel acknowledged the switch
+    latency_us: int | None = None  # GARP received -> route acked
+
+
+@dataclass(frozen=True, kw_only=True)
+class Refused:
+    """nftables dropped an ARP of ``port`` that announced ``vip``: it may not claim it."""
+
+    vip: VipInfo
+    port: PortInfo
+    cause: Cause
+    at_ns: int
+
+
+@dataclass(frozen=True, kw_only=True)
+class Found:
+    """A discovery round's finding worth a report: a split brain, or held on another host."""
+
+    vip: VipInfo
+    verdict: RoundVerdict
+    cause: Cause
+    at_ns: int
+
+
+ClaimEvent = Switched | Refused | Found

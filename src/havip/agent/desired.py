@@ -195,6 +195,19 @@ class DesiredHost:
 # ------------------------------------------------------------------------- building
 
 
+def holder_here(
+    havip_id: str, holder_interface_id: str | None, holder_host: str | None, host: str, local: Mapping[str, str]
+) -> str | None:
+    """The interface ``host`` routes a HaVip to: its local claim first (the agent's own
+    word until the control plane has answered it), then the control plane's record when
+    that names this host or no host; None when another host holds it."""
+    if havip_id in local:
+        return local[havip_id]
+    if holder_host in (None, host):
+        return holder_interface_id
+    return None
+
+
 def port_device_names(interface_id: str) -> tuple[str, str]:
     """Host-side and instance-side names of a veth the agent creates (<= 15 chars)."""
     digest = hashlib.sha1(interface_id.encode(), usedforsecurity=False).hexdigest()[:11]
@@ -269,9 +282,7 @@ def build_desired(
     holders: dict[str, Port] = {}
     vpc_ids = set(tables)
     for h in sorted(state.havips, key=lambda h: h.id):
-        holder = local_holders.get(h.id)
-        if holder is None and h.holder_host in (None, state.host):
-            holder = h.holder_interface_id
+        holder = holder_here(h.id, h.holder_interface_id, h.holder_host, state.host, local_holders)
         port = by_id.get(holder) if holder else None
         if port is None or h.vpc_id != port.vpc_id:
             continue  # unheld, or held on another host: the VPC's catch-all covers it

@@ -46,9 +46,10 @@ def snapshot(agent: Agent) -> dict[str, Any]:
         "desired_state": agent.state.model_dump(mode="json") if agent.state is not None else None,
         "desired_host": jsonable(agent.desired),
         "observed": jsonable(agent.observed),
-        "local_claims": jsonable(agent._claims.claims),
-        "claim_view": jsonable(agent.view),
+        "local_claims": jsonable(agent.ledger.local().claims),
+        "claim_view": jsonable(agent.ledger.view),
         "last_round": jsonable(cp.last_round),
         "last_flow_reset": jsonable(agent.resetter.last),
         "reports_pending": agent.reporter.pending(),
+        "loops": {"alive": agent.loops.alive(), "fatal": jsonable(agent.loops.fatal)},
     }

@@ -78,8 +78,14 @@ class AgentMetrics:
         )
         self.loop_errors = Counter(
             "havip_agent_loop_errors",
-            "Unexpected exceptions a thread's loop caught, logged and survived, by loop",
+            "Unexpected exceptions out of a loop's step: logged, counted, retried after a backoff",
             ["loop"],
+            registry=r,
+        )
+        self.switch_failures = Counter(
+            "havip_agent_switch_failures",
+            "Route switches the kernel refused, by what asked for them (claim or heal)",
+            ["kind"],
             registry=r,
         )
         self.reports = Counter("havip_agent_reports", "Reports delivered", ["kind", "outcome"], registry=r)

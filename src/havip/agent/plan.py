@@ -30,7 +30,6 @@ from havip.agent.actions import (
     ReplaceRoute,
     SetHostSysctls,
 )
-from havip.agent.adoption import admit
 from havip.agent.desired import DesiredHost
 from havip.agent.observed import Link, Observed, Rule
 from havip.agent.selector import IifRules, TableSelector
@@ -47,8 +46,8 @@ def plan(
     limits: NftLimits | None = None,
 ) -> list[Action]:
     """Actions, in execution order: create and bind first, then fill, then sweep.
-    A port whose device may not be adopted (``adoption.admit``) is planned as absent."""
-    desired, _refused = admit(desired, observed.links)
+    ``desired`` is admitted already (``pipeline.reconcile_pass``): every port in it may be
+    adopted."""
     selector = selector or IifRules()
     links = observed.links
     present = {p.device for p in desired.ports if p.device in links or p.create_peer}

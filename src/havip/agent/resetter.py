@@ -1,39 +1,38 @@
 """Ends the tracked flows of a VIP that moved or of an EIP that went away, off the claim path.
 
-The claim path switches the route first and then only enqueues a ``Job`` here, so a
-claim never waits for conntrack. ``FlowResetter``'s thread dumps the VPC's conntrack
+The claim path switches the route first and then the agent only enqueues a ``Job`` here,
+so a claim never waits for conntrack. ``FlowResetter.step`` (a loop of the agent's loop
+runner) dumps the VPC's conntrack
 zone, lets ``havip.agent.flows.select`` pick the entries and the kicks, deletes and
 sends them, and records what it did (metrics, one log line, ``last``).
 """
 
 from __future__ import annotations
 
+import enum
 import logging
 import queue
-import threading
 import time
 from dataclasses import dataclass
-from typing import Protocol
 
-from havip.agent.dataplane.errors import DataplaneError
-from havip.agent.flows import Flow, Kick, select
+from havip.agent.flows import select
+from havip.agent.kernel import FlowPort
 from havip.agent.logs import event
 from havip.agent.metrics import AgentMetrics
 
 log = logging.getLogger("havip.agent.flows")
 
 
-class FlowTable(Protocol):
-    """What the resetter needs from the data plane (``dataplane.conntrack.Conntrack``)."""
+class Reason(enum.StrEnum):
+    """Why flows are reset (a log field)."""
 
-    def flows(self, zone: int | None = None) -> list[Flow]: ...
-    def delete(self, flow: Flow) -> bool: ...
-    def kick(self, k: Kick) -> None: ...
+    SWITCH = "switch"  # a VIP moved to another port
+    EIP_REMOVED = "eip-removed"  # an EIP went away: its translation must not linger
 
 
 @dataclass(frozen=True)
 class Job:
-    reason: str  # "switch" (a VIP moved) or "eip-removed"
+    reason: Reason
     havip_id: str | None
     zone: int
     addresses: frozenset[str]
@@ -54,19 +53,16 @@ class Done:
 
 
 class FlowResetter:
-    def __init__(self, table: FlowTable, metrics: AgentMetrics) -> None:
+    """Jobs in, flows out: ``step`` (one loop of ``havip.agent.loops``) runs one job."""
+
+    def __init__(self, table: FlowPort, metrics: AgentMetrics) -> None:
         self.table, self.metrics = table, metrics
         self._jobs: queue.Queue[Job | None] = queue.Queue()
         self.last: Done | None = None
-        self._thread = threading.Thread(target=self._run, name="havip-flows", daemon=True)
 
-    def start(self) -> None:
-        self._thread.start()
-
-    def stop(self) -> None:
-        if self._thread.is_alive():
-            self._jobs.put(None)
-            self._thread.join(5)
+    def wake(self) -> None:
+        """End a step's wait: the agent stops."""
+        self._jobs.put(None)
 
     def put(self, job: Job) -> None:
         self._jobs.put(job)
@@ -74,17 +70,18 @@ class FlowResetter:
     def idle(self) -> bool:
         return self._jobs.unfinished_tasks == 0
 
-    def _run(self) -> None:
-        while True:
-            job = self._jobs.get()
-            try:
-                if job is None:
-                    return
+    def step(self, timeout: float = 1.0) -> None:
+        """Run the next job, if one comes within ``timeout``. A failure (the kernel's or
+        a bug) goes to the loop runner: logged, counted, and the next job runs after it."""
+        try:
+            job = self._jobs.get(timeout=timeout)
+        except queue.Empty:
+            return
+        try:
+            if job is not None:
                 self.last = self.run(job)
-            except (DataplaneError, OSError) as e:
-                event(log, "flows-reset-failed", havip=job.havip_id if job else None, error=str(e), level=logging.ERROR)
-            finally:
-                self._jobs.task_done()
+        finally:
+            self._jobs.task_done()
 
     def run(self, job: Job) -> Done:
         chosen = select(self.table.flows(job.zone), job.zone, job.addresses, job.kick)

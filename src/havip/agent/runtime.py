@@ -1,104 +1,94 @@
 """The running agent: follow the desired state, reconcile, and host the claim path.
 
-``Agent`` wires the parts: a control thread long-polls the host's desired state
-(``since_revision`` + ``wait``: a change arrives as soon as the control plane commits
-it), reconciles (``build_desired`` -> ``Dataplane.read`` -> ``plan`` -> ``apply``) on
-every new revision and every ``resync_interval``, and keeps the last desired state
-while the control plane is unreachable (the data plane stays as it is; requests are
-retried after the ``FollowSettings.backoff`` delays). It never reconciles before it
-has a desired state, and the planner never deletes before a full snapshot.
+``Agent`` wires the parts over two ports, the control plane (``control.ControlPlane``)
+and the kernel (``kernel.Kernel``), and runs four loops on the one loop runner
+(``loops.Loops``):
 
-Local claims (``claims.LocalClaims``) are the agent's own word until the control plane
-answered their report and a desired state fetched after that answer arrived: a desired
-state that predates a claim never moves the VIP back. The claim path (``ClaimPath``)
-and the reporter (``Reporter``) run on their own threads; discovery rounds are
+- **follow**: long-polls the host's desired state (``since_revision`` + ``wait``: a change
+  arrives as soon as the control plane commits it), reconciles (``pipeline.reconcile_pass``
+  -> apply) on every new revision and every ``resync_interval``, and keeps the last desired
+  state while the control plane is unreachable (the data plane stays as it is; requests
+  are retried after the ``FollowSettings.backoff`` delays). It never reconciles before it
+  has a desired state, and the planner never deletes before a full snapshot;
+- **claims**: the claim path (``claimpath.ClaimPath``), whose events (``claims.Switched``,
+  ``Refused``, ``Found``) come back to ``on_claim_event``: a report for each, a flow
+  reset for a moved VIP with EIPs;
+- **reporter**: delivers the reports (``reporter.Reporter``);
+- **flows**: resets the flows of moved VIPs and removed EIPs (``resetter.FlowResetter``).
+
+Local claims are kept by the ``ledger.Ledger``: the agent's own word until the control
+plane answered their report and a desired state fetched after that answer arrived, so a
+desired state that predates a claim never moves the VIP back. Discovery rounds are
 requested at start and after every gap.
 """
 
 from __future__ import annotations
 
-import itertools
+import datetime as dt
 import logging
 import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
-from typing import Any, Protocol
+from collections.abc import Mapping
+from typing import Any
 
 from havip import __version__
 from havip.agent import actions as a
 from havip.agent import claims as c
-from havip.agent import marks
-from havip.agent.adoption import admit
-from havip.agent.arp import watch_filter
 from havip.agent.claimpath import ClaimPath
-from havip.agent.dataplane import Dataplane
-from havip.agent.dataplane.conntrack import Conntrack
-from havip.agent.dataplane.nflog import NflogReader
-from havip.agent.dataplane.switch import RouteSwitch
-from havip.agent.dataplane.watcher import ArpWatcher
-from havip.agent.desired import DesiredHost, Uplink, build_desired
+from havip.agent.control import ControlPlane, Heartbeat
+from havip.agent.desired import DesiredHost, Uplink
 from havip.agent.dump import snapshot
+from havip.agent.kernel import Kernel
+from havip.agent.ledger import Ledger
 from havip.agent.logs import event
+from havip.agent.loops import LoopName, Loops
 from havip.agent.metrics import AgentMetrics
 from havip.agent.observed import Observed
-from havip.agent.plan import plan
-from havip.agent.reporter import Report, Reporter
-from havip.agent.resetter import FlowResetter, Job
+from havip.agent.pipeline import reconcile_pass, split_vip_actions
+from havip.agent.reporter import Queued, Reporter
+from havip.agent.resetter import FlowResetter, Job, Reason
 from havip.agent.settings import AgentSettings
 from havip.client import ApiError
-from havip.contract.agents import DesiredState
+from havip.contract.agents import DesiredState, Report
+from havip.domain.claims import Outcome, ReportKind
 
 log = logging.getLogger("havip.agent")
 
 
-class ControlPlane(Protocol):
-    def desired_state(
-        self,
-        host: str,
-        since_revision: int | None = None,
-        wait: float | None = None,
-        *,
-        agent_version: str | None = None,
-        applied_revision: int | None = None,
-    ) -> Any: ...
-    def report_batch(self, host: str, bodies: Sequence[Mapping[str, Any]]) -> Sequence[Mapping[str, Any]]: ...
+def _utc(ns: int) -> dt.datetime:
+    return dt.datetime.fromtimestamp(ns / 1e9, tz=dt.UTC)
 
 
-def vip_actions(
-    acts: list[a.Action], vip_ips: set[str], switched: set[str] | None = None
-) -> tuple[list[a.Action], list[a.Action]]:
-    """(actions that touch a VIP's route or neighbour, or a route entry that follows a
-    HaVip (``switched`` destinations), the rest): the former are applied under the claim
-    path's lock so a reconcile never races a claim."""
-    switched = switched or set()
-    mine: list[a.Action] = []
-    rest: list[a.Action] = []
-    for act in acts:
-        hit = False
-        if isinstance(act, a.ReplaceRoute | a.DeleteRoute):
-            hit = act.dst.removesuffix("/32") in vip_ips or act.dst in switched
-        elif isinstance(act, a.ReplaceNeigh | a.DeleteNeigh):
-            hit = act.ip in vip_ips
-        (mine if hit else rest).append(act)
-    return mine, rest
-
-
-def keep_running(
-    loop: str, body: Callable[[], None], stop: threading.Event, backoff: Sequence[float], failed: Callable[[str], None]
-) -> None:
-    """Run ``body`` until ``stop`` is set. An exception out of it (a desired state that
-    does not validate, a bug) is logged with its traceback, counted (``failed(loop)``)
-    and, after the next ``backoff`` delay (the last repeats), ``body`` starts again."""
-    errors = 0
-    while not stop.is_set():
-        try:
-            body()
-            errors = 0
-        except Exception:
-            event(log, "loop-error", kind=loop, level=logging.ERROR, exc_info=True)
-            failed(loop)
-            stop.wait(backoff[min(errors, len(backoff) - 1)])
-            errors += 1
+def report_of(ev: c.ClaimEvent) -> Queued:
+    """The report a claim-path event becomes (with the local claim it settles)."""
+    if isinstance(ev, c.Switched):
+        claim = c.Claimed(ev.vip.havip_id, ev.port.interface_id, ev.at_ns)
+        rep = Report(
+            havip_id=ev.vip.havip_id,
+            interface_id=ev.port.interface_id,
+            kind=ev.kind,
+            at=_utc(ev.at_ns),
+            cause=ev.cause,
+            latency_us=ev.latency_us,
+        )
+        return Queued(rep, claim)
+    interface_id: str | None
+    others: tuple[str, ...] = ()
+    if isinstance(ev, c.Refused):
+        kind, interface_id = ReportKind.REFUSED, ev.port.interface_id
+    elif ev.verdict.finding is c.Finding.SPLIT_BRAIN:
+        kind, interface_id, others = ReportKind.SPLIT_BRAIN, ev.verdict.interface_id, ev.verdict.others
+    else:  # held on another host: what this host's claimant answered
+        kind, interface_id = ReportKind.PROBE_ANSWER, ev.verdict.interface_id
+    rep = Report(
+        havip_id=ev.vip.havip_id,
+        interface_id=interface_id or "",
+        kind=kind,
+        at=_utc(ev.at_ns),
+        cause=ev.cause,
+        others=list(others),
+    )
+    return Queued(rep)
 
 
 class Agent:
@@ -106,210 +96,120 @@ class Agent:
         self,
         control: ControlPlane,
         host: str,
-        dataplane: Dataplane,
+        kernel: Kernel,
         settings: AgentSettings | None = None,
         metrics: AgentMetrics | None = None,
     ) -> None:
-        self.control, self.host_name, self.dp = control, host, dataplane
+        self.control, self.host_name, self.kernel = control, host, kernel
         self.settings = settings or AgentSettings()
         self.metrics = metrics or AgentMetrics()
-        self.switch_lock = threading.Lock()
-        self._lock = threading.Lock()
-        self._seq = itertools.count(1)
-        self._claims = c.LocalClaims()
-        self._claims_gen = 0
-        self._last_claim: dict[str, int] = {}
+        self.stopping = threading.Event()
+        self.ledger = Ledger(host)
         self._refused: dict[str, str] = {}  # device -> why it may not be a port (logged once)
-        self.view = c.ClaimView(host=host)
         self.state: DesiredState | None = None
         self.desired: DesiredHost | None = None
         self.observed: Observed | None = None
         self.reconciled_revision: int | None = None
-        self._stop = threading.Event()
-        self.reporter = Reporter(
-            control, host, self.settings.reports, self._delivered, lambda _e: self.loop_failed("reporter")
-        )
-        self.conntrack = Conntrack(dataplane.ns)
-        self.resetter = FlowResetter(self.conntrack, self.metrics)
+        self.reporter = Reporter(control, self.settings.reports, self._delivered)
+        self.resetter = FlowResetter(kernel.flows, self.metrics)
         self.claim_path = ClaimPath(
-            self,
-            ArpWatcher(dataplane.ns, watch_filter(marks.GATEWAY_MAC)),
-            RouteSwitch(dataplane.ns),
-            NflogReader(dataplane.ns, self.settings.nft.nflog_group),
+            self.ledger,
+            kernel.arp,
+            kernel.switch,
+            kernel.nflog,
             self.metrics,
             self.settings.discovery,
-            marks.GATEWAY_MAC,
+            self.on_claim_event,
         )
-        self._thread = threading.Thread(target=self._follow, name="havip-follow", daemon=True)
+        self._follow = _Follow(self)
+        self.loops = Loops(self.metrics, self.stopping)
+        policies = self.settings.loops
+        self.loops.spawn(LoopName.CLAIMS, self.claim_path.step, policies.claims, wake=self.claim_path.wake)
+        self.loops.spawn(LoopName.REPORTER, self.reporter.step, policies.reporter, wake=self.reporter.wake)
+        self.loops.spawn(LoopName.FLOWS, self.resetter.step, policies.flows, wake=self.resetter.wake)
+        self.loops.spawn(LoopName.FOLLOW, self._follow.step, policies.follow, wake=self._follow.wake)
 
-    # ------------------------------------------------------- the claim path's Host
+    # ------------------------------------------------------- what the claim path says
 
-    def claim_state(self) -> tuple[c.ClaimView, dict[str, str]]:
-        """The view and the local claims, consistent with each other (a fresh dict the
-        caller may change)."""
-        with self._lock:
-            return self.view, self._claims.holders()
-
-    def last_claim_ns(self, havip_id: str) -> int:
-        return self._last_claim.get(havip_id, 0)
-
-    def claimed(self, claims: Sequence[tuple[str, str, int]]) -> None:
-        """(HaVip id, interface id, when) of each VIP the claim path just moved."""
-        if not claims:
-            return
-        with self._lock:
-            self._claims = self._claims.add_many(claims)
-            self._claims_gen += 1
-            for havip_id, _interface_id, at_ns in claims:
-                self._last_claim[havip_id] = at_ns
-
-    def enqueue(self, rep: Report) -> None:
-        self.reporter.put(rep)
+    def on_claim_event(self, ev: c.ClaimEvent) -> None:
+        """Called on the claim path's thread: queue the report, hand the flows over."""
+        self.reporter.put(report_of(ev))
         self.metrics.report_queue.set(self.reporter.pending())
+        if isinstance(ev, c.Switched) and ev.vip.eips:  # end the flows its EIPs' peers still have
+            self.resetter.put(
+                Job(
+                    reason=Reason.SWITCH, havip_id=ev.vip.havip_id, zone=ev.vip.table,
+                    addresses=frozenset({ev.vip.ip}), kick=True, requested_ns=ev.acked_ns,
+                )
+            )  # fmt: skip
 
-    def vip_moved(self, vip: c.VipInfo, acked_ns: int) -> None:
-        """The VIP's route points at a new port: end the flows its EIPs' peers still have."""
-        if vip.eips:
-            self.resetter.put(Job("switch", vip.havip_id, vip.table, frozenset({vip.ip}), True, acked_ns))
+    def _delivered(self, item: Queued, outcome: Outcome | None) -> None:
+        self.metrics.reports.labels(kind=item.report.kind.value, outcome=outcome.value if outcome else "rejected").inc()
+        self.metrics.report_queue.set(self.reporter.pending())
+        if item.claim is not None:
+            self.ledger.delivered(item.claim)
 
     @property
     def uplink(self) -> Uplink | None:
         up = self.settings.uplink
         return Uplink(str(up.device), str(up.gateway)) if up.configured else None
 
-    def _delivered(self, rep: Report, outcome: str | None) -> None:
-        self.metrics.reports.labels(kind=rep.kind, outcome=outcome or "rejected").inc()
-        self.metrics.report_queue.set(self.reporter.pending())
-        if rep.local_claim:
-            with self._lock:
-                self._claims = self._claims.delivered(rep.havip_id, rep.interface_id, rep.at_ns, next(self._seq))
-
     # ------------------------------------------------------------------ lifecycle
 
     def start(self) -> None:
-        self.reporter.start()
-        self.resetter.start()
-        self.claim_path.start()
-        self._thread.start()
+        self.loops.start()
+
+    def request_stop(self) -> None:
+        self.stopping.set()
 
     def stop(self) -> None:
-        """Stop the threads; the kernel state stays exactly as it is."""
-        self._stop.set()
-        if self._thread.is_alive():
-            self._thread.join(self.settings.follow.long_poll_wait + self.settings.follow.request_timeout + 1)
-        self.claim_path.stop()
-        self.reporter.stop()
-        self.resetter.stop()
-        self.conntrack.close()
-        self.claim_path.watcher.close()
-        self.claim_path.switch.close()
-        if self.claim_path.nflog:
-            self.claim_path.nflog.close()
+        """Stop the loops and close the sockets; the kernel state stays exactly as it is."""
+        follow = self.settings.follow
+        self.loops.stop(timeout=follow.long_poll_wait + follow.request_timeout + 1)
+        self.claim_path.close()
+        self.kernel.close()
 
     def run_forever(self) -> None:
+        """Until ``request_stop`` (a signal) or a loop that cannot go on (``loops.fatal``)."""
         self.start()
-        self._stop.wait()
+        self.stopping.wait()
 
     def dump(self) -> dict[str, Any]:
         return snapshot(self)
 
-    # ------------------------------------------------------------------ following
+    # ------------------------------------------------------------------ reconciling
 
-    def loop_failed(self, loop: str) -> None:
-        """A thread's loop caught an unexpected exception (already logged): count it."""
-        self.metrics.loop_errors.labels(loop=loop).inc()
-
-    def _follow(self) -> None:
-        keep_running("follow", self._follow_loop, self._stop, self.settings.follow.backoff, self.loop_failed)
-
-    def _follow_loop(self) -> None:
-        follow = self.settings.follow
-        failures, gap, next_resync, next_counters, why = 0, True, 0.0, 0.0, "start"
-        while not self._stop.is_set():
-            now = time.monotonic()
-            wait = None if self.state is None else max(0.0, min(follow.long_poll_wait, next_resync - now))
-            since = self.state.revision if self.state is not None else None
-            fetch_seq = next(self._seq)
-            try:
-                raw = self.control.desired_state(
-                    self.host_name,
-                    since_revision=since,
-                    wait=wait or None,
-                    agent_version=__version__,  # with the revision applied: the host's heartbeat
-                    applied_revision=self.reconciled_revision,
-                )
-            except ApiError as e:
-                self.metrics.control_plane_up.set(0)
-                if failures == 0:
-                    event(log, "control-plane-unreachable", error=e.message, level=logging.WARNING)
-                failures, gap = failures + 1, True
-                why = "start" if self.reconciled_revision is None else "gap"
-                if self.state is not None and time.monotonic() >= next_resync:
-                    self._reconcile_safely(self.state)  # repair drift from the last known state
-                    next_resync = time.monotonic() + follow.resync_interval
-                self._stop.wait(follow.backoff[min(failures - 1, len(follow.backoff) - 1)])
-                continue
-            self.metrics.control_plane_up.set(1)
-            if failures:
-                event(log, "control-plane-back", count=failures)
-            failures = 0
-            if raw is not None:
-                state = DesiredState.model_validate(raw)
-                with self._lock:
-                    retired = self._claims.retire(fetch_seq, [h.id for h in state.havips]) != self._claims
-                changed = self.state is None or state.revision != self.state.revision or retired
-                self.state = state
-                if changed or time.monotonic() >= next_resync:
-                    self._reconcile_safely(state, fetch_seq)
-                    next_resync = time.monotonic() + follow.resync_interval
-                if gap:
-                    self.claim_path.request_round(why)
-                    gap = False
-            if time.monotonic() >= next_counters:
-                self._read_counters()
-                next_counters = time.monotonic() + self.settings.counters_interval
-
-    def _reconcile_safely(self, state: DesiredState, fetch_seq: int = 0) -> None:
-        try:
-            self.reconcile(state, fetch_seq)
-        except Exception as e:  # the loop must survive anything the kernel throws
-            self.metrics.reconcile_errors.inc()
-            event(log, "reconcile-failed", revision=state.revision, error=repr(e), level=logging.ERROR)
-
-    def reconcile(self, state: DesiredState, fetch_seq: int = 0) -> list[a.Action]:
+    def reconcile(self, state: DesiredState, fetch_tick: int = 0) -> list[a.Action]:
         """One pass: read back, plan, apply; returns the actions that were planned.
 
-        ``fetch_seq`` is when ``state``'s fetch started (on the agent's event counter):
-        local claims delivered before it are settled by ``state`` and retired, together
-        with the swap of the claim path's view, so the two never disagree."""
+        ``fetch_tick`` is when ``state``'s fetch started (on the ledger's counter): local
+        claims delivered before it are settled by ``state`` and retire, together with the
+        swap of the claim path's view, so the two never disagree."""
         ids = [h.id for h in state.havips]
-        with self._lock:
-            gen, local = self._claims_gen, self._claims.retire(fetch_seq, ids).holders()
-        observed = self.dp.read()
-        desired, refused = admit(build_desired(state, observed.vpc_tables(), local, self.uplink), observed.links)
-        self._refuse_ports(refused)
-        acts = plan(desired, observed, limits=self.settings.nft)
+        generation, local = self.ledger.begin(fetch_tick, ids)
+        observed = self.kernel.state.read()
+        step = reconcile_pass(state, observed, local, self.uplink, self.settings.nft)
+        desired, acts = step.desired, step.actions
+        self._refuse_ports(step.refused)
         switched = {r.dst for r in desired.routes if r.havip_id}
-        mine, rest = vip_actions(acts, {h.ip for h in state.havips}, switched)
+        mine, rest = split_vip_actions(acts, {h.ip for h in state.havips}, switched)
         self._before_nft(rest)
-        failures = self.dp.apply(rest)
+        failures = self.kernel.state.apply(rest)
         applied: list[a.Action] = []
-        with self.switch_lock:
-            if gen == self._claims_gen:
-                failures += self.dp.apply(mine)
+        with self.ledger.switch_lock:
+            if self.ledger.unchanged(generation):
+                failures += self.kernel.state.apply(mine)
                 applied = mine
             elif mine:  # a claim came in meanwhile: the next pass plans the VIPs again
                 event(log, "reconcile-deferred-vips", count=len(mine))
         if acts:
-            observed = self.dp.read()
+            observed = self.kernel.state.read()
         previous = self.desired
         self.desired, self.observed = desired, observed
         view = c.build_view(state, desired, {n: link.index for n, link in observed.links.items()})
         self._end_flows(previous, desired, view, applied)
-        with self._lock:
-            self._claims = self._claims.retire(fetch_seq, ids)
-            self.view = view
-        self.claim_path.watcher.forget()  # a port recreated under its name has a new ifindex
+        self.ledger.settle(fetch_tick, ids, view)
+        self.kernel.arp.forget()  # a port recreated under its name has a new ifindex
         self.reconciled_revision = state.revision
         self.metrics.reconciles.inc()
         self.metrics.revision.set(state.revision)
@@ -319,6 +219,13 @@ class Agent:
         if acts:
             event(log, "reconciled", revision=state.revision, count=len(acts), error=None if not failures else "some")
         return acts
+
+    def reconcile_safely(self, state: DesiredState, fetch_tick: int = 0) -> None:
+        try:
+            self.reconcile(state, fetch_tick)
+        except Exception as e:  # the follow loop goes on with the next fetch
+            self.metrics.reconcile_errors.inc()
+            event(log, "reconcile-failed", revision=state.revision, error=repr(e), level=logging.ERROR)
 
     def _refuse_ports(self, refused: Mapping[str, str]) -> None:
         """Log and count each refused device once per reason (every pass refuses it again)."""
@@ -338,24 +245,90 @@ class Agent:
         for act in applied:
             key = (act.table, act.dst) if isinstance(act, a.ReplaceRoute) else None
             vip = view.vips.get(vip_routes[key]) if key in vip_routes else None
-            if vip is not None:
-                self.vip_moved(vip, now)
+            if vip is not None and vip.eips:
+                self.resetter.put(
+                    Job(
+                        reason=Reason.SWITCH, havip_id=vip.havip_id, zone=vip.table, addresses=frozenset({vip.ip}),
+                        kick=True, requested_ns=now,
+                    )
+                )  # fmt: skip
         if previous is not None:
             kept = {(e.table, e.eip) for e in desired.eips}
             for e in previous.eips:
                 if (e.table, e.eip) not in kept:
-                    self.resetter.put(Job("eip-removed", e.havip_id, e.table, frozenset({e.eip}), False, now))
+                    self.resetter.put(
+                        Job(
+                            reason=Reason.EIP_REMOVED, havip_id=e.havip_id, zone=e.table,
+                            addresses=frozenset({e.eip}), kick=False, requested_ns=now,
+                        )
+                    )  # fmt: skip
 
     def _before_nft(self, acts: list[a.Action]) -> None:
         """Count the drops a table replace is about to reset (drops are summed across)."""
         replaced = [act.name for act in acts if isinstance(act, a.ApplyNftTable | a.DeleteNftTable)]
         if replaced:
-            self._read_counters()
+            self.read_counters()
             for name in replaced:
                 self.metrics.table_replaced(name)
 
-    def _read_counters(self) -> None:
+    def read_counters(self) -> None:
         try:
-            self.metrics.count_drops(self.dp.nft_counters())
+            self.metrics.count_drops(self.kernel.state.nft_counters())
         except Exception as e:
             event(log, "counters-unreadable", error=repr(e), level=logging.WARNING)
+
+
+class _Follow:
+    """The follow loop's state between two steps (one step: one fetch)."""
+
+    def __init__(self, agent: Agent) -> None:
+        self.agent = agent
+        self.failures = 0
+        self.gap = True
+        self.next_resync = 0.0
+        self.next_counters = 0.0
+        self.why = c.RoundReason.START
+        self._wake = threading.Event()
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    def _sleep(self, seconds: float) -> None:
+        self._wake.wait(seconds)
+
+    def step(self) -> None:
+        ag, follow = self.agent, self.agent.settings.follow
+        now = time.monotonic()
+        wait = None if ag.state is None else max(0.0, min(follow.long_poll_wait, self.next_resync - now))
+        since = ag.state.revision if ag.state is not None else None
+        fetch_tick = ag.ledger.tick()
+        try:
+            state = ag.control.fetch(since, wait or None, Heartbeat(__version__, ag.reconciled_revision))
+        except ApiError as e:
+            ag.metrics.control_plane_up.set(0)
+            if self.failures == 0:
+                event(log, "control-plane-unreachable", error=e.message, level=logging.WARNING)
+            self.failures, self.gap = self.failures + 1, True
+            self.why = c.RoundReason.START if ag.reconciled_revision is None else c.RoundReason.GAP
+            if ag.state is not None and time.monotonic() >= self.next_resync:
+                ag.reconcile_safely(ag.state)  # repair drift from the last known state
+                self.next_resync = time.monotonic() + follow.resync_interval
+            self._sleep(follow.backoff[min(self.failures - 1, len(follow.backoff) - 1)])
+            return
+        ag.metrics.control_plane_up.set(1)
+        if self.failures:
+            event(log, "control-plane-back", count=self.failures)
+        self.failures = 0
+        if state is not None:
+            settles = ag.ledger.settles_any(fetch_tick, [h.id for h in state.havips])
+            changed = ag.state is None or state.revision != ag.state.revision or settles
+            ag.state = state
+            if changed or time.monotonic() >= self.next_resync:
+                ag.reconcile_safely(state, fetch_tick)
+                self.next_resync = time.monotonic() + follow.resync_interval
+            if self.gap:
+                ag.claim_path.request_round(self.why)
+                self.gap = False
+        if time.monotonic() >= self.next_counters:
+            ag.read_counters()
+            self.next_counters = time.monotonic() + ag.settings.counters_interval

@@ -105,11 +105,43 @@ class UplinkSettings:
 
 
 @dataclass(frozen=True)
+class LoopPolicy:
+    """How the loop runner (``havip.agent.loops``) treats one loop's failures."""
+
+    backoff: tuple[float, ...] = (0.05, 0.2, 1.0, 5.0)
+    """Pauses after 1, 2, ... failures in a row (an exception out of one step); the last repeats."""
+
+    give_up_after: int | None = None
+    """Failures in a row after which the agent stops and exits non-zero (None: never give up)."""
+
+    def delay(self, failures: int) -> float:
+        """The pause after the ``failures``-th failure in a row (1-based)."""
+        return self.backoff[min(max(failures, 1), len(self.backoff)) - 1]
+
+
+@dataclass(frozen=True)
+class LoopSettings:
+    claims: LoopPolicy = LoopPolicy((0.05, 0.1, 0.5, 1.0), give_up_after=60)
+    """The claim path: short pauses (claims must flow again at once); a minute of failures
+    (a socket that broke for good) restarts the agent."""
+
+    reporter: LoopPolicy = LoopPolicy((0.1, 0.5, 2.0, 5.0))
+    """The reporter's own failures (not the control plane's: those are retried inside)."""
+
+    follow: LoopPolicy = LoopPolicy((0.2, 1.0, 5.0))
+    """Following and reconciling (a desired state that does not validate, a bug)."""
+
+    flows: LoopPolicy = LoopPolicy((0.05, 0.5, 2.0))
+    """Flow resets."""
+
+
+@dataclass(frozen=True)
 class AgentSettings:
     follow: FollowSettings = field(default_factory=FollowSettings)
     reports: ReportSettings = field(default_factory=ReportSettings)
     discovery: DiscoverySettings = field(default_factory=DiscoverySettings)
     nft: NftLimits = field(default_factory=NftLimits)
     uplink: UplinkSettings = field(default_factory=UplinkSettings)
+    loops: LoopSettings = field(default_factory=LoopSettings)
     counters_interval: float = 5.0
     """Seconds between two reads of the nftables drop counters into the metrics."""

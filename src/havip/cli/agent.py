@@ -92,8 +92,8 @@ def agent(
 ) -> None:
     """Run the host agent (see HELP)."""
     from havip.agent import logs
-    from havip.agent.dataplane import Dataplane, Netns
-    from havip.agent.dataplane.errors import DataplaneError
+    from havip.agent.control import HttpControlPlane
+    from havip.agent.dataplane import Dataplane, DataplaneError, Netns, kernel_for
     from havip.agent.runtime import Agent
     from havip.agent.settings import AgentSettings, DiscoverySettings, FollowSettings, UplinkSettings
     from havip.client import HavipClient
@@ -128,21 +128,28 @@ def agent(
         typer.echo(json.dumps(one_shot_dump(client, host, dp, settings), indent=2, default=str))
         dp.close()
         return
-    runner = Agent(client, host, dp, settings)
+    try:
+        kernel = kernel_for(dp, settings.nft.nflog_group)
+    except (DataplaneError, OSError) as exc:
+        dp.close()
+        client.close()
+        typer.echo(f"error: cannot open the agent's kernel sockets in {dp.ns.name}: {exc}", err=True)
+        raise typer.Exit(1) from exc
+    runner = Agent(HttpControlPlane(client, host), host, kernel, settings)
     if metrics:
         from havip.agent.metrics import serve
 
         mhost, mport = parse_metrics(metrics)
         serve(runner.metrics, runner.dump, mhost, mport)
-    signal.signal(signal.SIGTERM, lambda *_: runner._stop.set())
-    signal.signal(signal.SIGINT, lambda *_: runner._stop.set())
+    signal.signal(signal.SIGTERM, lambda *_: runner.request_stop())
+    signal.signal(signal.SIGINT, lambda *_: runner.request_stop())
     signal.signal(
         signal.SIGUSR1,
         lambda *_: logging.getLogger("havip.agent").info(json.dumps(runner.dump(), default=str)),
     )
     from havip.cli.sdnotify import notify, notify_when
 
-    notify_when(lambda: runner.reconciled_revision is not None, runner._stop)  # READY=1: first reconcile applied
+    notify_when(lambda: runner.reconciled_revision is not None, runner.stopping)  # READY=1: first reconcile applied
     try:
         runner.run_forever()
     finally:
@@ -150,23 +157,27 @@ def agent(
         runner.stop()
         dp.close()
         client.close()
+    if runner.loops.fatal is not None:  # a loop could not go on: exit non-zero so the service manager restarts us
+        fatal = runner.loops.fatal
+        typer.echo(f"error: the agent's {fatal.loop} loop cannot go on: {fatal.reason}", err=True)
+        raise typer.Exit(1)
 
 
 def one_shot_dump(client: Any, host: str, dp: Any, settings: Any) -> dict[str, Any]:
-    from havip.agent.desired import Uplink, build_desired
+    """What a reconcile would do now: the agent's own pass (``pipeline.reconcile_pass``), not applied."""
+    from havip.agent.desired import Uplink
     from havip.agent.dump import jsonable
-    from havip.agent.plan import plan
+    from havip.agent.pipeline import reconcile_pass
     from havip.contract.agents import DesiredState
 
     state = DesiredState.model_validate(client.desired_state(host))
     observed = dp.read()
     up = settings.uplink
-    desired = build_desired(
-        state, observed.vpc_tables(), None, Uplink(up.device, up.gateway) if up.configured else None
-    )
+    step = reconcile_pass(state, observed, None, Uplink(up.device, up.gateway) if up.configured else None, settings.nft)
     return {
         "desired_state": state.model_dump(mode="json"),
-        "desired_host": jsonable(desired),
+        "desired_host": jsonable(step.desired),
+        "refused_ports": dict(step.refused),
         "observed": jsonable(observed),
-        "plan": [repr(act) for act in plan(desired, observed, limits=settings.nft)],
+        "plan": [repr(act) for act in step.actions],
     }

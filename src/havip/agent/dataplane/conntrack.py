@@ -19,10 +19,10 @@ import socket
 import struct
 
 from havip.agent import marks
-from havip.agent.dataplane.errors import DataplaneError
 from havip.agent.dataplane.netlink import NLM_F_ACK, NLM_F_DUMP, NLM_F_REQUEST, NLMSG_DONE, NLMSG_ERROR, attr, attrs
 from havip.agent.dataplane.netns import Netns
 from havip.agent.flows import Flow, Kick
+from havip.agent.kernel import DataplaneError
 
 NETLINK_NETFILTER = 12
 NFNL_SUBSYS_CTNETLINK = 1

@@ -26,9 +26,9 @@ from pyroute2.netlink.exceptions import NetlinkError
 from havip.agent import actions as a
 from havip.agent import marks
 from havip.agent import ruleset as rs
-from havip.agent.dataplane.errors import DataplaneError
 from havip.agent.dataplane.netns import Netns
 from havip.agent.dataplane.rtdump import RtDump
+from havip.agent.kernel import DataplaneError
 from havip.agent.observed import Link, Neigh, Observed, Route, Rule
 
 IFF_UP = 0x1

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import TypeVar
 
-from havip.agent.dataplane.errors import DataplaneError
+from havip.agent.kernel import DataplaneError
 
 CLONE_NEWNET = 0x40000000
 T = TypeVar("T")

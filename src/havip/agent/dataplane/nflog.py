@@ -13,11 +13,10 @@ from __future__ import annotations
 import select
 import socket
 import struct
-from dataclasses import dataclass
 
-from havip.agent.dataplane.errors import DataplaneError
 from havip.agent.dataplane.netlink import NLM_F_ACK, NLM_F_REQUEST, NLMSG_ERROR, attr, attrs
 from havip.agent.dataplane.netns import Netns
+from havip.agent.kernel import DataplaneError, Logged
 
 NETLINK_NETFILTER = 12
 NFNL_SUBSYS_ULOG = 4
@@ -32,13 +31,6 @@ NFULA_IFINDEX_INDEV = 4
 NFULA_PAYLOAD = 9
 SOL_NETLINK = 270
 NETLINK_NO_ENOBUFS = 5
-
-
-@dataclass(frozen=True)
-class Logged:
-    ifindex: int
-    payload: bytes  # from the network header on: the ARP header for netdev/arp
-    at_ns: int  # kernel timestamp, ns since the epoch (0 when the kernel gave none)
 
 
 def _config(group: int, attrs: bytes, seq: int) -> bytes:

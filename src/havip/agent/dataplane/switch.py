@@ -19,13 +19,12 @@ import socket
 import struct
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 from havip.agent import marks
 from havip.agent.arp import mac_bytes
-from havip.agent.dataplane.errors import DataplaneError
 from havip.agent.dataplane.netlink import NETLINK_ROUTE, NLM_F_ACK, NLM_F_REQUEST, NLMSG_ERROR, SO_RCVBUFFORCE, attr
 from havip.agent.dataplane.netns import Netns
+from havip.agent.kernel import DataplaneError, Move
 
 RTM_NEWROUTE = 24
 RTM_NEWNEIGH = 28
@@ -70,25 +69,14 @@ def route_msg(seq: int, table: int, dst: str, ifindex: int, gateway: str | None 
     return _msg(RTM_NEWROUTE, NLM_F_REQUEST | NLM_F_ACK | NLM_F_REPLACE | NLM_F_CREATE, seq, body)
 
 
-@dataclass(frozen=True)
-class Move:
-    """One VIP to point at a port: its neighbour, its /32 and its route entries."""
-
-    table: int
-    vip: str
-    ifindex: int
-    mac: str
-    routes: Sequence[str] = ()
-
-    def messages(self, first_seq: int) -> list[bytes]:
-        msgs = [
-            neigh_msg(first_seq, self.ifindex, self.vip, self.mac),
-            route_msg(first_seq + 1, self.table, self.vip, self.ifindex),
-        ]
-        msgs += [
-            route_msg(first_seq + 2 + n, self.table, dst, self.ifindex, self.vip) for n, dst in enumerate(self.routes)
-        ]
-        return msgs
+def messages(move: Move, first_seq: int) -> list[bytes]:
+    """The netlink messages of one move: neighbour, VIP /32, then each route entry via the VIP."""
+    msgs = [
+        neigh_msg(first_seq, move.ifindex, move.vip, move.mac),
+        route_msg(first_seq + 1, move.table, move.vip, move.ifindex),
+    ]
+    msgs += [route_msg(first_seq + 2 + n, move.table, dst, move.ifindex, move.vip) for n, dst in enumerate(move.routes)]
+    return msgs
 
 
 def _failed(vip: str, err: int) -> DataplaneError:
@@ -147,7 +135,7 @@ class RouteSwitch:
         left = [0] * len(moves)  # acks still awaited per move
         msgs: list[bytes] = []
         for i, move in enumerate(moves):
-            mine = move.messages(self._seq + 1)
+            mine = messages(move, self._seq + 1)
             for n in range(len(mine)):
                 owner[self._seq + 1 + n] = i
             self._seq += len(mine)

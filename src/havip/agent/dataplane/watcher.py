@@ -17,11 +17,11 @@ import fcntl
 import select
 import socket
 import struct
-from dataclasses import dataclass
 
 from havip.agent.arp import ETH_P_ARP, Insn, claim_filter, pack_filter
 from havip.agent.dataplane.netlink import SO_RCVBUFFORCE
 from havip.agent.dataplane.netns import Netns
+from havip.agent.kernel import Frame
 
 SO_ATTACH_FILTER = 26
 SO_TIMESTAMPNS = 35
@@ -30,15 +30,6 @@ SO_TIMESTAMPNS = 35
 # the default buffer (~200 KB) would drop most of them before the claim path reads them.
 RCVBUF = 4 << 20
 SIOCGIFINDEX = 0x8933
-
-
-@dataclass(frozen=True)
-class Frame:
-    data: bytes
-    ifname: str
-    ifindex: int
-    pkttype: int
-    rx_ns: int  # kernel receive time, ns since the epoch
 
 
 class ArpWatcher:
