@@ -24,8 +24,8 @@ from typing import TypeVar
 
 from havip.agent import arp
 from havip.agent.dataplane import Dataplane, Netns
-from havip.agent.desired import DesiredStateLike
 from havip.agent.pipeline import reconcile_pass
+from havip.domain.desired import DesiredState
 
 T = TypeVar("T")
 PREFIX = "havip-t-"
@@ -149,7 +149,7 @@ class Lab:
         assert not left, f"namespaces left behind: {left}"
 
 
-def reconcile(dp: Dataplane, state: DesiredStateLike, local_holders: dict[str, str] | None = None) -> list[object]:
+def reconcile(dp: Dataplane, state: DesiredState, local_holders: dict[str, str] | None = None) -> list[object]:
     """One agent pass (the agent's own ``reconcile_pass``): read, plan, apply; fails on
     any apply error. Returns the actions."""
     acts = reconcile_pass(state, dp.read(), local_holders).actions
@@ -207,7 +207,7 @@ def _checksum(data: bytes) -> int:
     total = sum(struct.unpack(f"!{len(data) // 2}H", data))
     while total >> 16:
         total = (total & 0xFFFF) + (total >> 16)
-    return ~total & 0xFFFF
+    return int(~total & 0xFFFF)
 
 
 def ping(inst: Instance, target: str, count: int = 1, timeout: float = 1.0) -> int:

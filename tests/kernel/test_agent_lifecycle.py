@@ -16,6 +16,7 @@ import pytest
 
 from havip.agent.control import HttpControlPlane
 from havip.agent.metrics import serve
+from havip.agent.runtime import Agent
 
 from .cloud import VIP, AgentPair
 from .netlab import sh, wait_until
@@ -102,7 +103,7 @@ def test_a_control_plane_outage_keeps_the_data_plane_and_delivers_claims_later(p
     control = agent.control
     assert isinstance(control, HttpControlPlane)
     real = control.client
-    control.client = Unreachable()  # the follow loop and the reporter share it
+    control.client = Unreachable()  # type: ignore[assignment]  # the follow loop and the reporter share it
     wait_until(lambda: agent.metrics.control_plane_up._value.get() == 0, timeout=5)
     drop_vip(p, "i1")
     take_vip(p, "i2")
@@ -169,9 +170,9 @@ def test_metrics_sum_drops_across_ruleset_replaces_and_dump_shows_state(pair: Ag
         server.shutdown()
 
 
-def _refused_drops(agent: object) -> float:
+def _refused_drops(agent: Agent) -> float:
     agent.read_counters()
-    return float(agent.metrics.drops.labels(reason="refused_claim")._value.get())  # type: ignore[attr-defined]
+    return float(agent.metrics.drops.labels(reason="refused_claim")._value.get())
 
 
 def test_havip_agent_command_dumps_and_runs(pair: AgentPair) -> None:

@@ -75,7 +75,7 @@ def test_an_agent_started_in_the_host_namespace_builds_guards_claims_and_restart
     send_frames(i3, [arp.build_arp(arp.ARP_REPLY, i3.mac, i1.ip, p.lab.instances["c"].ip, gw, eth_dst=gw)])
     for reason in ("bad_ip", "bad_arp"):
         key = f"{marks.NFT_ANTISPOOF}.{reason}"
-        wait_until(lambda key=key: observer.nft_counters()[key] >= before[key] + 1, timeout=5)
+        wait_until(lambda: observer.nft_counters()[key] >= before[key] + 1, timeout=5)  # noqa: B023 - used at once
     # a claim moves the VIP
     sh("ip", "addr", "del", f"{VIP}/32", "dev", "eth0", ns=p.lab.instances["i1"].ns)
     take_vip(p, "i2")

@@ -12,9 +12,10 @@ import pytest
 from havip.agent import arp, marks
 from havip.agent.actions import DeleteNeigh
 from havip.agent.arp import GarpSeen, classify
-from havip.agent.dataplane.switch import Move, RouteSwitch
-from havip.agent.dataplane.watcher import ArpWatcher, Frame
-from havip.agent.kernel import DataplaneError
+from havip.agent.dataplane.switch import RouteSwitch
+from havip.agent.dataplane.watcher import ArpWatcher
+from havip.agent.kernel import DataplaneError, Frame, Move
+from havip.domain.desired import DesiredState
 
 from .netlab import Lab, counters, link_rx_packets, ping, reconcile, send_frames, sh, wait_until
 from .states import Iface, State, Vip
@@ -25,7 +26,7 @@ VIP = "10.0.0.3"
 MACS = {n: f"52:54:00:00:00:{n:02x}" for n in range(1, 8)}
 
 
-def claim_lab(lab: Lab) -> State:
+def claim_lab(lab: Lab) -> DesiredState:
     """i1 holds the VIP, i2 may claim it (keepalived pair), c is a client."""
     for n in (1, 2):
         lab.add_instance(f"i{n}", f"10.0.0.1{n}", MACS[n])

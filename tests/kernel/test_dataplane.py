@@ -3,9 +3,13 @@ anti-spoofing, scale of the ruleset, and idempotent reconciles."""
 
 from __future__ import annotations
 
+import functools
+
 import pytest
 
 from havip.agent import arp, marks
+from havip.agent.dataplane import Dataplane
+from havip.domain.desired import DesiredState
 
 from .netlab import (
     Lab,
@@ -21,12 +25,17 @@ from .netlab import (
 )
 from .states import Iface, State, Vip
 
+
+def counted(dp: Dataplane, key: str, at_least: int) -> bool:
+    return counters(dp)[key] >= at_least
+
+
 pytestmark = pytest.mark.kernel
 
 MACS = {n: f"52:54:00:00:00:{n:02x}" for n in range(1, 32)}
 
 
-def three_instances(lab: Lab) -> State:
+def three_instances(lab: Lab) -> DesiredState:
     """i1, i2 may claim the VIP 10.0.0.3 (held by i1); i3 is an unbound neighbour."""
     for n in (1, 2, 3):
         lab.add_instance(f"i{n}", f"10.0.0.1{n}", MACS[n])
@@ -96,7 +105,7 @@ def test_anti_spoofing_drops_and_counts_by_reason(lab: Lab) -> None:
     for reason, frames in cases.items():
         send_frames(i3, frames)
         key = f"{marks.NFT_ANTISPOOF}.{reason}"
-        wait_until(lambda key=key, n=len(frames): counters(dp)[key] >= before[key] + n, timeout=2)
+        wait_until(functools.partial(counted, dp, key, before[key] + len(frames)), timeout=2)
     # the control: the port's own traffic passes, and i2 (a claimant) may source the VIP
     assert ping(i3, "10.0.0.12") == 1
     key = f"{marks.NFT_ANTISPOOF}.bad_ip"

@@ -166,12 +166,13 @@ def test_an_eip_of_a_havip_follows_the_holder_each_way_and_ends_old_flows_with_a
         assert echo(idle.conn) == old and echo(busy) == old
         idle.start()
         switched = switch(p, old, new)
-        wait_until(lambda new=new: p.route_dev() == p.lab.instances[new].port, timeout=2, interval=0.001)
+        port = p.lab.instances[new].port
+        wait_until(lambda: p.route_dev() == port, timeout=2, interval=0.001)  # noqa: B023 - used at once
         assert echo(connect(inet, eip)) == new  # a new connection reaches the new holder at once
         assert ask_udp(inet, eip) == (new, eip)
         with pytest.raises(ConnectionResetError):
             echo(busy)  # the old holder's connection: the new holder resets it
-        wait_until(lambda idle=idle: idle.outcome, timeout=5)
+        wait_until(lambda: idle.outcome, timeout=5)  # noqa: B023 - used at once
         assert idle.outcome == "reset"  # waiting, never sending: reset by the agent's kick
         RESET_MS.append((idle.at_ns - switched) / 1e6)
         converged(p, new)

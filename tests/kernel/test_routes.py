@@ -95,7 +95,7 @@ def test_a_route_entry_via_a_havip_follows_the_holder_in_the_same_step(pair: Age
         try:
             move(p, old, new)
             port = p.lab.instances[new].port
-            wait_until(lambda port=port: p.route_dev() == port, timeout=2, interval=0.001)
+            wait_until(lambda: p.route_dev() == port, timeout=2, interval=0.001)  # noqa: B023 - used at once
         finally:
             stop.set()
             watcher.join()

@@ -180,7 +180,10 @@ def test_an_action_on_a_device_recreated_since_the_read_finds_its_new_ifindex(la
     sh("ip", "link", "set", inst.port, "up", ns=lab.host)
     sh("ip", "link", "set", "eth0", "up", ns=inst.ns)
     table = marks.TABLE_MIN
-    acts = [a.ReplaceNeigh(inst.port, inst.ip, inst.mac), a.ReplaceRoute(table, f"{inst.ip}/32", inst.port)]
+    acts: list[a.Action] = [
+        a.ReplaceNeigh(inst.port, inst.ip, inst.mac),
+        a.ReplaceRoute(table, f"{inst.ip}/32", inst.port),
+    ]
     assert dp.apply(acts) == []
     observed = dp.read()
     assert observed.links[inst.port].index != old

@@ -18,7 +18,8 @@ from havip.agent.control import FakeControlPlane
 from havip.agent.fakekernel import FakeKernel
 from havip.agent.runtime import Agent
 from havip.agent.settings import AgentSettings, DiscoverySettings, FollowSettings, LoopPolicy, LoopSettings
-from havip.contract.agents import DesiredState
+from havip.contract import agents as wire
+from havip.domain.desired import DesiredState
 
 HOST = "h1"
 VIP = "10.0.0.3"
@@ -74,7 +75,7 @@ def desired(
         "eips": [],
         **extra,
     }
-    return DesiredState.model_validate(body)
+    return wire.DesiredState.model_validate(body).to_domain()
 
 
 def wait_for(what: str, pred: Callable[[], bool], timeout: float = 5.0) -> None:

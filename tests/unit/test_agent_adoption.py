@@ -11,6 +11,7 @@ from havip.agent.adoption import admit
 from havip.agent.desired import Uplink, build_desired
 from havip.agent.observed import Link, Observed
 from havip.agent.pipeline import reconcile_pass
+from havip.domain.desired import DesiredState
 
 from .agent_fixtures import Iface, State
 
@@ -18,7 +19,7 @@ UPLINK = Uplink("eth0", "192.0.2.1")
 SINK = marks.sink_name(marks.TABLE_MIN)
 
 
-def one_port(device: str) -> State:
+def one_port(device: str) -> DesiredState:
     return State(interfaces=[Iface("eni-1", "vpc-1", "52:54:00:00:00:01", device, ["10.0.0.11"])])
 
 

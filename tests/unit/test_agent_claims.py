@@ -6,7 +6,7 @@ import pytest
 
 from havip.agent import arp
 from havip.agent import claims as c
-from havip.agent.actions import DeleteNeigh, ReplaceNeigh, ReplaceRoute
+from havip.agent.actions import Action, DeleteNeigh, ReplaceNeigh, ReplaceRoute
 from havip.agent.metrics import DropTotals
 from havip.agent.pipeline import split_vip_actions
 
@@ -123,7 +123,11 @@ def test_drop_totals_survive_a_table_replace() -> None:
 
 
 def test_split_vip_actions_splits_vip_actions_from_the_rest() -> None:
-    acts = [ReplaceRoute(1, f"{VIP}/32", "p1"), ReplaceRoute(1, "10.0.0.11/32", "p1"), DeleteNeigh("p2", VIP)]
+    acts: list[Action] = [
+        ReplaceRoute(1, f"{VIP}/32", "p1"),
+        ReplaceRoute(1, "10.0.0.11/32", "p1"),
+        DeleteNeigh("p2", VIP),
+    ]
     acts.append(ReplaceNeigh("p1", "10.0.0.11", MAC))
     mine, rest = split_vip_actions(list(acts), {VIP})
     assert mine == [acts[0], acts[2]] and rest == [acts[1], acts[3]]

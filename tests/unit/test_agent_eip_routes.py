@@ -10,7 +10,6 @@ import socket
 import struct
 from dataclasses import replace
 from pathlib import Path
-from types import SimpleNamespace
 
 import pytest
 
@@ -26,6 +25,7 @@ from havip.agent.observed import Link, Neigh, Observed, Route, Rule
 from havip.agent.pipeline import split_vip_actions
 from havip.agent.plan import plan
 from havip.agent.ruleset import render_tables
+from havip.domain.desired import DesiredState, DesiredSubnet
 
 from .agent_fixtures import Eip, Iface, State, Vip
 from .agent_fixtures import Route as RouteEntry
@@ -40,7 +40,7 @@ VIP = "10.0.0.3"
 EIP = "198.51.100.1"
 
 
-def gateway_pair(holder: str | None = "eni-1") -> State:
+def gateway_pair(holder: str | None = "eni-1") -> DesiredState:
     """A pair (eni-1, eni-2) holding a HaVip with an EIP and a route entry; eni-3 with its own EIP
     and a route entry of its own (an instance next hop); eni-4 a bystander."""
     return State(
@@ -83,8 +83,8 @@ def test_route_entries_follow_the_holder_or_stay_static() -> None:
     [pytest.param(None, None, id="unheld"), pytest.param("eni-1", "h2", id="held-on-another-host")],
 )
 def test_a_route_entry_without_a_holder_here_goes_into_the_sink(holder: str | None, holder_host: str | None) -> None:
-    state = gateway_pair(holder)
-    state.havips[0].holder_host = holder_host
+    base = gateway_pair(holder)
+    state = replace(base, havips=[replace(base.havips[0], holder_host=holder_host)])
     (entry,) = [r for r in build_desired(state, uplink=UPLINK).routes if r.havip_id]
     assert (entry.device, entry.gateway) == (marks.sink_name(T), None)
 
@@ -110,7 +110,7 @@ def test_eips_need_an_uplink_and_know_who_may_send_from_their_address() -> None:
 # --------------------------------------------------------------------------- plan
 
 
-def converged(d_state: State) -> Observed:
+def converged(d_state: DesiredState) -> Observed:
     d = build_desired(d_state, uplink=UPLINK)
     nft = {key: digest for key, (digest, _text) in render_tables(d).items()}
     links = {v.sink: Link(v.sink, 1, marks.ALIAS_SINK + v.vpc_id, "aa:00:00:00:00:01", True, "ifb") for v in d.vpcs}
@@ -219,13 +219,8 @@ def test_no_nat_table_without_eips() -> None:
 def test_the_claim_view_carries_the_route_entries_and_eips_to_switch() -> None:
     state = gateway_pair()
     d = build_desired(state, uplink=UPLINK)
-    wire = SimpleNamespace(
-        host=state.host,
-        revision=state.revision,
-        subnets=[SimpleNamespace(id="vsw-1", gateway="10.0.0.1")],
-        havips=[SimpleNamespace(**vars(h), subnet_id="vsw-1") for h in state.havips],
-    )
-    view = c.build_view(wire, d, {"p1": 1, "p2": 2, "p3": 3, "p4": 4})
+    with_subnet = replace(state, subnets=[DesiredSubnet("vsw-1", "vpc-1", "10.0.0.0/24", "10.0.0.1")])
+    view = c.build_view(with_subnet, d, {"p1": 1, "p2": 2, "p3": 3, "p4": 4})
     vip = view.vips[("vpc-1", VIP)]
     assert vip.routes == ("192.168.50.0/24",) and vip.eips == (EIP,)
 

@@ -12,6 +12,7 @@ from havip.agent.desired import allocate_tables, build_desired, port_device_name
 from havip.agent.observed import Link, Neigh, Observed, Route, Rule
 from havip.agent.plan import plan
 from havip.agent.ruleset import render_tables
+from havip.domain.desired import DesiredState
 
 from .agent_fixtures import Iface, State, two_ports
 
@@ -26,7 +27,7 @@ def port_link(name: str, iface: str, index: int = 2) -> Link:
     return Link(name, index, marks.ALIAS_PORT + iface, GW, True, "veth", True)
 
 
-def converged(state: State) -> Observed:
+def converged(state: DesiredState) -> Observed:
     """The kernel after a perfect apply of ``state`` (built by hand, not by the planner)."""
     d = build_desired(state)
     nft = {key: digest for key, (digest, _text) in render_tables(d).items()}
@@ -226,7 +227,7 @@ def foreign(obs: Observed) -> Observed:
         ),
     ],
 )
-def test_plan_from_converged(name: str, state: State, observed: Observed, expected: list[a.Action]) -> None:
+def test_plan_from_converged(name: str, state: DesiredState, observed: Observed, expected: list[a.Action]) -> None:
     acts = plan(build_desired(state), observed)
     # the ruleset text is checked by the golden test; compare only which table is applied
     norm = [a.ApplyNftTable(x.family, x.name, "", "") if isinstance(x, a.ApplyNftTable) else x for x in acts]

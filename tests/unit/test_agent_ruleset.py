@@ -10,6 +10,7 @@ import pytest
 
 from havip.agent.desired import build_desired
 from havip.agent.ruleset import MAX_DEVICES_PER_CHAIN, render_tables
+from havip.domain.desired import DesiredState
 
 from .agent_fixtures import Iface, State, two_ports
 
@@ -18,7 +19,7 @@ pytestmark = pytest.mark.unit
 GOLDEN = Path(__file__).parent / "golden" / "agent-ruleset.nft"
 
 
-def many_ports(n: int) -> State:
+def many_ports(n: int) -> DesiredState:
     return State(
         [
             Iface(

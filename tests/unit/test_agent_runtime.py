@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import struct
 import time
+from dataclasses import replace
 
 import pytest
 
@@ -13,7 +14,7 @@ from havip.agent.kernel import DataplaneError
 from havip.agent.metrics import AgentMetrics
 from havip.agent.pipeline import reconcile_pass
 from havip.agent.settings import LoopPolicy, LoopSettings
-from havip.contract.agents import DesiredState
+from havip.domain.desired import DesiredHaVip
 
 from .agent_world import FAST, HOST, MACS, VIP, World, desired, wait_for, world
 
@@ -106,20 +107,18 @@ def test_a_refused_claim_read_from_nflog_is_reported() -> None:
 
 def test_a_mass_failover_moves_every_vip_of_one_drain_in_one_switch_call() -> None:
     havips = [
-        {
-            "id": f"havip-{n}",
-            "vpc_id": "vpc-1",
-            "subnet_id": "vsw-1",
-            "ip": f"10.0.0.{100 + n}",
-            "binding_mode": "static",
-            "claimants": ["eni-1", "eni-2"],
-            "holder_interface_id": "eni-1",
-            "holder_host": HOST,
-            "eips": [],
-        }
+        DesiredHaVip(
+            id=f"havip-{n}",
+            vpc_id="vpc-1",
+            subnet_id="vsw-1",
+            ip=f"10.0.0.{100 + n}",
+            claimants=["eni-1", "eni-2"],
+            holder_interface_id="eni-1",
+            holder_host=HOST,
+        )
         for n in range(50)
     ]
-    state = DesiredState.model_validate({**desired().model_dump(mode="json"), "havips": havips})
+    state = replace(desired(), havips=havips)
     with world(state) as w:
         calls = w.kernel.switch.calls
         w.agent.request_stop()  # hold the claim loop so every GARP waits in one queue

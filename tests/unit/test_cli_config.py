@@ -18,7 +18,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def command(name: str) -> Any:
-    return typer.main.get_command(app).commands[name]
+    return typer.main.get_command(app).commands[name]  # type: ignore[attr-defined]  # a group: it has commands
 
 
 def defaults_from(tmp_path: Path, name: str, text: str) -> dict[str, Any]:

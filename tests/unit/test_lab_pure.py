@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import cast
 
 import pytest
 
 from havip.keepalived.check import Facts, Severity, check
+from havip.lab.build import LabBuilder
 from havip.lab.connection import Held, read_held
 from havip.lab.control import names_lab
 from havip.lab.failover import Failures
@@ -207,7 +209,7 @@ class FakeLab:
 
 class RecordingFailures(Failures):
     def inject(self, mode: str, node: object) -> None:
-        self.lab.broken = True
+        cast(FakeLab, self.lab).broken = True
         self.done = [("inject", mode)]
 
     def repair(self, mode: str, node: object) -> None:
@@ -215,7 +217,7 @@ class RecordingFailures(Failures):
 
 
 def test_a_failover_that_fails_after_the_switch_still_repairs_the_old_master() -> None:
-    f = RecordingFailures(FakeLab())
+    f = RecordingFailures(cast(LabBuilder, FakeLab()))  # the parts of a lab a failover uses
     with pytest.raises(RuntimeError, match="went away"):
         f.failover("link")
     assert f.done == [("inject", "link"), ("repair", "link")]

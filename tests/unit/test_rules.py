@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 
 import pytest
@@ -105,7 +106,7 @@ def test_each_surface_reserves_its_cloud_s_addresses(rule: rules.AddressRule, re
     assert rules.usable_count(SUBNET.cidr, rule) == usable
     for last in reserved:
         _raises(
-            lambda last=last: rules.check_address(SUBNET, f"172.17.16.{last}", set(), rule=rule),
+            functools.partial(rules.check_address, SUBNET, f"172.17.16.{last}", set(), rule=rule),
             InvalidParameter,
             "InvalidIpAddress.Reserved",
         )

@@ -9,10 +9,11 @@ from collections.abc import Callable
 
 import pytest
 
+from havip.domain.claims import Outcome, ReportKind
 from havip.domain.errors import Forbidden, HavipError, InvalidParameter, NotFound
 from havip.domain.model import BindingMode, EventKind, HaVipEvent, Host, MemberType, NetworkInterface
 from havip.service import agents, havips, network
-from havip.service.agents import ClaimReport, Outcome, ReportKind
+from havip.service.agents import ClaimReport
 from havip.service.context import Ctx, Page
 
 from .builders import Cloud

@@ -6,10 +6,11 @@ from collections.abc import Callable
 
 import pytest
 
+from havip.domain.claims import Outcome, ReportKind
 from havip.domain.errors import Conflict, DependencyViolation, HavipError, InvalidParameter, NotFound
 from havip.domain.model import BindingMode, EventKind, HaVipStatus, MemberType, NextHopType
 from havip.service import agents, compute, eips, havips, network, routes
-from havip.service.agents import ClaimReport, Outcome, ReportKind
+from havip.service.agents import ClaimReport
 from havip.service.compute import Placement
 from havip.service.context import Ctx, Page
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from havip.domain.errors import Conflict
@@ -25,7 +27,7 @@ def test_havips_by_member_eip_and_ids_are_anded(cloud: Cloud) -> None:
     eip = eips.allocate(cloud.tenant)
     eips.associate(cloud.tenant, eip.id, havip_id=b)
 
-    def ids(**filters: object) -> set[str]:
+    def ids(**filters: Any) -> set[str]:
         views, total = lookups.havip_views(cloud.tenant, Page(), **filters)
         assert total == len(views)
         return {v.havip.id for v in views}

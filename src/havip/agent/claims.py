@@ -17,22 +17,10 @@ from __future__ import annotations
 import enum
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Protocol
 
-from havip.agent.desired import DesiredHost, HaVipLike, holder_here
+from havip.agent.desired import DesiredHost, holder_here
 from havip.domain.claims import ReportKind
-
-
-class SubnetHaVipLike(HaVipLike, Protocol):
-    @property
-    def subnet_id(self) -> str: ...
-
-
-class SubnetLike(Protocol):
-    @property
-    def id(self) -> str: ...
-    @property
-    def gateway(self) -> str: ...
+from havip.domain.desired import DesiredState
 
 
 @dataclass(frozen=True)
@@ -225,20 +213,7 @@ class LocalClaims:
 # ---------------------------------------------------------------------- view
 
 
-class StateLike(Protocol):
-    """The parts of the wire ``DesiredState`` the view needs."""
-
-    @property
-    def host(self) -> str: ...
-    @property
-    def revision(self) -> int: ...
-    @property
-    def subnets(self) -> Sequence[SubnetLike]: ...
-    @property
-    def havips(self) -> Sequence[SubnetHaVipLike]: ...
-
-
-def build_view(state: StateLike, desired: DesiredHost, ifindex: Mapping[str, int]) -> ClaimView:
+def build_view(state: DesiredState, desired: DesiredHost, ifindex: Mapping[str, int]) -> ClaimView:
     """The claim path's picture: the desired ports that exist (by ifindex) and the HaVips."""
     tables = {v.vpc_id: v.table for v in desired.vpcs}
     gateways = {s.id: s.gateway for s in state.subnets}

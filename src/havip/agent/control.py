@@ -1,8 +1,9 @@
 """The agent's control-plane port: fetch the host's desired state, send reports, typed.
 
-``ControlPlane`` speaks the wire models of ``havip.contract.agents`` (validated here, at the
-edge, and nowhere else in the agent): ``fetch`` long-polls the desired state and carries
-the heartbeat, ``report`` sends a batch and returns one ``ReportBatchItem`` per report.
+``ControlPlane.fetch`` long-polls the desired state (the domain's one model,
+``havip.domain.desired.DesiredState``: the wire model is validated and converted here, at
+the edge, and nowhere else in the agent) and carries the heartbeat; ``report`` sends a
+batch of ``contract.agents.Report`` and returns one ``ReportBatchItem`` per report.
 ``HttpControlPlane`` is the real one over ``havip.client.HavipClient``; unit tests use
 ``FakeControlPlane``. Failures are the client's ``ApiError`` (a transport failure has no
 status), so the loops tell "unreachable" from "refused" in one way.
@@ -18,8 +19,10 @@ from typing import Any, Protocol
 
 from havip.client import ApiError
 from havip.client.errors import NO_RESPONSE
-from havip.contract.agents import DesiredState, Report, ReportBatchItem
+from havip.contract import agents as wire
+from havip.contract.agents import Report, ReportBatchItem
 from havip.domain.claims import Outcome, ReportKind
+from havip.domain.desired import DesiredState
 
 
 @dataclass(frozen=True)
@@ -68,7 +71,7 @@ class HttpControlPlane:
             agent_version=heartbeat.agent_version,
             applied_revision=heartbeat.applied_revision,
         )
-        return None if raw is None else DesiredState.model_validate(raw)
+        return None if raw is None else wire.DesiredState.model_validate(raw).to_domain()
 
     def report(self, reports: Sequence[Report]) -> list[ReportBatchItem]:
         answers = self.client.report_batch(

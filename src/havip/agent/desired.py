@@ -1,8 +1,8 @@
 """The host's desired kernel state, derived from the control plane's desired state.
 
-``build_desired`` turns a ``DesiredState``-shaped value (the service dataclass or the
-wire model in ``havip.contract.agents``; both fit the protocols below) into what the
-kernel of this host must contain: one routing table and sink per VPC, one port per
+``build_desired`` turns the control plane's ``havip.domain.desired.DesiredState`` (the one
+model of it: the wire model is converted at the agent's edge) into what the kernel of this
+host must contain: one routing table and sink per VPC, one port per
 interface placed here, one VIP route per HaVip held on this host, one route per route
 table entry (via its next hop's port, a HaVip's via its holder), the EIPs to translate
 (with an uplink), and the inputs of the anti-spoofing ruleset. Called by the agent loop
@@ -15,89 +15,9 @@ import hashlib
 import ipaddress
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
 
 from havip.agent import marks
-
-# ---------------------------------------------------------------------------- input
-
-
-class InterfaceLike(Protocol):
-    @property
-    def id(self) -> str: ...
-    @property
-    def vpc_id(self) -> str: ...
-    @property
-    def subnet_id(self) -> str: ...
-    @property
-    def mac(self) -> str: ...
-    @property
-    def device(self) -> str | None: ...
-    @property
-    def addresses(self) -> Sequence[str]: ...
-
-
-class HaVipLike(Protocol):
-    @property
-    def id(self) -> str: ...
-    @property
-    def vpc_id(self) -> str: ...
-    @property
-    def ip(self) -> str: ...
-    @property
-    def claimants(self) -> Sequence[str]: ...
-    @property
-    def holder_interface_id(self) -> str | None: ...
-    @property
-    def holder_host(self) -> str | None: ...
-
-
-class EipLike(Protocol):
-    @property
-    def ip(self) -> str: ...
-    @property
-    def vpc_id(self) -> str: ...
-    @property
-    def private_ip(self) -> str: ...
-    @property
-    def havip_id(self) -> str | None: ...
-    @property
-    def network_interface_id(self) -> str | None: ...
-
-
-class RouteLike(Protocol):
-    @property
-    def id(self) -> str: ...
-    @property
-    def vpc_id(self) -> str: ...
-    @property
-    def destination(self) -> str: ...
-    @property
-    def next_hop_type(self) -> str: ...
-    @property
-    def next_hop_id(self) -> str: ...
-    @property
-    def next_hop_interface_id(self) -> str | None: ...
-    @property
-    def next_hop_ip(self) -> str | None: ...
-
-
-class DesiredStateLike(Protocol):
-    @property
-    def revision(self) -> int: ...
-    @property
-    def host(self) -> str: ...
-    @property
-    def vpcs(self) -> Mapping[str, str]: ...
-    @property
-    def interfaces(self) -> Sequence[InterfaceLike]: ...
-    @property
-    def havips(self) -> Sequence[HaVipLike]: ...
-    @property
-    def eips(self) -> Sequence[EipLike]: ...
-    @property
-    def routes(self) -> Sequence[RouteLike]: ...
-
+from havip.domain.desired import DesiredState
 
 # --------------------------------------------------------------------------- output
 
@@ -233,7 +153,7 @@ def allocate_tables(vpc_ids: Sequence[str], existing: Mapping[str, int]) -> dict
 
 
 def build_desired(
-    state: DesiredStateLike,
+    state: DesiredState,
     existing_tables: Mapping[str, int] | None = None,
     local_holders: Mapping[str, str] | None = None,
     uplink: Uplink | None = None,
@@ -306,7 +226,7 @@ def build_desired(
     )
 
 
-def _forwards(state: DesiredStateLike, tables: Mapping[str, int]) -> dict[str, list[str]]:
+def _forwards(state: DesiredState, tables: Mapping[str, int]) -> dict[str, list[str]]:
     """Interface id -> route entry destinations it may send from (source check off for them).
 
     The next hop of an entry forwards for its destination: every claimant of a HaVip
@@ -325,7 +245,7 @@ def _forwards(state: DesiredStateLike, tables: Mapping[str, int]) -> dict[str, l
 
 
 def _entry_routes(
-    state: DesiredStateLike,
+    state: DesiredState,
     tables: Mapping[str, int],
     by_id: Mapping[str, Port],
     holders: Mapping[str, Port],
@@ -359,7 +279,7 @@ def _entry_routes(
     return out
 
 
-def _eips(state: DesiredStateLike, tables: Mapping[str, int], by_id: Mapping[str, Port]) -> list[EipNat]:
+def _eips(state: DesiredState, tables: Mapping[str, int], by_id: Mapping[str, Port]) -> list[EipNat]:
     havips = {h.id: h for h in state.havips}
     out: list[EipNat] = []
     for e in sorted(state.eips, key=lambda e: ipaddress.IPv4Address(e.ip)):

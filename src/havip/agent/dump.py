@@ -43,7 +43,7 @@ def snapshot(agent: Agent) -> dict[str, Any]:
     return {
         "host": agent.host_name,
         "reconciled_revision": agent.reconciled_revision,
-        "desired_state": agent.state.model_dump(mode="json") if agent.state is not None else None,
+        "desired_state": jsonable(agent.state),
         "desired_host": jsonable(agent.desired),
         "observed": jsonable(agent.observed),
         "local_claims": jsonable(agent.ledger.local().claims),

@@ -14,10 +14,11 @@ from dataclasses import dataclass
 
 from havip.agent import actions as a
 from havip.agent.adoption import admit
-from havip.agent.desired import DesiredHost, DesiredStateLike, Uplink, build_desired
+from havip.agent.desired import DesiredHost, Uplink, build_desired
 from havip.agent.observed import Observed
 from havip.agent.plan import plan
 from havip.agent.settings import NftLimits
+from havip.domain.desired import DesiredState
 
 
 @dataclass(frozen=True)
@@ -28,7 +29,7 @@ class Pass:
 
 
 def reconcile_pass(
-    state: DesiredStateLike,
+    state: DesiredState,
     observed: Observed,
     local_holders: Mapping[str, str] | None = None,
     uplink: Uplink | None = None,

@@ -49,8 +49,9 @@ from havip.agent.reporter import Queued, Reporter
 from havip.agent.resetter import FlowResetter, Job, Reason
 from havip.agent.settings import AgentSettings
 from havip.client import ApiError
-from havip.contract.agents import DesiredState, Report
+from havip.contract.agents import Report
 from havip.domain.claims import Outcome, ReportKind
+from havip.domain.desired import DesiredState
 
 log = logging.getLogger("havip.agent")
 

@@ -170,12 +170,13 @@ def one_shot_dump(client: Any, host: str, dp: Any, settings: Any) -> dict[str, A
     from havip.agent.pipeline import reconcile_pass
     from havip.contract.agents import DesiredState
 
-    state = DesiredState.model_validate(client.desired_state(host))
+    wire = DesiredState.model_validate(client.desired_state(host))
+    state = wire.to_domain()
     observed = dp.read()
     up = settings.uplink
     step = reconcile_pass(state, observed, None, Uplink(up.device, up.gateway) if up.configured else None, settings.nft)
     return {
-        "desired_state": state.model_dump(mode="json"),
+        "desired_state": wire.model_dump(mode="json"),
         "desired_host": jsonable(step.desired),
         "refused_ports": dict(step.refused),
         "observed": jsonable(observed),

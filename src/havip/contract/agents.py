@@ -5,6 +5,7 @@ from __future__ import annotations
 from pydantic import BaseModel, Field
 
 from havip.contract.common import Request, Resource, UtcDatetime
+from havip.domain import desired
 from havip.domain.claims import Outcome, ReportKind
 
 
@@ -69,6 +70,19 @@ class DesiredState(Resource):
     eips: list[DesiredEip] = Field(
         default_factory=list, description="EIPs of the host's HaVips and of its interfaces, to translate on the uplink"
     )
+
+    def to_domain(self) -> desired.DesiredState:
+        """The one model of the desired state (``havip.domain.desired``): what the agent works on."""
+        return desired.DesiredState(
+            revision=self.revision,
+            host=self.host,
+            vpcs=dict(self.vpcs),
+            subnets=[desired.DesiredSubnet(s.id, s.vpc_id, s.cidr, s.gateway) for s in self.subnets],
+            interfaces=[desired.DesiredInterface(**i.model_dump()) for i in self.interfaces],
+            havips=[desired.DesiredHaVip(**h.model_dump()) for h in self.havips],
+            routes=[desired.DesiredRoute(**r.model_dump()) for r in self.routes],
+            eips=[desired.DesiredEip(**e.model_dump()) for e in self.eips],
+        )
 
 
 class Report(Request):

@@ -15,6 +15,14 @@ from typing import Any, TypeVar
 
 from havip.domain import rules
 from havip.domain.claims import Outcome, ReportKind, judge_report, may_claim, set_holder
+from havip.domain.desired import (
+    DesiredEip,
+    DesiredHaVip,
+    DesiredInterface,
+    DesiredRoute,
+    DesiredState,
+    DesiredSubnet,
+)
 from havip.domain.errors import Forbidden, HavipError, InvalidParameter, NotFound
 from havip.domain.model import (
     BindingMode,
@@ -33,71 +41,6 @@ from havip.service.compute import resolve_host
 from havip.service.context import Ctx
 from havip.service.havips import record_event
 from havip.service.ports import Repository, UnitOfWork
-
-
-@dataclass(frozen=True)
-class DesiredInterface:
-    id: str
-    vpc_id: str
-    subnet_id: str
-    instance_id: str | None
-    mac: str
-    device: str | None
-    addresses: list[str]
-
-
-@dataclass(frozen=True)
-class DesiredSubnet:
-    id: str
-    vpc_id: str
-    cidr: str
-    gateway: str
-
-
-@dataclass(frozen=True)
-class DesiredHaVip:
-    id: str
-    vpc_id: str
-    subnet_id: str
-    ip: str
-    binding_mode: str
-    claimants: list[str]  # interfaces on this host that may claim it
-    holder_interface_id: str | None
-    holder_host: str | None  # host name of the holder; None when unheld
-    eips: list[str]
-
-
-@dataclass(frozen=True)
-class DesiredRoute:
-    id: str
-    vpc_id: str
-    destination: str
-    next_hop_type: str
-    next_hop_id: str
-    next_hop_interface_id: str | None = None  # instance/ENI next hops: the interface (an instance's primary)
-    next_hop_ip: str | None = None  # that interface's primary address; a HaVip next hop: the VIP
-
-
-@dataclass(frozen=True)
-class DesiredEip:
-    id: str
-    ip: str
-    vpc_id: str
-    private_ip: str  # what it is translated to: the VIP, or the interface's primary address
-    havip_id: str | None
-    network_interface_id: str | None
-
-
-@dataclass(frozen=True)
-class DesiredState:
-    revision: int
-    host: str
-    vpcs: dict[str, str]  # vpc id -> CIDR
-    subnets: list[DesiredSubnet]
-    interfaces: list[DesiredInterface]
-    havips: list[DesiredHaVip]
-    routes: list[DesiredRoute] = field(default_factory=list)
-    eips: list[DesiredEip] = field(default_factory=list)  # of the host's HaVips' VPCs and of its interfaces
 
 
 def _own_host(ctx: Ctx, uow: UnitOfWork, ref: str) -> Host:
@@ -173,15 +116,15 @@ def desired_state(ctx: Ctx, host_ref: str, heartbeat: Heartbeat | None = None) -
             claimants = [e.id for e in candidates if may_claim(h, e, members)]
             out_havips.append(
                 DesiredHaVip(
-                    h.id,
-                    h.vpc_id,
-                    h.subnet_id,
-                    h.ip,
-                    h.binding_mode.value,
-                    claimants,
-                    h.holder_interface_id,
-                    hosts.get(h.holder_host_id) if h.holder_host_id else None,
-                    [e.ip for e in eips_of.get(h.id, [])],
+                    id=h.id,
+                    vpc_id=h.vpc_id,
+                    subnet_id=h.subnet_id,
+                    ip=h.ip,
+                    binding_mode=h.binding_mode.value,
+                    claimants=claimants,
+                    holder_interface_id=h.holder_interface_id,
+                    holder_host=hosts.get(h.holder_host_id) if h.holder_host_id else None,
+                    eips=[e.ip for e in eips_of.get(h.id, [])],
                 )
             )
         routes = uow.route_entries.find(vpc_id=vpc_ids, order_by="id") if vpc_ids else []
@@ -191,7 +134,15 @@ def desired_state(ctx: Ctx, host_ref: str, heartbeat: Heartbeat | None = None) -
             vpcs=vpcs,
             subnets=[DesiredSubnet(s.id, s.vpc_id, s.cidr, rules.gateway_address(s.cidr)) for s in subnets],
             interfaces=[
-                DesiredInterface(e.id, e.vpc_id, e.subnet_id, e.instance_id, e.mac, e.device, e.addresses)
+                DesiredInterface(
+                    id=e.id,
+                    vpc_id=e.vpc_id,
+                    subnet_id=e.subnet_id,
+                    instance_id=e.instance_id,
+                    mac=e.mac,
+                    device=e.device,
+                    addresses=e.addresses,
+                )
                 for e in local
             ],
             havips=out_havips,
@@ -219,18 +170,27 @@ def _desired_routes(uow: UnitOfWork, routes: list[RouteEntry], havips: list[HaVi
     for r in routes:
         if r.next_hop_type is NextHopType.HAVIP:
             vip = vip_of.get(r.next_hop_id)
-            out.append(DesiredRoute(r.id, r.vpc_id, r.destination, r.next_hop_type.value, r.next_hop_id, None, vip))
+            out.append(
+                DesiredRoute(
+                    id=r.id,
+                    vpc_id=r.vpc_id,
+                    destination=r.destination,
+                    next_hop_type=r.next_hop_type.value,
+                    next_hop_id=r.next_hop_id,
+                    next_hop_ip=vip,
+                )
+            )
             continue
         eni = (primary_of if r.next_hop_type is NextHopType.INSTANCE else eni_of).get(r.next_hop_id)
         out.append(
             DesiredRoute(
-                r.id,
-                r.vpc_id,
-                r.destination,
-                r.next_hop_type.value,
-                r.next_hop_id,
-                eni.id if eni else None,
-                eni.primary_ip if eni else None,
+                id=r.id,
+                vpc_id=r.vpc_id,
+                destination=r.destination,
+                next_hop_type=r.next_hop_type.value,
+                next_hop_id=r.next_hop_id,
+                next_hop_interface_id=eni.id if eni else None,
+                next_hop_ip=eni.primary_ip if eni else None,
             )
         )
     return out
@@ -250,13 +210,15 @@ def _desired_eips(
     by_havip = {h.id: h for h in havips}
     for e in sorted(havip_eips, key=_eip_id):
         h = by_havip[str(e.havip_id)]
-        out.append(DesiredEip(e.id, e.ip, h.vpc_id, h.ip, h.id, None))
+        out.append(DesiredEip(id=e.id, ip=e.ip, vpc_id=h.vpc_id, private_ip=h.ip, havip_id=h.id))
     by_eni = {i.id: i for i in local}
     accounts = sorted({i.account_id for i in local})
     for e in sorted(uow.eips.find(account_id=accounts, havip_id=None), key=_eip_id) if accounts else []:
         eni = by_eni.get(e.network_interface_id) if e.network_interface_id else None
         if eni is not None:
-            out.append(DesiredEip(e.id, e.ip, eni.vpc_id, eni.primary_ip, None, eni.id))
+            out.append(
+                DesiredEip(id=e.id, ip=e.ip, vpc_id=eni.vpc_id, private_ip=eni.primary_ip, network_interface_id=eni.id)
+            )
     return out
 
 
