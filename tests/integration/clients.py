@@ -87,9 +87,7 @@ class AliyunV1:
 
     def __init__(self, cloud: CloudKit, *, key_id: str | None = None, secret: str | None = None) -> None:
         host, port = cloud.endpoint.rsplit(":", 1)
-        self.client = AcsClient(
-            key_id or cloud.key_id, secret or cloud.secret, ALI_REGION, auto_retry=False, port=int(port)
-        )
+        self.client = AcsClient(key_id or cloud.key_id, secret or cloud.secret, ALI_REGION, port=int(port))
         self.client.add_endpoint(ALI_REGION, "Vpc", host)
 
     def request(self, action: str, **params: Any) -> Any:
