@@ -1,4 +1,4 @@
-"""The official Tencent Cloud VPC SDK (tencentcloud-sdk-python-vpc) against havip.
+"""The official Tencent Cloud VPC SDK (tencentcloud-sdk-python, its vpc module) against havip.
 
 The SDK is configured with nothing but havip's endpoint and an AccessKey (SecretId
 and SecretKey): the HaVip life cycle from nothing with the drift range, the EIP and

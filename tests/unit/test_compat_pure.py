@@ -5,9 +5,11 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Mapping
 from typing import Any
+from urllib.parse import parse_qsl
 
 import pytest
 from alibabacloud_tea_openapi.utils import Utils as AliUtils
+from aliyunsdkcore.auth.composer import rpc_signature_composer
 from tencentcloud.common.sign import Sign
 from tencentcloud.vpc.v20170312 import errorcodes
 
@@ -56,6 +58,18 @@ def test_acs3_matches_the_sdk(query: dict[str, str]) -> None:
 def test_rpc_matches_the_sdk(method: str) -> None:
     params = {"Action": "CreateHaVip", "Name": "a b*~/", "Timestamp": "2026-01-01T00:00:00Z", "Filter.1.Key": "k"}
     assert signing.rpc_signature(SECRET, method, params) == AliUtils.get_rpcsignature(params, method, SECRET)
+
+
+@pytest.mark.parametrize("method", ["POST", "GET"])
+def test_rpc_matches_the_older_sdk(method: str) -> None:
+    """aliyun-python-sdk-core signs query and form body together; so does the facade (signature 1.0)."""
+    query = {"Action": "CreateHaVip", "Name": "a b*~/:", "Filter.1.Key": "k"}
+    body = {"Description": "d é"}
+    url, sdk_string_to_sign = rpc_signature_composer.get_signed_url(query, "AK", SECRET, "JSON", method, body)
+    sent = dict(parse_qsl(url.removeprefix("/?"), keep_blank_values=True))
+    signature = sent.pop("Signature")
+    assert signing.rpc_string_to_sign(method, sent | body) == sdk_string_to_sign
+    assert signing.rpc_signature(SECRET, method, sent | body) == signature
 
 
 def test_tc3_matches_the_documented_algorithm_with_the_sdk_key() -> None:

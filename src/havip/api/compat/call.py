@@ -49,6 +49,7 @@ class Signed:
     timestamp: dt.datetime
     nonce: str | None
     verify: Callable[[str], bool]  # secret -> does the signature hold
+    mismatch: str | None = None  # the message when it does not (None: the generic one)
 
 
 def authenticate(env: Env, signed: Signed, max_skew: dt.timedelta) -> Principal:
@@ -62,7 +63,7 @@ def authenticate(env: Env, signed: Signed, max_skew: dt.timedelta) -> Principal:
     key = signing_key(env.uow, signed.access_key_id)
     if not signed.verify(key.secret):
         raise Unauthenticated(
-            "the signature does not match: check the AccessKey secret and the signing method",
+            signed.mismatch or "the signature does not match: check the AccessKey secret and the signing method",
             code="Unauthenticated.SignatureMismatch",
         )
     if signed.nonce is not None:

@@ -74,10 +74,15 @@ def acs3_signature(secret: str, canonical_request: str) -> str:
     return hmac.new(secret.encode("utf-8"), string_to_sign.encode("utf-8"), hashlib.sha256).hexdigest()
 
 
-def rpc_signature(secret: str, method: str, params: Mapping[str, str]) -> str:
-    """HMAC-SHA1 over ``METHOD&%2F&pct(sorted pct(k)=pct(v))``; ``params`` excludes ``Signature``."""
+def rpc_string_to_sign(method: str, params: Mapping[str, str]) -> str:
+    """``METHOD&%2F&pct(sorted pct(k)=pct(v))``; ``params`` excludes ``Signature``."""
     canonical = "&".join(f"{pct(k)}={pct(v)}" for k, v in sorted(params.items()))
-    string_to_sign = f"{method}&{pct('/')}&{pct(canonical)}"
+    return f"{method}&{pct('/')}&{pct(canonical)}"
+
+
+def rpc_signature(secret: str, method: str, params: Mapping[str, str]) -> str:
+    """HMAC-SHA1 with ``secret&`` over ``rpc_string_to_sign``, base64."""
+    string_to_sign = rpc_string_to_sign(method, params)
     digest = hmac.new(f"{secret}&".encode(), string_to_sign.encode("utf-8"), hashlib.sha1).digest()
     return base64.b64encode(digest).decode("ascii")
 

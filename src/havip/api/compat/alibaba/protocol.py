@@ -118,6 +118,7 @@ def _rpc(wire: Wire, merged: dict[str, str]) -> AliRequest:
     if not nonce:
         raise InvalidParameter("the parameter SignatureNonce is required", code="MissingParameter.SignatureNonce")
     method = wire.method
+    string_to_sign = signing.rpc_string_to_sign(method, merged)
     return AliRequest(
         action=merged.get("Action") or wire.header("x-acs-action") or "",
         version=merged.get("Version") or wire.header("x-acs-version") or "",
@@ -127,6 +128,9 @@ def _rpc(wire: Wire, merged: dict[str, str]) -> AliRequest:
             timestamp=_timestamp(merged.get("Timestamp")),
             nonce=nonce,
             verify=lambda secret: signing.same(signing.rpc_signature(secret, method, merged), signature),
+            # Alibaba's words: the older SDK compares the text after the colon with its own string to
+            # sign and, when they agree, reports InvalidAccessKeySecret (the secret, not the request, is wrong)
+            mismatch=f"Specified signature is not matched with our calculation. server string to sign is:{string_to_sign}",
         ),
     )
 
