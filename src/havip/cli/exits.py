@@ -40,7 +40,8 @@ MEANING: Mapping[ExitCode, str] = {
     "an address taken), or a name that matches more than one resource (`AmbiguousName`).",
     ExitCode.QUOTA: "A quota would be exceeded: codes `QuotaExceeded...` (HTTP 403).",
     ExitCode.DENIED: "Authentication or permission: HTTP 401 or 403 (not a quota), or no key to use (`NoCredentials`).",
-    ExitCode.SERVER: "The server failed: HTTP 5xx, `ServiceUnavailable` (e.g. its database is unreachable).",
+    ExitCode.SERVER: "The server failed: HTTP 5xx, `ServiceUnavailable` (e.g. its database is unreachable), "
+    "or it answered with something that is not the API's JSON (`InvalidResponse`).",
     ExitCode.UNREACHABLE: "No answer from the server: connection refused, timeout, TLS failure "
     "(`ConnectionFailed`, `Timeout`, `TlsFailed`, `TransportError`).",
 }
@@ -52,6 +53,7 @@ BY_CODE: tuple[tuple[str, ExitCode], ...] = (
     ("AmbiguousName", ExitCode.CONFLICT),
     ("NoCredentials", ExitCode.DENIED),
     ("ServiceUnavailable", ExitCode.SERVER),
+    ("InvalidResponse", ExitCode.SERVER),  # a 2xx answer that is not the API's JSON
 )
 """Error codes (and their dotted sub-codes) that say more than their HTTP status: checked first."""
 
