@@ -21,6 +21,8 @@ from typing import Any
 import httpx
 import pytest
 
+from havip.cli.exits import ExitCode
+
 from .helpers import wait_until
 
 pytestmark = pytest.mark.integration
@@ -152,7 +154,7 @@ def test_serve_writes_private_credentials_and_never_logs_them(served: Served) ->
 
 def test_errors_are_one_line_with_the_request_id(served: Served) -> None:
     result = served.cli("havip", "create", "--subnet", "vsw-nothere")
-    assert result.returncode == 1
+    assert result.returncode == ExitCode.NOT_FOUND
     assert result.stdout == ""
     [line] = result.stderr.splitlines()
     assert line.startswith("error: NotFound.")
@@ -160,9 +162,20 @@ def test_errors_are_one_line_with_the_request_id(served: Served) -> None:
     assert line.endswith(")") and "(request " in line
 
 
+def test_json_after_the_subcommand_and_an_error_as_one_json_object(served: Served) -> None:
+    vpc = json.loads(served.ok("vpc", "create", "--cidr", "10.8.0.0/16", "--name", "web", "--json"))
+    assert json.loads(served.ok("vpc", "show", "web", "--json"))["id"] == vpc["id"]
+    result = served.cli("havip", "create", "--subnet", "vsw-nothere", "--json")
+    assert (result.returncode, result.stdout) == (ExitCode.NOT_FOUND, "")
+    [line] = result.stderr.splitlines()
+    body = json.loads(line)
+    assert (body["code"], body["status"]) == ("NotFound.Subnet", 404)
+    assert f"request_id={body['request_id']}" in served.log.read_text()  # the id the server logged
+
+
 def test_a_server_that_is_not_running_is_named(served: Served) -> None:
     result = served.cli("--server", f"http://127.0.0.1:{free_port()}", "vpc", "list")
-    assert result.returncode == 1
+    assert result.returncode == ExitCode.UNREACHABLE
     [line] = result.stderr.splitlines()
     assert line.startswith("error: ConnectionFailed: cannot connect to the havip server at http://127.0.0.1:")
     assert "havip serve" in line
@@ -218,18 +231,23 @@ def test_keepalived_render_for_a_member_then_check_it_against_the_havip(served: 
 
     # rendering for a non-member is refused with one clear line
     bad = served.cli("keepalived", "render", "--havip", havip["id"], "--instance", other["id"])
-    assert bad.returncode == 1 and bad.stderr.startswith("error: InvalidMember.NotAssociated:")
+    assert bad.returncode == ExitCode.INVALID and bad.stderr.startswith("error: InvalidMember.NotAssociated:")
 
 
 @pytest.mark.parametrize(
-    ("db", "code"),
+    ("db", "code", "status"),
     [
-        pytest.param("postgresql://havip:secret@/havip?host=/nonexistent", "ServiceUnavailable", id="unreachable"),
-        pytest.param("oracle://havip:secret@db/havip", "InvalidParameter.Database", id="unsupported"),
+        pytest.param(
+            "postgresql://havip:secret@/havip?host=/nonexistent",
+            "ServiceUnavailable",
+            ExitCode.SERVER,
+            id="unreachable",
+        ),
+        pytest.param("oracle://havip:secret@db/havip", "InvalidParameter.Database", ExitCode.INVALID, id="unsupported"),
     ],
 )
 def test_serve_and_db_upgrade_name_a_bad_database_in_one_line_without_its_password(
-    tmp_path: Path, db: str, code: str
+    tmp_path: Path, db: str, code: str, status: ExitCode
 ) -> None:
     for command in (["serve", "--listen", f"unix:{tmp_path}/s.sock"], ["db", "upgrade"]):
         result = subprocess.run(
@@ -240,7 +258,7 @@ def test_serve_and_db_upgrade_name_a_bad_database_in_one_line_without_its_passwo
             timeout=60,
             check=False,
         )
-        assert result.returncode == 1, result.stderr
+        assert result.returncode == status, result.stderr
         [line] = [ln for ln in result.stderr.splitlines() if ln.startswith("error: ")]
         assert line.startswith(f"error: {code}: "), line
         assert "secret" not in result.stderr + result.stdout and "***" in line

@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 
+from havip.cli.exits import ExitCode
 from havip.client import ApiError, HavipClient
 
 from .helpers import wait_until
@@ -120,7 +121,7 @@ def test_the_cli_refuses_a_server_it_cannot_verify(https: Server, pki: Pki, how:
         "plain-http": ["--server", https.url.replace("https://", "http://"), "--ca-file", str(pki.ca.pem)],
     }[how]
     done = cli(https, *args, "vpc", "list")
-    assert done.returncode == 1
+    assert done.returncode == ExitCode.UNREACHABLE
     assert words in done.stderr, done.stderr
     assert "[]" not in done.stdout  # nothing was answered
 

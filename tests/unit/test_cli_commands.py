@@ -13,6 +13,8 @@ from typing import Any
 
 import pytest
 
+from havip.cli.names import ID_PREFIX
+
 from .cli_harness import OPERATOR, TENANT, run, token_of
 from .fake_api import FakeApi, page
 
@@ -61,7 +63,7 @@ LISTS = [
     Case("eip", ("eip", "list", "--havip", "havip-1"), "GET", "/v1/eips", {"havip_id": "havip-1", **ALL}),
     Case("route-table", ("route-table", "list", "--vpc", "vpc-1"), "GET", "/v1/route-tables",
          {"vpc_id": "vpc-1", **ALL}),
-    Case("route-entry", ("route-entry", "list", "rtb-1"), "GET", "/v1/route-tables/rtb-1/entries", ALL),
+    Case("route-entry", ("route-entry", "list", "vtb-1"), "GET", "/v1/route-tables/vtb-1/entries", ALL),
     Case("host", ("host", "list"), "GET", "/v1/hosts", ALL, token=OPERATOR),
     Case("account", ("account", "list"), "GET", "/v1/accounts", ALL, token=OPERATOR),
     Case("havip-events", ("havip", "events", "havip-1", "--kind", "holder_changed", "--limit", "5"), "GET",
@@ -74,7 +76,8 @@ LISTS = [
 ]
 
 SHOWS = [
-    Case(noun, (noun, "show", "res-1"), "GET", f"/v1/{collection}/res-1", token=token)
+    Case(noun, (noun, "show", f"{ID_PREFIX[collection]}-1"), "GET", f"/v1/{collection}/{ID_PREFIX[collection]}-1",
+         token=token)
     for noun, collection, token in [
         ("vpc", "vpcs", TENANT),
         ("subnet", "subnets", TENANT),
@@ -89,19 +92,20 @@ SHOWS = [
 ]
 
 DELETES = [
-    Case(f"{noun}-{verb}", (noun, verb, "res-1"), "DELETE", f"/v1/{collection}/res-1", token=token, shows=said)
-    for noun, verb, collection, token, said in [
-        ("vpc", "delete", "vpcs", TENANT, "deleted VPC res-1"),
-        ("subnet", "delete", "subnets", TENANT, "deleted subnet res-1"),
-        ("instance", "delete", "instances", TENANT, "deleted instance res-1"),
-        ("eni", "delete", "network-interfaces", TENANT, "deleted network interface res-1"),
-        ("havip", "delete", "havips", TENANT, "deleted HaVip res-1"),
-        ("host", "delete", "hosts", OPERATOR, "deleted host res-1"),
-        ("eip-pool", "delete", "eip-pools", OPERATOR, "deleted EIP pool res-1"),
-        ("eip", "release", "eips", TENANT, "released EIP res-1"),
+    Case(f"{noun}-{verb}", (noun, verb, ident), "DELETE", f"/v1/{collection}/{ident}", token=token,
+         shows=f"{said} {ident}")
+    for noun, verb, collection, ident, token, said in [
+        ("vpc", "delete", "vpcs", "vpc-1", TENANT, "deleted VPC"),
+        ("subnet", "delete", "subnets", "vsw-1", TENANT, "deleted subnet"),
+        ("instance", "delete", "instances", "i-1", TENANT, "deleted instance"),
+        ("eni", "delete", "network-interfaces", "eni-1", TENANT, "deleted network interface"),
+        ("havip", "delete", "havips", "havip-1", TENANT, "deleted HaVip"),
+        ("host", "delete", "hosts", "host-1", OPERATOR, "deleted host"),
+        ("eip-pool", "delete", "eip-pools", "eippool-1", OPERATOR, "deleted EIP pool"),
+        ("eip", "release", "eips", "eip-1", TENANT, "released EIP"),
     ]
 ] + [
-    Case("route-entry", ("route-entry", "delete", "rtb-1", "rte-1"), "DELETE", "/v1/route-tables/rtb-1/entries/rte-1",
+    Case("route-entry", ("route-entry", "delete", "vtb-1", "rte-1"), "DELETE", "/v1/route-tables/vtb-1/entries/rte-1",
          shows="deleted route entry rte-1"),
     Case("key-revoke", ("account", "key-revoke", "key-9"), "DELETE", "/v1/keys/key-9", token=OPERATOR,
          shows="revoked key key-9"),
@@ -134,15 +138,15 @@ CREATES = [
          body={"cidr": "203.0.113.0/28"}, token=OPERATOR),
     Case("eip-pool-lab", ("eip-pool", "create", "--cidr", "203.0.113.0/28", "--documentation-range"), "POST",
          "/v1/eip-pools", body={"cidr": "203.0.113.0/28", "documentation_range": True}, token=OPERATOR),
-    Case("eip", ("eip", "allocate", "--pool", "pool-1", "--name", "e1"), "POST", "/v1/eips",
-         body={"pool_id": "pool-1", "name": "e1"}),
+    Case("eip", ("eip", "allocate", "--pool", "eippool-1", "--name", "e1"), "POST", "/v1/eips",
+         body={"pool_id": "eippool-1", "name": "e1"}),
     Case("route-entry-havip",
-         ("route-entry", "create", "rtb-1", "--destination", "10.0.0.0/8", "--havip", "havip-1"),
-         "POST", "/v1/route-tables/rtb-1/entries",
+         ("route-entry", "create", "vtb-1", "--destination", "10.0.0.0/8", "--havip", "havip-1"),
+         "POST", "/v1/route-tables/vtb-1/entries",
          body={"destination": "10.0.0.0/8", "next_hop_type": "havip", "next_hop_id": "havip-1"}),
     Case("route-entry-eni",
-         ("route-entry", "create", "rtb-1", "--destination", "10.0.0.0/8", "--eni", "eni-1"),
-         "POST", "/v1/route-tables/rtb-1/entries",
+         ("route-entry", "create", "vtb-1", "--destination", "10.0.0.0/8", "--eni", "eni-1"),
+         "POST", "/v1/route-tables/vtb-1/entries",
          body={"destination": "10.0.0.0/8", "next_hop_type": "network_interface", "next_hop_id": "eni-1"}),
     Case("host", ("host", "create", "h1", "--region", "r1"), "POST", "/v1/hosts", body={"name": "h1", "region": "r1"},
          token=OPERATOR, answer={"host": ITEM, "agent_key": {"id": "key-a", "token": "key-a.agent-secret"}},
@@ -156,15 +160,15 @@ CREATES = [
 ]
 
 UPDATES = [
-    Case("vpc", ("vpc", "update", "res-1", "--name", "x"), "PATCH", "/v1/vpcs/res-1", body={"name": "x"}),
-    Case("subnet", ("subnet", "update", "res-1", "--description", "d"), "PATCH", "/v1/subnets/res-1",
+    Case("vpc", ("vpc", "update", "vpc-1", "--name", "x"), "PATCH", "/v1/vpcs/vpc-1", body={"name": "x"}),
+    Case("subnet", ("subnet", "update", "vsw-1", "--description", "d"), "PATCH", "/v1/subnets/vsw-1",
          body={"description": "d"}),
-    Case("instance", ("instance", "update", "res-1", "--name", "i9"), "PATCH", "/v1/instances/res-1",
+    Case("instance", ("instance", "update", "i-1", "--name", "i9"), "PATCH", "/v1/instances/i-1",
          body={"name": "i9"}),
-    Case("eni", ("eni", "update", "res-1", "--host", "h2", "--device", "tap0", "--secondary-ip", "172.17.16.20"),
-         "PATCH", "/v1/network-interfaces/res-1",
+    Case("eni", ("eni", "update", "eni-1", "--host", "h2", "--device", "tap0", "--secondary-ip", "172.17.16.20"),
+         "PATCH", "/v1/network-interfaces/eni-1",
          body={"host": "h2", "device": "tap0", "secondary_ips": ["172.17.16.20"]}),
-    Case("havip", ("havip", "update", "res-1", "--binding-mode", "explicit"), "PATCH", "/v1/havips/res-1",
+    Case("havip", ("havip", "update", "havip-1", "--binding-mode", "explicit"), "PATCH", "/v1/havips/havip-1",
          body={"binding_mode": "explicit"}),
 ]
 

@@ -10,6 +10,7 @@ import httpx
 import pytest
 import typer
 
+from havip.cli.exits import ExitCode
 from havip.cli.main import app
 from havip.cli.render import cell
 
@@ -36,52 +37,80 @@ HAVIP = {
 UNHELD = {**HAVIP, "id": "havip-2", "status": "Available", "holder": None, "members": [], "eips": []}
 
 
-# -- errors: one line on stderr, exit 1 ------------------------------------------------
+# -- errors: one line on stderr, the exit status of their kind ------------------------------------------------
 
 
 @pytest.mark.parametrize(
-    ("answer", "line"),
+    ("answer", "line", "status"),
     [
         (
             error(403, "QuotaExceeded.havips_per_account", "creating this HaVip would exceed the quota of 5", "3f2a"),
             "error: QuotaExceeded.havips_per_account: creating this HaVip would exceed the quota of 5 (request 3f2a)",
+            ExitCode.QUOTA,
         ),
         (
             error(409, "InvalidIpAddress.InUse", "172.17.16.3 is taken", "77"),
             "error: InvalidIpAddress.InUse: 172.17.16.3 is taken (request 77)",
+            ExitCode.CONFLICT,
         ),
         (
             raising(httpx.ConnectError("[Errno 111] Connection refused")),
             "error: ConnectionFailed: cannot connect to the havip server at http://127.0.0.1:8080 ([Errno 111] "
             "Connection refused); is it running? Start one with `havip serve`, or point --server / HAVIP_SERVER at it",
+            ExitCode.UNREACHABLE,
         ),
     ],
     ids=["quota", "conflict", "connection-refused"],
 )
-def test_a_failed_request_is_one_line_and_exit_1(answer: Any, line: str, tmp_path: Path) -> None:
+def test_a_failed_request_is_one_line_and_the_status_of_its_kind(
+    answer: Any, line: str, status: ExitCode, tmp_path: Path
+) -> None:
     api = FakeApi({("POST", "/v1/havips"): answer})
     result = run(api, "havip", "create", "--subnet", "vsw-1", home=tmp_path)
-    assert result.exit_code == 1
+    assert result.exit_code == status
     assert result.stdout == ""
     assert result.stderr == line + "\n"
 
 
 @pytest.mark.parametrize(
-    ("args", "credentials", "code", "words"),
+    ("args", "credentials", "code", "words", "status"),
     [
-        (("vpc", "list"), None, "NoCredentials", ["no tenant key", "--token", "havip serve", "credentials.json"]),
-        (("host", "list"), {"tenant_token": "t.t"}, "NoCredentials", ["no operator key"]),
-        (("vpc", "list", "--account", "acc-9"), {"tenant_token": "t.t"}, "NoCredentials", ["no operator key"]),
-        (("--server", "ftp://x", "vpc", "list"), CREDENTIALS, "InvalidServer", ["ftp://x", "unix:///"]),
+        (
+            ("vpc", "list"),
+            None,
+            "NoCredentials",
+            ["no tenant key", "--token", "havip serve", "credentials.json"],
+            ExitCode.DENIED,
+        ),
+        (("host", "list"), {"tenant_token": "t.t"}, "NoCredentials", ["no operator key"], ExitCode.DENIED),
+        (
+            ("vpc", "list", "--account", "acc-9"),
+            {"tenant_token": "t.t"},
+            "NoCredentials",
+            ["no operator key"],
+            ExitCode.DENIED,
+        ),
+        (
+            ("--server", "ftp://x", "vpc", "list"),
+            CREDENTIALS,
+            "InvalidServer",
+            ["ftp://x", "unix:///"],
+            ExitCode.INVALID,
+        ),
     ],
     ids=["no-file", "no-operator-key", "other-account-needs-operator", "bad-server"],
 )
-def test_missing_or_bad_settings_are_one_line_and_exit_1(
-    args: tuple[str, ...], credentials: dict[str, str] | None, code: str, words: list[str], tmp_path: Path
+def test_missing_or_bad_settings_are_one_line_and_the_status_of_their_kind(
+    args: tuple[str, ...],
+    credentials: dict[str, str] | None,
+    code: str,
+    words: list[str],
+    status: ExitCode,
+    tmp_path: Path,
 ) -> None:
     api = FakeApi()
     result = run(api, *args, home=tmp_path, credentials=credentials)
-    assert result.exit_code == 1
+    assert result.exit_code == status
     assert result.stderr.startswith(f"error: {code}: ")
     assert result.stderr.count("\n") == 1
     for word in words:

@@ -10,6 +10,7 @@ from collections.abc import Callable
 
 import typer
 
+from havip.cli.names import resolve, resolve_optional
 from havip.cli.render import Item, Section, columns
 from havip.cli.resources import Filter, Resource, add_standard, body, changes, state_of
 
@@ -42,8 +43,8 @@ INSTANCE = Resource(
     "instances",
     columns("id", "name", "status", ("PRIMARY IP", primary_ip), ("SUBNET", "subnet_id"), ("VPC", "vpc_id")),
     filters=(
-        Filter("--vpc", "vpc_id", "Only instances in this VPC."),
-        Filter("--subnet", "subnet_id", "Only instances in this subnet."),
+        Filter("--vpc", "vpc_id", "Only instances in this VPC.", names="vpcs"),
+        Filter("--subnet", "subnet_id", "Only instances in this subnet.", names="subnets"),
     ),
     sections=(Section("network_interfaces", "Network interfaces", ENI_COLUMNS),),
 )
@@ -53,9 +54,9 @@ ENI = Resource(
     "network interfaces",
     (*ENI_COLUMNS[:1], *columns(("SUBNET", "subnet_id")), *ENI_COLUMNS[1:]),
     filters=(
-        Filter("--subnet", "subnet_id", "Only interfaces in this subnet."),
-        Filter("--vpc", "vpc_id", "Only interfaces in this VPC."),
-        Filter("--instance", "instance_id", "Only interfaces attached to this instance."),
+        Filter("--subnet", "subnet_id", "Only interfaces in this subnet.", names="subnets"),
+        Filter("--vpc", "vpc_id", "Only interfaces in this VPC.", names="vpcs"),
+        Filter("--instance", "instance_id", "Only interfaces attached to this instance.", names="instances"),
     ),
 )
 
@@ -105,7 +106,7 @@ host_app = typer.Typer(
 @instance_app.command("create")
 def instance_create(
     ctx: typer.Context,
-    subnet: str = typer.Option(..., "--subnet", help="The subnet of the primary network interface."),
+    subnet: str = typer.Option(..., "--subnet", help="The subnet of the primary network interface (id or name)."),
     ip: str | None = typer.Option(None, "--ip", help="The primary address (default: the next free one)."),
     mac: str | None = typer.Option(None, "--mac", help="The MAC address (default: a fresh one)."),
     host: str | None = typer.Option(None, "--host", help=HOST_HELP),
@@ -115,33 +116,41 @@ def instance_create(
 ) -> None:
     """Create an instance with its primary network interface."""
     state = state_of(ctx)
+    client = state.client()
     fields = body(
-        subnet_id=subnet, primary_ip=ip, mac=mac, host=host, device=device, name=name, client_token=client_token
+        subnet_id=resolve(client, "subnets", subnet),
+        primary_ip=ip,
+        mac=mac,
+        host=host,
+        device=device,
+        name=name,
+        client_token=client_token,
     )
-    instance = state.client().create("instances", fields)
+    instance = client.create("instances", fields)
     state.output.item(instance, title=INSTANCE.label(instance), sections=INSTANCE.sections)
 
 
 @instance_app.command("update")
 def instance_update(
     ctx: typer.Context,
-    ident: str = typer.Argument(..., metavar="ID", help="The instance."),
+    ident: str = typer.Argument(..., metavar="ID", help="The instance (id or name)."),
     name: str | None = typer.Option(None, "--name", help="The new name."),
 ) -> None:
     """Rename an instance."""
     state = state_of(ctx)
-    instance = state.client().update("instances", ident, changes(name=name))
+    client = state.client()
+    instance = client.update("instances", resolve(client, "instances", ident), changes(name=name))
     state.output.item(instance, title=INSTANCE.label(instance), sections=INSTANCE.sections)
 
 
 @eni_app.command("create")
 def eni_create(
     ctx: typer.Context,
-    subnet: str = typer.Option(..., "--subnet", help="The subnet of the interface's addresses."),
+    subnet: str = typer.Option(..., "--subnet", help="The subnet of the interface's addresses (id or name)."),
     ip: str | None = typer.Option(None, "--ip", help="The primary address (default: the next free one)."),
     secondary_ip: list[str] | None = typer.Option(None, "--secondary-ip", help="A secondary address (repeatable)."),
     mac: str | None = typer.Option(None, "--mac", help="The MAC address (default: a fresh one)."),
-    instance: str | None = typer.Option(None, "--instance", help="Attach it to this instance."),
+    instance: str | None = typer.Option(None, "--instance", help="Attach it to this instance (id or name)."),
     host: str | None = typer.Option(None, "--host", help=HOST_HELP),
     device: str | None = typer.Option(None, "--device", help=DEVICE_HELP),
     name: str | None = typer.Option(None, "--name", help="A name for people."),
@@ -150,26 +159,27 @@ def eni_create(
 ) -> None:
     """Create a network interface (optionally attached to an instance and placed on a host)."""
     state = state_of(ctx)
+    client = state.client()
     fields = body(
-        subnet_id=subnet,
+        subnet_id=resolve(client, "subnets", subnet),
         primary_ip=ip,
         secondary_ips=secondary_ip or None,
         mac=mac,
-        instance_id=instance,
+        instance_id=resolve_optional(client, "instances", instance),
         host=host,
         device=device,
         name=name,
         description=description,
         client_token=client_token,
     )
-    eni = state.client().create("network-interfaces", fields)
+    eni = client.create("network-interfaces", fields)
     state.output.item(eni, title=ENI.label(eni))
 
 
 @eni_app.command("update")
 def eni_update(
     ctx: typer.Context,
-    ident: str = typer.Argument(..., metavar="ID", help="The network interface."),
+    ident: str = typer.Argument(..., metavar="ID", help="The network interface (id or name)."),
     name: str | None = typer.Option(None, "--name", help="The new name."),
     description: str | None = typer.Option(None, "--description", help="The new description."),
     host: str | None = typer.Option(None, "--host", help=HOST_HELP),
@@ -181,7 +191,8 @@ def eni_update(
     """Change a network interface's name, description, placement or secondary addresses."""
     state = state_of(ctx)
     fields = changes(name=name, description=description, host=host, device=device, secondary_ips=secondary_ip or None)
-    eni = state.client().update("network-interfaces", ident, fields)
+    client = state.client()
+    eni = client.update("network-interfaces", resolve(client, "network-interfaces", ident), fields)
     state.output.item(eni, title=ENI.label(eni))
 
 

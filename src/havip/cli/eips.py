@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import typer
 
+from havip.cli.names import resolve, resolve_optional
 from havip.cli.render import columns
 from havip.cli.resources import ACCOUNT_HELP, Filter, Resource, add_delete, add_list, add_show, body, one_of, state_of
 
@@ -24,7 +25,7 @@ EIP = Resource(
     "EIP",
     "EIPs",
     columns("id", "ip", "region", ("HAVIP", "havip_id"), ("ENI", "network_interface_id"), ("POOL", "pool_id"), "name"),
-    filters=(Filter("--havip", "havip_id", "Only the EIPs associated with this HaVip."),),
+    filters=(Filter("--havip", "havip_id", "Only the EIPs associated with this HaVip.", names="havips"),),
 )
 
 pool_app = typer.Typer(
@@ -60,7 +61,9 @@ def pool_create(
 def eip_allocate(
     ctx: typer.Context,
     region: str | None = typer.Option(None, "--region", help="The region (default: the server's default region)."),
-    pool: str | None = typer.Option(None, "--pool", help="Allocate from this pool (default: any of the region)."),
+    pool: str | None = typer.Option(
+        None, "--pool", help="Allocate from this pool (id or name; default: any of the region)."
+    ),
     name: str | None = typer.Option(None, "--name", help="A name for people."),
     account: str | None = typer.Option(None, "--account", help=ACCOUNT_HELP),
     client_token: str | None = typer.Option(
@@ -69,34 +72,40 @@ def eip_allocate(
 ) -> None:
     """Allocate an EIP (a public address) to the account."""
     state = state_of(ctx)
-    fields = body(region=region, pool_id=pool, name=name, account_id=account, client_token=client_token)
-    eip = state.client("tenant", account=account).create("eips", fields)
+    client = state.client("tenant", account=account)
+    pool_id = resolve_optional(client, "eip-pools", pool)
+    fields = body(region=region, pool_id=pool_id, name=name, account_id=account, client_token=client_token)
+    eip = client.create("eips", fields)
     state.output.item(eip, title=EIP.label(eip))
 
 
 @eip_app.command("associate")
 def eip_associate(
     ctx: typer.Context,
-    ident: str = typer.Argument(..., metavar="ID", help="The EIP."),
-    havip: str | None = typer.Option(None, "--havip", help="Associate it with this HaVip."),
-    eni: str | None = typer.Option(None, "--eni", help="Associate it with this network interface."),
+    ident: str = typer.Argument(..., metavar="ID", help="The EIP (id or name)."),
+    havip: str | None = typer.Option(None, "--havip", help="Associate it with this HaVip (id or name)."),
+    eni: str | None = typer.Option(None, "--eni", help="Associate it with this network interface (id or name)."),
 ) -> None:
     """Associate an EIP with exactly one of --havip or --eni."""
     kind, target = one_of(havip=havip, eni=eni)
     state = state_of(ctx)
     client = state.client()
+    ident = resolve(client, "eips", ident)
     if kind == "havip":
-        eip = client.eip_associate(ident, havip_id=target)
+        eip = client.eip_associate(ident, havip_id=resolve(client, "havips", target))
     else:
-        eip = client.eip_associate(ident, network_interface_id=target)
+        eip = client.eip_associate(ident, network_interface_id=resolve(client, "network-interfaces", target))
     state.output.item(eip, title=EIP.label(eip))
 
 
 @eip_app.command("unassociate")
-def eip_unassociate(ctx: typer.Context, ident: str = typer.Argument(..., metavar="ID", help="The EIP.")) -> None:
+def eip_unassociate(
+    ctx: typer.Context, ident: str = typer.Argument(..., metavar="ID", help="The EIP (id or name).")
+) -> None:
     """Detach an EIP from its HaVip or network interface (it stays allocated)."""
     state = state_of(ctx)
-    eip = state.client().eip_unassociate(ident)
+    client = state.client()
+    eip = client.eip_unassociate(resolve(client, "eips", ident))
     state.output.item(eip, title=EIP.label(eip))
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import typer
 
+from havip.cli.names import resolve
 from havip.cli.render import Item, Section, columns
 from havip.cli.resources import Filter, Resource, add_standard, body, changes, one_of, state_of
 from havip.client import MemberType
@@ -49,8 +50,8 @@ HAVIP = Resource(
         "name",
     ),
     filters=(
-        Filter("--vpc", "vpc_id", "Only HaVips in this VPC."),
-        Filter("--subnet", "subnet_id", "Only HaVips of this subnet."),
+        Filter("--vpc", "vpc_id", "Only HaVips in this VPC.", names="vpcs"),
+        Filter("--subnet", "subnet_id", "Only HaVips of this subnet.", names="subnets"),
         Filter("--status", "status", "Only HaVips in this status: Available (no members) or InUse."),
         Filter("--ip", "ip", "Only the HaVip with this address."),
         Filter("--name", "name", "Only HaVips with this name."),
@@ -90,7 +91,7 @@ havip_app = typer.Typer(
 @havip_app.command("create")
 def havip_create(
     ctx: typer.Context,
-    subnet: str = typer.Option(..., "--subnet", help="The subnet the address belongs to."),
+    subnet: str = typer.Option(..., "--subnet", help="The subnet the address belongs to (id or name)."),
     ip: str | None = typer.Option(None, "--ip", help="The address (default: the next free one of the subnet)."),
     name: str | None = typer.Option(None, "--name", help="A name for people."),
     description: str | None = typer.Option(None, "--description", help="A free-text description."),
@@ -101,22 +102,23 @@ def havip_create(
 ) -> None:
     """Reserve an address of a subnet as a HaVip."""
     state = state_of(ctx)
+    client = state.client()
     fields = body(
-        subnet_id=subnet,
+        subnet_id=resolve(client, "subnets", subnet),
         ip=ip,
         name=name,
         description=description,
         binding_mode=binding_mode.value if binding_mode else None,
         client_token=client_token,
     )
-    havip = state.client().create("havips", fields)
+    havip = client.create("havips", fields)
     state.output.item(havip, title=HAVIP.label(havip), sections=HAVIP.sections)
 
 
 @havip_app.command("update")
 def havip_update(
     ctx: typer.Context,
-    ident: str = typer.Argument(..., metavar="ID", help="The HaVip."),
+    ident: str = typer.Argument(..., metavar="ID", help="The HaVip (id or name)."),
     name: str | None = typer.Option(None, "--name", help="The new name."),
     description: str | None = typer.Option(None, "--description", help="The new description."),
     binding_mode: BindingMode | None = typer.Option(None, "--binding-mode", help=BINDING_HELP),
@@ -124,29 +126,35 @@ def havip_update(
     """Rename a HaVip, change its description or its binding mode."""
     state = state_of(ctx)
     mode = binding_mode.value if binding_mode else None
-    havip = state.client().update("havips", ident, changes(name=name, description=description, binding_mode=mode))
+    fields = changes(name=name, description=description, binding_mode=mode)
+    client = state.client()
+    havip = client.update("havips", resolve(client, "havips", ident), fields)
     state.output.item(havip, title=HAVIP.label(havip), sections=HAVIP.sections)
 
 
 @havip_app.command("associate")
 def havip_associate(
     ctx: typer.Context,
-    ident: str = typer.Argument(..., metavar="ID", help="The HaVip."),
-    instance: str | None = typer.Option(None, "--instance", help="Bind this instance (its primary interface)."),
-    eni: str | None = typer.Option(None, "--eni", help="Bind this network interface."),
+    ident: str = typer.Argument(..., metavar="ID", help="The HaVip (id or name)."),
+    instance: str | None = typer.Option(
+        None, "--instance", help="Bind this instance (id or name; its primary interface)."
+    ),
+    eni: str | None = typer.Option(None, "--eni", help="Bind this network interface (id or name)."),
 ) -> None:
     """Bind a member: exactly one of --instance or --eni. All members of a HaVip are of one type."""
     kind, member = one_of(instance=instance, eni=eni)
     state = state_of(ctx)
     member_type: MemberType = "instance" if kind == "instance" else "network_interface"
-    havip = state.client().associate(ident, member_type, member)
+    client = state.client()
+    member = resolve(client, "instances" if kind == "instance" else "network-interfaces", member)
+    havip = client.associate(resolve(client, "havips", ident), member_type, member)
     state.output.item(havip, title=HAVIP.label(havip), sections=HAVIP.sections)
 
 
 @havip_app.command("unassociate")
 def havip_unassociate(
     ctx: typer.Context,
-    ident: str = typer.Argument(..., metavar="ID", help="The HaVip."),
+    ident: str = typer.Argument(..., metavar="ID", help="The HaVip (id or name)."),
     instance: str | None = typer.Option(None, "--instance", help="Unbind this instance."),
     eni: str | None = typer.Option(None, "--eni", help="Unbind this network interface."),
     force: bool = typer.Option(
@@ -154,22 +162,25 @@ def havip_unassociate(
     ),
 ) -> None:
     """Unbind a member: exactly one of --instance or --eni."""
-    _, member = one_of(instance=instance, eni=eni)
+    kind, member = one_of(instance=instance, eni=eni)
     state = state_of(ctx)
-    havip = state.client().unassociate(ident, member, force=force)
+    client = state.client()
+    member = resolve(client, "instances" if kind == "instance" else "network-interfaces", member)
+    havip = client.unassociate(resolve(client, "havips", ident), member, force=force)
     state.output.item(havip, title=HAVIP.label(havip), sections=HAVIP.sections)
 
 
 @havip_app.command("events")
 def havip_events(
     ctx: typer.Context,
-    ident: str = typer.Argument(..., metavar="ID", help="The HaVip."),
+    ident: str = typer.Argument(..., metavar="ID", help="The HaVip (id or name)."),
     kind: EventKind | None = typer.Option(None, "--kind", help="Only events of this kind."),
     limit: int = typer.Option(50, "--limit", min=1, help="Show at most this many, newest first."),
 ) -> None:
     """Show a HaVip's history: holder changes, refused claims, split brains, (un)associations."""
     state = state_of(ctx)
-    events = state.client().havip_events(ident, kind=kind.value if kind else None, limit=limit)
+    client = state.client()
+    events = client.havip_events(resolve(client, "havips", ident), kind=kind.value if kind else None, limit=limit)
     state.output.items(events, EVENT_COLUMNS, what="events")
 
 

@@ -12,6 +12,8 @@ from typing import Any
 import typer
 from rich.text import Text
 
+from havip.cli.exits import ExitCode
+from havip.cli.names import resolve
 from havip.cli.state import CliError, CliState
 from havip.client import HavipClient
 from havip.keepalived.check import Facts, Severity, check
@@ -52,7 +54,7 @@ def _member_addresses(client: HavipClient, havip: dict[str, Any]) -> dict[str, l
 @keepalived_app.command("render")
 def render_cmd(
     ctx: typer.Context,
-    havip_id: str = typer.Option(..., "--havip", help="The HaVip the member announces."),
+    havip_id: str = typer.Option(..., "--havip", help="The HaVip the member announces (id or name)."),
     member_id: str = typer.Option(..., "--instance", "--eni", help="This member (an instance or ENI id)."),
     interface: str = typer.Option("eth0", "--interface", help="The member's interface name inside the guest."),
     priority: int = typer.Option(100, "--priority", help="VRRP priority (1-254); all members start as BACKUP."),
@@ -64,6 +66,7 @@ def render_cmd(
     """Print keepalived.conf for one member of a HaVip: unicast peers, BACKUP + nopreempt, GARP settings."""
     state = ctx.ensure_object(CliState)
     client = state.client()
+    havip_id = resolve(client, "havips", havip_id)
     havip = client.get("havips", havip_id)
     addresses = _member_addresses(client, havip)
     if member_id not in addresses:
@@ -96,7 +99,9 @@ def render_cmd(
 def check_cmd(
     ctx: typer.Context,
     path: Path = typer.Argument(..., help="The keepalived.conf to check.", exists=True, dir_okay=False),
-    havip_id: str | None = typer.Option(None, "--havip", help="Check against this HaVip's subnet and members."),
+    havip_id: str | None = typer.Option(
+        None, "--havip", help="Check against this HaVip's subnet and members (id or name)."
+    ),
     member_id: str | None = typer.Option(None, "--instance", "--eni", help="The instance or ENI the file is for."),
 ) -> None:
     """Lint a keepalived.conf for a HaVip; exits 1 when something will not work."""
@@ -104,7 +109,7 @@ def check_cmd(
     facts = None
     if havip_id:
         client = state.client()
-        havip = client.get("havips", havip_id)
+        havip = client.get("havips", resolve(client, "havips", havip_id))
         subnet = client.get("subnets", havip["subnet_id"])
         siblings = client.list_all("havips", {"subnet_id": havip["subnet_id"]})
         vips: dict[str, list[str] | None] = {}
@@ -133,4 +138,4 @@ def check_cmd(
         verdict = "works with a HaVip" if report.ok else "will not work with a HaVip"
         out.console.print(Text(f"{path}: {verdict}", style="bold green" if report.ok else "bold red"))
     if not report.ok:
-        raise typer.Exit(1)
+        raise typer.Exit(ExitCode.FAILED)

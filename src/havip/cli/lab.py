@@ -12,6 +12,7 @@ import typer
 from rich.table import Table
 from rich.text import Text
 
+from havip.cli.exits import ExitCode
 from havip.cli.state import CliError, CliState
 from havip.lab import control
 from havip.lab.failover import MODES
@@ -199,7 +200,7 @@ def failover(
         )
     )
     if stale or not rejoined:
-        raise typer.Exit(1)
+        raise typer.Exit(ExitCode.FAILED)
 
 
 @lab_app.command("down")

@@ -4,20 +4,26 @@ Entry point ``havip.cli.main:app``. The root callback reads ``--server``,
 ``--token``, ``--json`` and ``HAVIP_HOME`` once into a :class:`CliState`; the noun
 groups live in their own modules. Every :class:`~havip.client.ApiError` and
 :class:`~havip.cli.state.CliError` a command raises ends here as one line on stderr
-and exit status 1; usage errors exit 2 (typer's own handling).
+(one JSON object with ``--json``, which may stand anywhere on the line) and the exit
+status of its kind (:mod:`havip.cli.exits`); usage errors exit 2 (click's own).
 """
 
 from __future__ import annotations
 
+import json
 import os
+import sys
+from collections.abc import Sequence
 from typing import Any
 
 import typer
+from typer._click.exceptions import ClickException, NoArgsIsHelpError
 from typer.core import TyperGroup
 
 from havip import __version__
 from havip.cli import access_keys, accounts, agent, compute, db, eips, havips, keepalived, lab, network, serve
 from havip.cli.credentials import havip_home
+from havip.cli.exits import ExitCode, exit_code
 from havip.cli.render import Output
 from havip.cli.resources import arrange
 from havip.cli.state import CliError, CliState
@@ -35,13 +41,26 @@ HELP = "\n\n".join(
         "to $HAVIP_HOME/credentials.json (HAVIP_HOME defaults to ~/.local/share/havip), which every other command "
         "uses when --server and --token are not given: tenant commands use the tenant key, operator commands "
         "(accounts, hosts, quota set, EIP pools, key revocation) the operator key.",
+        "For programs: with --json (anywhere on the line) results are the API's JSON on stdout and an error is one "
+        'JSON object {"code", "message", "request_id", "status"} on stderr. A name stands for an id wherever it is '
+        "unique (e.g. `havip havip show web`). Exit statuses: "
+        + ", ".join(f"{code.value} {code.name.lower().replace('_', ' ')}" for code in ExitCode)
+        + " (docs/cli.md says what each covers).",
     )
 )
+
+JSON_FLAG = "--json"
 
 
 def error_line(code: str, message: str, request_id: str | None = None) -> str:
     line = f"error: {code}: {message}"
     return f"{line} (request {request_id})" if request_id else line
+
+
+def error_json(code: str, message: str, request_id: str | None = None, status: int | None = None) -> str:
+    """The one JSON object an error is under --json: ``status`` is the HTTP status of the server's answer
+    (null when there was none), ``request_id`` the id the server gave the request (null likewise)."""
+    return json.dumps({"code": code, "message": message, "request_id": request_id or None, "status": status or None})
 
 
 def print_version(value: bool) -> None:
@@ -50,18 +69,56 @@ def print_version(value: bool) -> None:
         raise typer.Exit()
 
 
+def hoist_json(args: Sequence[str]) -> tuple[list[str], bool]:
+    """``args`` with every ``--json`` (before a ``--``) moved to the front, where the root reads it,
+    and whether there was one: so ``havip havip list --json`` is ``havip --json havip list``."""
+    args = list(args)
+    end = args.index("--") if "--" in args else len(args)
+    head = [arg for arg in args[:end] if arg != JSON_FLAG]
+    if len(head) == end:
+        return args, False
+    return [JSON_FLAG, *head, *args[end:]], True
+
+
 class HavipGroup(TyperGroup):
-    """The root group: turns the errors of any command into one line and exit 1."""
+    """The root group: takes --json anywhere on the line, and turns the errors of any command into
+    one line (or one JSON object) on stderr and the exit status of their kind (cli/exits.py)."""
 
     # ctx is typed Any: its class is click's (vendored by newer typer), not a public name
     def invoke(self, ctx: Any) -> Any:
         try:
             return super().invoke(ctx)
         except ApiError as exc:
-            typer.echo(error_line(exc.code, exc.message, exc.request_id), err=True)
+            code, message, request_id, status = exc.code, exc.message, exc.request_id, exc.status
+            exit = exit_code(exc.code, exc.status)
         except CliError as exc:
-            typer.echo(error_line(exc.code, exc.message), err=True)
-        raise typer.Exit(1)
+            code, message, request_id, status, exit = exc.code, exc.message, None, None, exc.exit
+        state = ctx.find_object(CliState)
+        if state is not None and state.output.json_output:
+            typer.echo(error_json(code, message, request_id, status), err=True)
+        else:
+            typer.echo(error_line(code, message, request_id), err=True)
+        raise typer.Exit(exit)
+
+    def main(self, args: Sequence[str] | None = None, *rest: Any, **options: Any) -> Any:
+        hoisted, as_json = hoist_json(sys.argv[1:] if args is None else args)
+        if not as_json or not options.get("standalone_mode", True):
+            return super().main(hoisted, *rest, **options)
+        # --json: click's usage errors become one JSON object as well
+        try:
+            answer = super().main(hoisted, *rest, **{**options, "standalone_mode": False})
+        except NoArgsIsHelpError as exc:
+            exc.show()
+            sys.exit(exc.exit_code)
+        except ClickException as exc:
+            typer.echo(
+                error_json("Usage" if exc.exit_code == ExitCode.USAGE else "Failed", exc.format_message()), err=True
+            )
+            sys.exit(exc.exit_code)
+        except typer.Abort:
+            typer.echo(error_json("Aborted", "aborted"), err=True)
+            sys.exit(ExitCode.FAILED)
+        sys.exit(answer if isinstance(answer, int) else ExitCode.OK)
 
 
 app = typer.Typer(
@@ -98,7 +155,12 @@ def root(
         help="Verify an https:// server with this CA certificate (PEM) instead of the system's CA store.",
         show_default=False,
     ),
-    json_output: bool = typer.Option(False, "--json", help="Print the API's JSON instead of tables (for programs)."),
+    json_output: bool = typer.Option(
+        False,
+        JSON_FLAG,
+        help="Print the API's JSON instead of tables, and errors as one JSON object on stderr (for programs; "
+        "accepted anywhere on the line).",
+    ),
     _version: bool = typer.Option(
         False, "--version", callback=print_version, is_eager=True, help="Print havip's version and exit."
     ),

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import typer
 
+from havip.cli.names import resolve
 from havip.cli.render import Section, columns
 from havip.cli.resources import (
     ACCOUNT_HELP,
@@ -21,10 +22,14 @@ from havip.cli.resources import (
     one_of,
     state_of,
 )
+from havip.client import Collection
 
 NAME_HELP = "A name for people (not unique)."
 DESCRIPTION_HELP = "A free-text description."
 CLIENT_TOKEN_HELP = "An idempotency token: retrying a create with the same token returns the first result."
+
+HOP_COLLECTION: dict[str, Collection] = {"havip": "havips", "instance": "instances", "eni": "network-interfaces"}
+"""The collection a next hop option names (its value may be a name)."""
 
 ENTRY_COLUMNS = columns("id", "destination", ("NEXT HOP TYPE", "next_hop_type"), ("NEXT HOP", "next_hop_id"), "name")
 
@@ -40,14 +45,14 @@ SUBNET = Resource(
     "subnet",
     "subnets",
     columns("id", ("VPC", "vpc_id"), "cidr", "zone", "name"),
-    filters=(Filter("--vpc", "vpc_id", "Only subnets of this VPC."),),
+    filters=(Filter("--vpc", "vpc_id", "Only subnets of this VPC.", names="vpcs"),),
 )
 ROUTE_TABLE = Resource(
     "route-tables",
     "route table",
     "route tables",
     columns("id", ("VPC", "vpc_id"), "name", "system"),
-    filters=(Filter("--vpc", "vpc_id", "Only the route tables of this VPC."),),
+    filters=(Filter("--vpc", "vpc_id", "Only the route tables of this VPC.", names="vpcs"),),
     sections=(Section("entries", "Entries", ENTRY_COLUMNS),),
 )
 
@@ -94,20 +99,21 @@ def vpc_create(
 @vpc_app.command("update")
 def vpc_update(
     ctx: typer.Context,
-    ident: str = typer.Argument(..., metavar="ID", help="The VPC."),
+    ident: str = typer.Argument(..., metavar="ID", help="The VPC (id or name)."),
     name: str | None = typer.Option(None, "--name", help=NAME_HELP),
     description: str | None = typer.Option(None, "--description", help=DESCRIPTION_HELP),
 ) -> None:
     """Rename a VPC or change its description."""
     state = state_of(ctx)
-    vpc = state.client().update("vpcs", ident, changes(name=name, description=description))
+    client = state.client()
+    vpc = client.update("vpcs", resolve(client, "vpcs", ident), changes(name=name, description=description))
     state.output.item(vpc, title=VPC.label(vpc))
 
 
 @subnet_app.command("create")
 def subnet_create(
     ctx: typer.Context,
-    vpc: str = typer.Option(..., "--vpc", help="The VPC the subnet belongs to."),
+    vpc: str = typer.Option(..., "--vpc", help="The VPC the subnet belongs to (id or name)."),
     cidr: str = typer.Option(..., "--cidr", help="The subnet's range, inside the VPC's, e.g. 172.17.16.0/24."),
     name: str | None = typer.Option(None, "--name", help=NAME_HELP),
     description: str | None = typer.Option(None, "--description", help=DESCRIPTION_HELP),
@@ -116,32 +122,36 @@ def subnet_create(
 ) -> None:
     """Create a subnet in a VPC."""
     state = state_of(ctx)
-    fields = body(vpc_id=vpc, cidr=cidr, name=name, description=description, zone=zone, client_token=client_token)
-    subnet = state.client().create("subnets", fields)
+    client = state.client()
+    vpc_id = resolve(client, "vpcs", vpc)
+    fields = body(vpc_id=vpc_id, cidr=cidr, name=name, description=description, zone=zone, client_token=client_token)
+    subnet = client.create("subnets", fields)
     state.output.item(subnet, title=SUBNET.label(subnet))
 
 
 @subnet_app.command("update")
 def subnet_update(
     ctx: typer.Context,
-    ident: str = typer.Argument(..., metavar="ID", help="The subnet."),
+    ident: str = typer.Argument(..., metavar="ID", help="The subnet (id or name)."),
     name: str | None = typer.Option(None, "--name", help=NAME_HELP),
     description: str | None = typer.Option(None, "--description", help=DESCRIPTION_HELP),
 ) -> None:
     """Rename a subnet or change its description."""
     state = state_of(ctx)
-    subnet = state.client().update("subnets", ident, changes(name=name, description=description))
+    client = state.client()
+    fields = changes(name=name, description=description)
+    subnet = client.update("subnets", resolve(client, "subnets", ident), fields)
     state.output.item(subnet, title=SUBNET.label(subnet))
 
 
 @route_entry_app.command("create")
 def route_entry_create(
     ctx: typer.Context,
-    table: str = typer.Argument(..., metavar="TABLE", help="The route table."),
+    table: str = typer.Argument(..., metavar="TABLE", help="The route table (id or name)."),
     destination: str = typer.Option(..., "--destination", help="The destination CIDR, e.g. 10.0.0.0/8."),
-    havip: str | None = typer.Option(None, "--havip", help="Next hop: a HaVip (follows its holder)."),
-    instance: str | None = typer.Option(None, "--instance", help="Next hop: an instance."),
-    eni: str | None = typer.Option(None, "--eni", help="Next hop: a network interface."),
+    havip: str | None = typer.Option(None, "--havip", help="Next hop: a HaVip, id or name (follows its holder)."),
+    instance: str | None = typer.Option(None, "--instance", help="Next hop: an instance (id or name)."),
+    eni: str | None = typer.Option(None, "--eni", help="Next hop: a network interface (id or name)."),
     name: str | None = typer.Option(None, "--name", help=NAME_HELP),
     description: str | None = typer.Option(None, "--description", help=DESCRIPTION_HELP),
     client_token: str | None = typer.Option(None, "--client-token", help=CLIENT_TOKEN_HELP),
@@ -149,6 +159,8 @@ def route_entry_create(
     """Add a route: give the destination and exactly one of --havip, --instance, --eni."""
     hop_type, hop = one_of(havip=havip, instance=instance, eni=eni)
     state = state_of(ctx)
+    client = state.client()
+    hop = resolve(client, HOP_COLLECTION[hop_type], hop)
     fields = body(
         destination=destination,
         next_hop_type="network_interface" if hop_type == "eni" else hop_type,
@@ -157,29 +169,33 @@ def route_entry_create(
         description=description,
         client_token=client_token,
     )
-    entry = state.client().create_route_entry(table, fields)
+    entry = client.create_route_entry(resolve(client, "route-tables", table), fields)
     state.output.item(entry, title=f"route entry {entry.get('id', '')}")
 
 
 @route_entry_app.command("list")
 def route_entry_list(
     ctx: typer.Context,
-    table: str = typer.Argument(..., metavar="TABLE", help="The route table."),
+    table: str = typer.Argument(..., metavar="TABLE", help="The route table (id or name)."),
 ) -> None:
     """List the entries of a route table."""
     state = state_of(ctx)
-    state.output.items(state.client().route_entries(table), ENTRY_COLUMNS, what="route entries")
+    client = state.client()
+    state.output.items(
+        client.route_entries(resolve(client, "route-tables", table)), ENTRY_COLUMNS, what="route entries"
+    )
 
 
 @route_entry_app.command("delete")
 def route_entry_delete(
     ctx: typer.Context,
-    table: str = typer.Argument(..., metavar="TABLE", help="The route table."),
+    table: str = typer.Argument(..., metavar="TABLE", help="The route table (id or name)."),
     entry: str = typer.Argument(..., metavar="ENTRY", help="The route entry."),
 ) -> None:
     """Delete a route entry."""
     state = state_of(ctx)
-    state.client().delete_route_entry(table, entry)
+    client = state.client()
+    client.delete_route_entry(resolve(client, "route-tables", table), entry)
     state.output.note(f"deleted route entry {entry}")
 
 

@@ -16,6 +16,7 @@ from typing import Any, cast
 
 import typer
 
+from havip.cli.names import resolve, resolve_optional
 from havip.cli.render import Column, Section
 from havip.cli.state import CliError, CliState, Role
 from havip.client import Collection
@@ -31,6 +32,7 @@ class Filter:
     option: str
     param: str
     help: str
+    names: Collection | None = None  # the value may be a name of this collection (cli/names.py)
 
 
 @dataclass(frozen=True)
@@ -64,6 +66,9 @@ def add_list(app: typer.Typer, res: Resource, *, help: str | None = None) -> Non
         account = options.pop("account_id", None)
         limit = options.pop("limit")
         client = state.client(res.role, account=account)
+        for flt in res.filters:
+            if flt.names is not None:
+                options[flt.param] = resolve_optional(client, flt.names, options[flt.param])
         items = client.list_all(res.collection, {"account_id": account, **options}, limit=limit)
         state.output.items(items, res.columns, what=res.plural)
 
@@ -82,12 +87,16 @@ def add_list(app: typer.Typer, res: Resource, *, help: str | None = None) -> Non
     app.command("list", help=help or f"List {res.plural}.")(list_command)
 
 
+def ident_argument(res: Resource) -> Any:
+    """The positional ``ID`` of a command about one resource: its id, or its name where unique."""
+    return typer.Argument(..., metavar="ID", help=f"The {res.title} (its id, or its name where unique).")
+
+
 def add_show(app: typer.Typer, res: Resource, *, help: str | None = None) -> None:
-    def show_command(
-        ctx: typer.Context, ident: str = typer.Argument(..., metavar="ID", help=f"The {res.title}.")
-    ) -> None:
+    def show_command(ctx: typer.Context, ident: str = ident_argument(res)) -> None:
         state = state_of(ctx)
-        item = state.client(res.role).get(res.collection, ident)
+        client = state.client(res.role)
+        item = client.get(res.collection, resolve(client, res.collection, ident))
         state.output.item(item, title=res.label(item), sections=res.sections)
 
     app.command("show", help=help or f"Show one {res.title} in detail.")(show_command)
@@ -96,11 +105,11 @@ def add_show(app: typer.Typer, res: Resource, *, help: str | None = None) -> Non
 def add_delete(
     app: typer.Typer, res: Resource, *, name: str = "delete", done: str = "deleted", help: str | None = None
 ) -> None:
-    def delete_command(
-        ctx: typer.Context, ident: str = typer.Argument(..., metavar="ID", help=f"The {res.title}.")
-    ) -> None:
+    def delete_command(ctx: typer.Context, ident: str = ident_argument(res)) -> None:
         state = state_of(ctx)
-        state.client(res.delete_role or res.role).delete(res.collection, ident)
+        client = state.client(res.delete_role or res.role)
+        ident = resolve(client, res.collection, ident)
+        client.delete(res.collection, ident)
         state.output.note(f"{done} {res.title} {ident}")
 
     app.command(name, help=help or f"Delete a {res.title}.")(delete_command)

@@ -17,6 +17,8 @@ import threading
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from havip.cli.exits import ExitCode
+
 log = logging.getLogger("havip.sdnotify")
 
 
@@ -75,4 +77,6 @@ def run_uvicorn(app: Any, **options: Any) -> None:
         if config.uds and os.path.exists(config.uds):
             os.remove(config.uds)
     if not server.started:
-        raise SystemExit(3)  # uvicorn's STARTUP_FAILURE: it logged why (e.g. the address is in use)
+        raise SystemExit(
+            ExitCode.STARTUP_FAILED
+        )  # = uvicorn's STARTUP_FAILURE (3): it logged why (e.g. the address is in use)

@@ -17,6 +17,7 @@ from typing import Literal
 import httpx
 
 from havip.cli.credentials import DEFAULT_HOME, Credentials, CredentialsError, credentials_path, load
+from havip.cli.exits import ExitCode, exit_code
 from havip.cli.render import Output
 from havip.client import HavipClient
 
@@ -26,12 +27,17 @@ DEFAULT_SERVER = "http://127.0.0.1:8080"
 
 
 class CliError(Exception):
-    """A failure of the CLI itself (not of the server), reported like an API error."""
+    """A failure of the CLI itself (not of the server), reported like an API error.
 
-    def __init__(self, code: str, message: str) -> None:
+    Its exit status follows from ``code`` (:func:`havip.cli.exits.exit_code`) unless
+    ``exit`` names one.
+    """
+
+    def __init__(self, code: str, message: str, *, exit: ExitCode | None = None) -> None:
         super().__init__(message)
         self.code = code
         self.message = message
+        self.exit = exit if exit is not None else exit_code(code)
 
 
 @dataclass(frozen=True)
