@@ -9,11 +9,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pytest
 
 from havip.cli.names import ID_PREFIX
+from havip.client.client import Collection
 
 from .cli_harness import OPERATOR, TENANT, run, token_of
 from .fake_api import FakeApi, page
@@ -78,7 +79,7 @@ LISTS = [
 SHOWS = [
     Case(noun, (noun, "show", f"{ID_PREFIX[collection]}-1"), "GET", f"/v1/{collection}/{ID_PREFIX[collection]}-1",
          token=token)
-    for noun, collection, token in [
+    for noun, collection, token in cast(list[tuple[str, Collection, str]], [
         ("vpc", "vpcs", TENANT),
         ("subnet", "subnets", TENANT),
         ("instance", "instances", TENANT),
@@ -88,7 +89,7 @@ SHOWS = [
         ("route-table", "route-tables", TENANT),
         ("host", "hosts", OPERATOR),
         ("account", "accounts", OPERATOR),
-    ]
+    ])
 ]
 
 DELETES = [
