@@ -62,7 +62,7 @@ def events() -> dict[str, tuple[set[str], set[str], set[str]]]:
                 continue
             func = node.func
             name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
-            if name != "event" or isinstance(func, ast.Attribute) and getattr(func.value, "id", "") != "logs":
+            if name != "event" or (isinstance(func, ast.Attribute) and getattr(func.value, "id", "") != "logs"):
                 continue
             literal = node.args[1]
             if not isinstance(literal, ast.Constant) or not isinstance(literal.value, str):

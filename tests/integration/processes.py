@@ -53,7 +53,16 @@ class Replica:
         env = {"HAVIP_HOME": str(self.home), "PATH": os.environ.get("PATH", "/usr/bin:/bin")}
         with self.log.open("ab") as out:
             self.process = subprocess.Popen(
-                [str(HAVIP), "serve", "--db", self.db_url, "--listen", f"unix:{self.socket}", "--log-level", self.log_level],
+                [
+                    str(HAVIP),
+                    "serve",
+                    "--db",
+                    self.db_url,
+                    "--listen",
+                    f"unix:{self.socket}",
+                    "--log-level",
+                    self.log_level,
+                ],
                 env=env,
                 stdout=out,
                 stderr=out,
