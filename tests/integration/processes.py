@@ -32,6 +32,7 @@ class Replica:
     root: Path
     process: subprocess.Popen[bytes] | None = None
     clients: list[httpx.Client] = field(default_factory=list)
+    log_level: str = "warning"
 
     @property
     def home(self) -> Path:
@@ -52,7 +53,16 @@ class Replica:
         env = {"HAVIP_HOME": str(self.home), "PATH": os.environ.get("PATH", "/usr/bin:/bin")}
         with self.log.open("ab") as out:
             self.process = subprocess.Popen(
-                [str(HAVIP), "serve", "--db", self.db_url, "--listen", f"unix:{self.socket}", "--log-level", "warning"],
+                [
+                    str(HAVIP),
+                    "serve",
+                    "--db",
+                    self.db_url,
+                    "--listen",
+                    f"unix:{self.socket}",
+                    "--log-level",
+                    self.log_level,
+                ],
                 env=env,
                 stdout=out,
                 stderr=out,

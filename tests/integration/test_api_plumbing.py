@@ -9,6 +9,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from havip.api import create_app
+from havip.logs import fields_of
 from havip.service.context import Settings
 from havip.service.ports import UnitOfWork
 
@@ -75,12 +76,13 @@ def test_request_ids_differ_between_requests(client: TestClient) -> None:
 def test_one_log_line_per_request(tenant: Caller, caplog: pytest.LogCaptureFixture) -> None:
     with caplog.at_level(logging.INFO, logger="havip.api"):
         resp = tenant.request("GET", "/v1/vpcs", headers={"X-Request-Id": "trace-1"})
-    lines = [r for r in caplog.records if r.name == "havip.api" and getattr(r, "request_id", None) == "trace-1"]
-    assert len(lines) == 1
-    rec: Any = lines[0]
-    assert (rec.method, rec.route, rec.status) == ("GET", "/v1/vpcs", 200)
-    assert rec.duration_ms >= 0
-    assert "route=/v1/vpcs status=200" in rec.getMessage()
+    lines = [r for r in caplog.records if r.name == "havip.api" and fields_of(r).get("request_id") == "trace-1"]
+    assert [r.getMessage() for r in lines] == ["request-served"]
+    fields = fields_of(lines[0])
+    assert (fields["method"], fields["route"], fields["status"]) == ("GET", "/v1/vpcs", 200)
+    assert fields["duration_ms"] >= 0
+    assert fields["account"]  # the tenant's account, bound once the key was checked
+    assert "code" not in fields  # not an error answer
     assert resp.status_code == 200
 
 
@@ -201,9 +203,10 @@ def test_unexpected_errors_are_500_internal_error_and_logged(caplog: pytest.LogC
     body = check_error(resp, 500, "InternalError")
     assert body["request_id"] == "boom-1"
     assert "disk on fire" not in body["message"]
-    logged = [r for r in caplog.records if r.levelno == logging.ERROR and getattr(r, "request_id", "") == "boom-1"]
-    assert logged
+    logged = [r for r in caplog.records if r.levelno == logging.ERROR and fields_of(r).get("request_id") == "boom-1"]
+    assert [r.getMessage() for r in logged] == ["unhandled-error"]
     assert logged[0].exc_info is not None
+    assert fields_of(logged[0])["code"] == "InternalError"
 
 
 def test_error_answers_carry_the_incoming_request_id(tenant: Caller) -> None:

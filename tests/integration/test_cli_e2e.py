@@ -147,7 +147,10 @@ def test_serve_writes_private_credentials_and_never_logs_them(served: Served) ->
     served.ok("vpc", "list")
     served.ok("host", "list")  # the operator key works too
     log = served.log.read_text()
-    assert f"credentials written path={path}" in log
+    lines = [json.loads(line) for line in log.splitlines()]
+    assert {"event": "credentials-written", "path": str(path)}.items() <= next(
+        line for line in lines if line["event"] == "credentials-written"
+    ).items()
     for token in (creds["operator_token"], creds["tenant_token"]):
         assert token.partition(".")[2] not in log
 
@@ -191,7 +194,8 @@ def test_the_cli_reaches_a_server_on_a_unix_socket(served_on_socket: Served) -> 
 def test_serve_stops_cleanly_on_sigterm(served: Served) -> None:
     stop(served.process)
     assert served.process.returncode == 0, served.log_tail()
-    assert served.log.read_text().rstrip().endswith("INFO havip.serve stopped")
+    last = json.loads(served.log.read_text().splitlines()[-1])
+    assert (last["level"], last["logger"], last["event"]) == ("info", "havip.serve", "stopped")
 
 
 def test_keepalived_render_for_a_member_then_check_it_against_the_havip(served: Served, tmp_path: Path) -> None:

@@ -1,7 +1,8 @@
 """FastAPI dependencies: the caller's credential, the use-case context, paging.
 
 ``ctx`` authenticates the Bearer token against the store (through the app's
-unit-of-work factory) and builds the ``Ctx`` every use case takes. Dependencies
+unit-of-work factory), binds the account to the request's log lines, and builds the
+``Ctx`` every use case takes. Dependencies
 only read the request; what a principal may do is the service layer's decision.
 """
 
@@ -15,6 +16,7 @@ from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from havip import logs
 from havip.contract import DEFAULT_LIMIT, MAX_LIMIT
 from havip.domain.errors import InvalidParameter, Unauthenticated
 from havip.domain.model import utcnow
@@ -58,6 +60,7 @@ def ctx(
     names = request.scope.get("extensions", {}).get("tls", {}).get("client_cert_names")
     if names is not None:
         principal = replace(principal, cert_names=frozenset(names))
+    logs.bind(account=principal.account_id)
     return Ctx(uow=state.uow_factory, principal=principal, clock=state.clock, settings=state.settings)
 
 

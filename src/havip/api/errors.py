@@ -3,6 +3,9 @@
 Every error answer is ``{"code", "message", "request_id"}`` with the status its kind
 maps to. ``install`` registers the handlers on an app; the request middleware calls
 ``internal_error`` for anything unexpected (so the 500 still carries the request id).
+Every error answer binds its ``code`` to the request's log fields (the middleware's
+``request-served`` line names it); a 5xx also logs ``error-answered`` with the traceback,
+an unexpected exception ``unhandled-error`` (both carry the request id the middleware bound).
 Handlers only translate: they never retry, swallow or change state.
 """
 
@@ -17,6 +20,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from havip import logs
 from havip.contract import Error
 from havip.domain.errors import HavipError, Kind
 
@@ -56,6 +60,7 @@ def error_response(
     status: int, code: str, message: str, request_id: str, headers: Mapping[str, str] | None = None
 ) -> JSONResponse:
     body = Error(code=code, message=message, request_id=request_id).model_dump()
+    logs.bind(code=code)
     out = {"X-Request-Id": request_id, **(headers or {})}
     return JSONResponse(body, status_code=status, headers=out)
 
@@ -68,7 +73,7 @@ def _havip_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, HavipError)
     status = status_of(exc)
     if status >= 500:
-        log.error("%s: %s", exc.code, exc.message, exc_info=exc, extra={"request_id": request_id_of(request)})
+        logs.event(log, "error-answered", level=logging.ERROR, exc_info=exc, code=exc.code, status=status)
     headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
     return error_response(status, exc.code, exc.message, request_id_of(request), headers)
 
@@ -98,7 +103,7 @@ def _http_error(request: Request, exc: Exception) -> JSONResponse:
 
 def internal_error(request_id: str, exc: BaseException) -> JSONResponse:
     """The answer to a bug: logs the traceback, tells the caller only the request id."""
-    log.error("unhandled error: %r", exc, exc_info=exc, extra={"request_id": request_id})
+    logs.event(log, "unhandled-error", level=logging.ERROR, exc_info=exc, code="InternalError", status=500)
     return error_response(500, "InternalError", "an internal error occurred; quote the request id", request_id)
 
 

@@ -2,9 +2,12 @@
 
 A pure ASGI middleware (no BaseHTTPMiddleware: it must not buffer the long poll).
 It gives each request an id (a sane incoming ``X-Request-Id`` is kept, otherwise a
-uuid4 hex), puts it in ``scope["state"]`` for the error handlers, adds the header to
-every answer, and after the answer logs one line and observes the metrics under the
-route template (``/v1/havips/{havip_id}``), never the raw path.
+uuid4 hex), puts it in ``scope["state"]`` for the error handlers, binds it to every log
+line of the request (``havip.logs.bound``: the error lines and an unhandled exception's
+traceback carry it too), adds the header to every answer, and after the answer logs one
+line (``request-served``: method, route, status, duration_ms, and the ``code`` of an error
+answer) and observes the metrics under the route template (``/v1/havips/{havip_id}``),
+never the raw path.
 
 A body larger than ``max_body`` bytes is refused with 413 ``RequestTooLarge``: at once when
 its Content-Length says so, else (chunked) as soon as the bytes read pass the limit, by an
@@ -22,6 +25,7 @@ import uuid
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from havip import logs
 from havip.api.errors import error_response, internal_error
 from havip.api.metrics import Metrics
 
@@ -105,30 +109,25 @@ class RequestMiddleware:
             await send(message)
 
         length = declared_length(scope.get("headers", []))
-        try:
-            if length is not None and length > self.max_body:
-                refusal = error_response(413, "RequestTooLarge", too_large(self.max_body), rid)
-                await refusal(scope, receive, send_with_id)
-                return
-            await self.app(scope, limited(receive, self.max_body), send_with_id)
-        except Exception as exc:
-            if response_started:
-                raise
-            await internal_error(rid, exc)(scope, receive, send_with_id)
-        finally:
-            self._record(scope, status, time.perf_counter() - started, rid)
+        with logs.bound(request_id=rid):
+            try:
+                if length is not None and length > self.max_body:
+                    refusal = error_response(413, "RequestTooLarge", too_large(self.max_body), rid)
+                    await refusal(scope, receive, send_with_id)
+                    return
+                await self.app(scope, limited(receive, self.max_body), send_with_id)
+            except Exception as exc:
+                if response_started:  # too late for a 500: log it here, with the request id, and let the server close
+                    logs.event(log, "unhandled-error", level=logging.ERROR, exc_info=exc, code="InternalError")
+                    raise
+                await internal_error(rid, exc)(scope, receive, send_with_id)
+            finally:
+                self._record(scope, status, time.perf_counter() - started)
 
-    def _record(self, scope: Scope, status: int, seconds: float, rid: str) -> None:
+    def _record(self, scope: Scope, status: int, seconds: float) -> None:
         route = route_template(scope)
         method = str(scope.get("method", ""))
         self.metrics.observe(method, route, status, seconds)
-        duration_ms = round(seconds * 1000, 1)
-        log.info(
-            "method=%s route=%s status=%d duration_ms=%.1f request_id=%s",
-            method,
-            route,
-            status,
-            duration_ms,
-            rid,
-            extra={"method": method, "route": route, "status": status, "duration_ms": duration_ms, "request_id": rid},
+        logs.event(
+            log, "request-served", method=method, route=route, status=status, duration_ms=round(seconds * 1000, 1)
         )

@@ -19,6 +19,7 @@ from typing import Any
 import typer
 
 from havip.cli import config as config_file
+from havip.logs import LogFormat
 
 HELP = (
     "Run the host agent: follow the host's desired state, build the routed VPC data plane in --netns, and "
@@ -89,6 +90,7 @@ def agent(
         None, "--uplink-gateway", help="The upstream router's address on --uplink: where EIP traffic leaves."
     ),
     log_level: config_file.LogLevel = typer.Option(config_file.LogLevel.info, "--log-level", help="How much to log."),
+    log_format: LogFormat = config_file.log_format_option(),
 ) -> None:
     """Run the host agent (see HELP)."""
     from havip.agent import logs
@@ -98,7 +100,7 @@ def agent(
     from havip.agent.settings import AgentSettings, DiscoverySettings, FollowSettings, UplinkSettings
     from havip.client import HavipClient
 
-    logs.install(getattr(logging, log_level.upper(), logging.INFO))
+    logs.install(getattr(logging, log_level.upper(), logging.INFO), log_format)
     if bool(uplink) != bool(uplink_gateway):
         raise typer.BadParameter("give both --uplink and --uplink-gateway, or neither", param_hint="--uplink")
     settings = AgentSettings(

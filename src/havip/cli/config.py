@@ -24,6 +24,8 @@ from typing import Any
 
 import typer
 
+from havip.logs import LogFormat
+
 
 class LogLevel(enum.StrEnum):
     """``--log-level`` of serve and agent."""
@@ -106,6 +108,16 @@ def option() -> Any:
         help='A TOML file that sets any option below by its long name (e.g. log-level = "debug"); '
         "flags and environment variables override it (docs/config.md).",
         show_default=False,
+    )
+
+
+def log_format_option() -> Any:
+    """The ``--log-format`` option of ``havip serve`` and ``havip agent`` (docs/logs.md)."""
+    return typer.Option(
+        LogFormat.json,
+        "--log-format",
+        help="json: one JSON object a line with fixed field names (docs/logs.md); text: the same fields as "
+        "key=value after time, level, logger and event, for a terminal.",
     )
 
 

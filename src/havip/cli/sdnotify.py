@@ -17,6 +17,7 @@ import threading
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from havip import logs
 from havip.cli.exits import ExitCode
 
 log = logging.getLogger("havip.sdnotify")
@@ -35,7 +36,7 @@ def notify(message: str, env: Mapping[str, str] | None = None) -> bool:
             sock.connect(address)
             sock.sendall(message.encode())
     except OSError as exc:
-        log.warning("sd_notify failed socket=%s message=%s error=%s", path, message, exc)
+        logs.event(log, "sd-notify-failed", level=logging.WARNING, socket=path, message=message, error=str(exc))
         return False
     return True
 

@@ -3,8 +3,11 @@
 Zero configuration: by default a SQLite file in ``$HAVIP_HOME`` and 127.0.0.1:8080.
 On the first start of a store, ``bootstrap`` issues an operator key and a default
 account with a tenant key; their tokens go to ``$HAVIP_HOME/credentials.json``
-(mode 0600), never to the log. The store and the API are imported when the command
-runs, so other commands do not pay for SQLAlchemy and FastAPI.
+(mode 0600), never to the log. Every logger's records (uvicorn's, SQLAlchemy's, alembic's
+too) go to stderr through ``havip.logs``: one JSON object a line by default, each line of a
+request with its request id; uvicorn's own access log is off (the API's middleware logs each
+request once). The store and the API are imported when the command runs, so other commands
+do not pay for SQLAlchemy and FastAPI.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import typer
 
+from havip import logs
 from havip.cli import config as config_file
 from havip.cli.credentials import credentials_path, havip_home, update
 from havip.cli.state import CliError
@@ -40,7 +44,6 @@ HELP = (
     "writes them to $HAVIP_HOME/credentials.json (mode 0600) for the other havip commands; the keys are never "
     "logged. The schema is migrated on every start."
 )
-LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s %(message)s"
 
 
 @dataclass(frozen=True)
@@ -128,6 +131,7 @@ def serve(
         help="Seconds of silence after which a host's agent shows as down (longer than its 30 s long poll).",
     ),
     log_level: config_file.LogLevel = typer.Option(config_file.LogLevel.info, "--log-level", help="How much to log."),
+    log_format: logs.LogFormat = config_file.log_format_option(),
 ) -> None:
     """Run the control plane (see HELP)."""
     try:
@@ -135,7 +139,7 @@ def serve(
     except ValueError as exc:
         raise typer.BadParameter(str(exc), param_hint="--listen") from exc
     tls = server_tls(where, tls_cert, tls_key, tls_client_ca)
-    logging.basicConfig(level=log_level.upper(), format=LOG_FORMAT)
+    logs.install(getattr(logging, log_level.upper()), log_format, logger="")
     logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)  # one line per plugin is noise
     home = havip_home(os.environ)
     home.mkdir(mode=0o700, parents=True, exist_ok=True)  # before the store creates it world-readable
@@ -184,7 +188,7 @@ def run(
     from havip.service.ports import UnitOfWorkFactory
     from havip.store import Store
 
-    log.info("opening store db=%s", redact_url(url))
+    logs.event(log, "store-opening", db=redact_url(url))
     try:
         store = Store(url)
     except ValueError as exc:
@@ -199,16 +203,13 @@ def run(
         server_url = where.client_url.replace("http://", "https://", 1) if tls else where.client_url
         record_credentials(credentials_path(home), server_url, boot.account.id, boot.operator_token, boot.tenant_token)
         app = create_app(uow_factory, settings, changes=store.changes, schema=store, max_body_bytes=max_body_bytes)
-        log.info(
-            "listening address=%s regions=%s default_region=%s",
-            server_url,
-            ",".join(settings.regions),
-            settings.default_region,
+        logs.event(
+            log, "listening", address=server_url, regions=list(settings.regions), default_region=settings.default_region
         )
         listen_until_stopped(app, where, log_level, tls)
     finally:
         store.dispose()
-        log.info("stopped")
+        logs.event(log, "stopped")
 
 
 def listen_until_stopped(app: FastAPI, where: Listen, log_level: str, tls: ServerTls | None = None) -> None:
@@ -225,8 +226,8 @@ def listen_until_stopped(app: FastAPI, where: Listen, log_level: str, tls: Serve
             port=where.port or 8080,
             uds=where.uds,
             log_level=log_level.lower(),
-            log_config=None,  # keep our format; uvicorn's loggers propagate to the root
-            access_log=False,  # the API's middleware logs every request with its id
+            log_config=None,  # keep our format; uvicorn's loggers propagate to the root (havip.logs.install)
+            access_log=False,  # the API's middleware logs every request once, with its id
             **(tls.uvicorn_options() if tls else {}),
         )
 
@@ -242,12 +243,15 @@ def record_credentials(
     if entries:
         update(path, entries)
         written = ",".join(sorted(k for k in entries if k.endswith("_token")))
-        log.info("credentials written path=%s entries=%s reason=the store issued new keys", path, written)
+        logs.event(log, "credentials-written", path=str(path), entries=written, reason="the store issued new keys")
     elif path.exists():
-        log.info("credentials kept path=%s reason=the store already had its keys", path)
+        logs.event(log, "credentials-kept", path=str(path), reason="the store already had its keys")
     else:
-        log.warning(
-            "credentials missing path=%s reason=the store already had its keys and their secrets cannot be "
-            "recovered; use a key you kept (--token) or start with a new --db",
-            path,
+        logs.event(
+            log,
+            "credentials-missing",
+            level=logging.WARNING,
+            path=str(path),
+            reason="the store already had its keys and their secrets cannot be recovered; use a key you kept "
+            "(--token) or start with a new --db",
         )

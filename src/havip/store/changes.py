@@ -29,6 +29,7 @@ from typing import Any
 from sqlalchemy import Engine, create_engine, select
 from sqlalchemy.pool import NullPool
 
+from havip import logs
 from havip.store import tables
 
 log = logging.getLogger("havip.store.changes")
@@ -79,7 +80,7 @@ class RevisionHub:
             try:
                 callback(revision)
             except Exception:  # one broken subscriber must not starve the others
-                log.exception("revision subscriber failed revision=%d", revision)
+                logs.event(log, "revision-subscriber-failed", level=logging.ERROR, exc_info=True, revision=revision)
 
     @property
     def waiting(self) -> int:
@@ -148,7 +149,7 @@ class SqlitePoller(_Worker):
             try:
                 self.hub.publish(read_revision(self._engine))
             except Exception as exc:  # the database may be busy or gone for a moment
-                log.warning("revision poll failed error=%s", exc)
+                logs.event(log, "revision-poll-failed", level=logging.WARNING, error=str(exc))
             self.sleep(self._interval)
 
 
@@ -180,7 +181,7 @@ class PgListener(_Worker):
                 delay = RECONNECT_BACKOFF[min(failures, len(RECONNECT_BACKOFF) - 1)]
                 failures += 1
                 if not self.stopping:
-                    log.warning("revision listener lost its connection error=%s retry_in=%.1fs", exc, delay)
+                    logs.event(log, "revision-listener-lost", level=logging.WARNING, error=str(exc), seconds=delay)
                 self.sleep(delay)
 
     def _listen(self) -> None:

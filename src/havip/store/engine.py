@@ -30,6 +30,7 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
+from havip import logs
 from havip.domain import model as m
 from havip.domain.errors import Conflict, Unavailable
 from havip.store import tables
@@ -234,7 +235,7 @@ class SqlUnitOfWork:
             self.session.commit()
         except IntegrityError as exc:
             self.session.rollback()
-            log.warning("commit refused by a constraint: %s", exc.orig)
+            logs.event(log, "commit-refused", level=logging.WARNING, reason="a constraint", error=str(exc.orig))
             raise Conflict(
                 "the request conflicts with a concurrent change (a unique address, name or token); retry it",
                 code="Conflict.Concurrent",

@@ -17,6 +17,7 @@ from sqlalchemy import BigInteger, Integer, String, inspect
 from sqlalchemy.orm import Session
 from sqlalchemy.types import TypeDecorator, TypeEngine
 
+from havip import logs
 from havip.domain.errors import InvalidParameter
 
 log = logging.getLogger("havip.store")
@@ -53,7 +54,7 @@ def check_object(obj: Any) -> None:
         if why is not None:
             table = getattr(column, "table", None)
             where = f"{table.name}.{column.name}" if table is not None else column.name
-            log.warning("value refused by the store column=%s reason=%s", where, why)
+            logs.event(log, "value-refused", level=logging.WARNING, column=where, reason=why)
             raise InvalidParameter(f"the value of {attr.key} {why}", code="InvalidParameter.Unstorable")
 
 

@@ -16,6 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from havip import logs
 from havip.api.compat.memory import Memory
 from havip.api.compat.wire import Args
 from havip.domain.errors import Unauthenticated
@@ -73,6 +74,7 @@ def authenticate(env: Env, signed: Signed, max_skew: dt.timedelta) -> Principal:
                 f"the signature nonce {signed.nonce!r} was used already (a replayed request)",
                 code="Unauthenticated.NonceUsed",
             )
+    logs.bind(account=key.principal.account_id)
     return key.principal
 
 
@@ -97,10 +99,14 @@ def utc(value: dt.datetime) -> dt.datetime:
 
 def outcome(cloud: str, action: str, request_id: str, code: str = "", our_code: str = "") -> None:
     """One log line per facade request: the cloud, the action, and the error codes (theirs, ours) if any."""
-    fields = {"cloud": cloud, "action": action or "-", "code": code or "OK", "our_code": our_code or "-"}
-    log.info(
-        "compat cloud=%s action=%s code=%s our_code=%s request_id=%s",
-        *fields.values(),
-        request_id,
-        extra={**fields, "request_id": request_id},
+    if code:
+        logs.bind(code=code)  # the request-served line names the error too
+    logs.event(
+        log,
+        "compat-answered",
+        cloud=cloud,
+        action=action or "-",
+        code=code or "OK",
+        our_code=our_code or None,
+        request_id=request_id,
     )

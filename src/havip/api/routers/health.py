@@ -15,6 +15,7 @@ from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST
 
 from havip import contract as c
+from havip import logs
 from havip.api.deps import app_state
 from havip.api.metrics import Metrics
 
@@ -50,7 +51,7 @@ def readyz(request: Request) -> JSONResponse:
             checks["schema"] = f"cannot read the migration: {exc}"
     ready = all(value == "ok" for value in checks.values()) or (state.schema is None and checks["store"] == "ok")
     if not ready:
-        log.warning("not ready checks=%s", checks)
+        logs.event(log, "not-ready", level=logging.WARNING, checks=checks)
     body = c.Readiness(status="ready" if ready else "not-ready", checks=checks)
     return JSONResponse(body.model_dump(), status_code=200 if ready else 503)
 

@@ -20,6 +20,7 @@ from typing import Any
 
 from starlette.responses import Response
 
+from havip import logs
 from havip.api.compat import signing, wording
 from havip.api.compat.alibaba import actions
 from havip.api.compat.alibaba.errors import TABLE
@@ -170,7 +171,7 @@ def handle(wire: Wire, env: Env) -> Response:
     except HavipError as exc:
         return failure(exc, action, env.request_id, wire.header("host"))
     except Exception as exc:  # a bug: the SDK still gets the cloud's envelope
-        log.error("compat alibaba %s failed: %r", action, exc, exc_info=exc, extra={"request_id": env.request_id})
+        logs.event(log, "unhandled-error", level=logging.ERROR, exc_info=exc, cloud="alibaba", action=action or "-")
         outcome("alibaba", action, env.request_id, "InternalError", "InternalError")
         return _error(500, "InternalError", "an internal error occurred; quote the request id", env.request_id, None)
 

@@ -20,6 +20,7 @@ from typing import Any
 
 from starlette.responses import Response
 
+from havip import logs
 from havip.api.compat import signing, wording
 from havip.api.compat.call import Call, Env, Signed, authenticate, outcome
 from havip.api.compat.tencent import actions, idmap
@@ -187,7 +188,7 @@ def handle(wire: Wire, env: Env) -> Response:
     except HavipError as exc:
         return failure(exc, action, env.request_id)
     except Exception as exc:  # a bug: the SDK still gets the cloud's envelope
-        log.error("compat tencent %s failed: %r", action, exc, exc_info=exc, extra={"request_id": env.request_id})
+        logs.event(log, "unhandled-error", level=logging.ERROR, exc_info=exc, cloud="tencent", action=action or "-")
         outcome("tencent", action, env.request_id, "InternalError", "InternalError")
         body = {"Error": {"Code": "InternalError", "Message": "an internal error occurred; quote the request id"}}
         return answer({**body, "RequestId": env.request_id})
