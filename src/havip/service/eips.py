@@ -7,7 +7,8 @@ store's uniqueness of (space, ip) keeps one public address with one owner.
 from __future__ import annotations
 
 from havip.domain import ids, quotas, rules, status
-from havip.domain.errors import Conflict, DependencyViolation, InvalidParameter, NotFound
+from havip.domain.dependencies import Deletable, Dependent, check_deletable
+from havip.domain.errors import Conflict, InvalidParameter, NotFound
 from havip.domain.model import Eip, EipPool, IpAllocation
 from havip.domain.quotas import Quota
 from havip.service.accounts import limit_of
@@ -41,10 +42,7 @@ def delete_pool(ctx: Ctx, pool_id: str) -> None:
         pool = uow.eip_pools.get(pool_id)
         if pool is None:
             raise NotFound("EipPool", pool_id)
-        if n := uow.eips.count(pool_id=pool.id):
-            raise DependencyViolation(
-                f"EIP pool {pool.id} still has {n} allocated EIP(s)", code="DependencyViolation.PoolInUse"
-            )
+        check_deletable(Deletable.EIP_POOL, pool.id, {Dependent.EIPS: uow.eips.count(pool_id=pool.id)})
         uow.eip_pools.remove(pool)
         uow.commit()
 
@@ -151,10 +149,7 @@ def release(ctx: Ctx, eip_id: str) -> None:
     scope_filters(ctx)
     with ctx.uow(write=True) as uow:
         eip = get_owned(ctx, uow.eips, "Eip", eip_id)
-        if eip.associated:
-            raise DependencyViolation(
-                f"EIP {eip.id} is associated; unassociate it before releasing it", code="IncorrectEipStatus"
-            )
+        check_deletable(Deletable.EIP, eip.id, {Dependent.ASSOCIATIONS: int(eip.associated)})
         release_addresses(uow, eip.id)
         uow.eips.remove(eip)
         uow.commit()
