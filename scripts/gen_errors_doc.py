@@ -16,6 +16,7 @@ sys.path.insert(0, str(ROOT / "src"))
 
 from havip.api.errors import ROUTING_ERRORS, STATUS, STATUS_BY_CODE  # noqa: E402
 from havip.domain import errors  # noqa: E402
+from havip.domain.dependencies import DELETE_BLOCKERS  # noqa: E402
 from havip.domain.quotas import Quota  # noqa: E402
 
 CLASSES = {
@@ -62,6 +63,9 @@ def collect() -> dict[str, tuple[str, set[str]]]:
                 add(f"NotFound.{node.args[0].value}", cls, module)
     for quota in Quota:
         add(f"QuotaExceeded.{quota.value}", errors.QuotaExceeded, "domain.quotas")
+    for blockers in DELETE_BLOCKERS.values():  # a table of codes, not calls
+        for blocker in blockers:
+            add(blocker.code, errors.DependencyViolation, "domain.dependencies")
     return found
 
 

@@ -11,7 +11,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from havip.api.app import create_app
-from havip.service import agents
+from havip.domain.agents import HEARTBEAT_EVERY
 from havip.service.accounts import Bootstrap
 from havip.service.context import Settings
 from havip.store import Store
@@ -117,10 +117,10 @@ def test_writes_are_spaced_unless_the_agent_says_something_new(
     revision = poll(host)["revision"]
     poll(host, agent_version="0.1.0", applied_revision=revision)
     first = operator.get(f"/v1/hosts/{host['id']}")["agent"]["last_seen_at"]
-    clock.advance(agents.HEARTBEAT_EVERY / 2)
+    clock.advance(HEARTBEAT_EVERY / 2)
     poll(host, agent_version="0.1.0", applied_revision=revision)
     assert operator.get(f"/v1/hosts/{host['id']}")["agent"]["last_seen_at"] == first  # not written again
-    clock.advance(agents.HEARTBEAT_EVERY)
+    clock.advance(HEARTBEAT_EVERY)
     poll(host, agent_version="0.1.0", applied_revision=revision)
     assert operator.get(f"/v1/hosts/{host['id']}")["agent"]["last_seen_at"] != first
 

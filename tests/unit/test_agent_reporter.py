@@ -140,3 +140,11 @@ def test_an_unexpected_exception_goes_to_the_loop_runner_and_the_batch_stays() -
     assert r.pending() == 1, "the batch is still at the head"
     r.step(idle_timeout=0)
     assert done.done == [("havip-1", Outcome.HOLDER_CHANGED)]
+
+
+@pytest.mark.parametrize(
+    ("batch_max", "queue_max"), [(0, 100), (1001, 10_000), (10, 10)], ids=["zero", "over", "queue"]
+)
+def test_report_settings_stay_inside_what_the_control_plane_accepts(batch_max: int, queue_max: int) -> None:
+    with pytest.raises(ValueError, match="batch_max"):
+        ReportSettings(batch_max=batch_max, queue_max=queue_max)

@@ -60,8 +60,6 @@ Done = Callable[[Queued, Outcome | None], None]
 
 class Reporter:
     def __init__(self, control: ControlPlane, settings: ReportSettings, on_done: Done) -> None:
-        if settings.queue_max <= settings.batch_max:
-            raise ValueError(f"queue_max ({settings.queue_max}) must exceed batch_max ({settings.batch_max})")
         self._control, self._settings, self._on_done = control, settings, on_done
         self._queue: collections.deque[Queued] = collections.deque()
         self._in_flight = 0  # the head's reports being sent

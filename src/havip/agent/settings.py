@@ -8,13 +8,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from havip.domain.limits import LONG_POLL_MAX_WAIT, REPORT_BATCH_MAX
+
 
 @dataclass(frozen=True)
 class FollowSettings:
     """How the agent follows the control plane's desired state."""
 
     long_poll_wait: float = 30.0
-    """Seconds one long poll may wait for a new revision (the server caps it at 60)."""
+    """Seconds one long poll may wait for a new revision (at most ``domain.limits.LONG_POLL_MAX_WAIT``)."""
 
     resync_interval: float = 60.0
     """Seconds between two full read-back + plan passes when nothing changed (repairs drift)."""
@@ -25,6 +27,12 @@ class FollowSettings:
     request_timeout: float = 5.0
     """Seconds an ordinary request (not the long poll's wait) may take."""
 
+    def __post_init__(self) -> None:
+        if not 0 < self.long_poll_wait <= LONG_POLL_MAX_WAIT:
+            raise ValueError(
+                f"long_poll_wait must be in (0, {LONG_POLL_MAX_WAIT:g}] seconds, not {self.long_poll_wait}"
+            )
+
 
 @dataclass(frozen=True)
 class ReportSettings:
@@ -34,12 +42,21 @@ class ReportSettings:
     """Delays between delivery attempts of one report; the last repeats until it is delivered."""
 
     batch_max: int = 256
-    """Reports sent in one request (and applied in one transaction)."""
+    """Reports sent in one request (and applied in one transaction); at most
+    ``domain.limits.REPORT_BATCH_MAX``, what the control plane accepts."""
 
     queue_max: int = 10_000
     """Reports kept while the control plane is down. When full, the oldest report that
     switched no route (refused, split brain, held elsewhere) goes first; a claim goes only
     when nothing else is left, and then retires its local claim (never pins a route)."""
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.batch_max <= REPORT_BATCH_MAX:
+            raise ValueError(
+                f"batch_max must be 1..{REPORT_BATCH_MAX} (the control plane's limit), not {self.batch_max}"
+            )
+        if self.queue_max <= self.batch_max:
+            raise ValueError(f"queue_max ({self.queue_max}) must exceed batch_max ({self.batch_max})")
 
 
 @dataclass(frozen=True)

@@ -4,9 +4,10 @@ Public surface: :class:`HavipClient`, :class:`ApiError` and the server-address
 parser. It speaks only HTTP; it never imports the api, service or store layers.
 """
 
-from havip.client.client import PAGE_MAX, Collection, HavipClient, Item, MemberType
+from havip.client.client import Collection, HavipClient, Item, MemberType
 from havip.client.endpoint import Endpoint, parse_server
 from havip.client.errors import NO_RESPONSE, ApiError
+from havip.domain.limits import PAGE_MAX
 
 __all__ = [
     "NO_RESPONSE",

@@ -23,6 +23,7 @@ import httpx
 from havip import __version__
 from havip.client.endpoint import parse_server
 from havip.client.errors import NO_RESPONSE, ApiError
+from havip.domain.limits import PAGE_DEFAULT, PAGE_MAX
 
 Item = dict[str, Any]
 Params = Mapping[str, str | int | float | bool | None]
@@ -42,9 +43,6 @@ Collection = Literal[
 ]
 
 MemberType = Literal["instance", "network_interface"]
-
-PAGE_MAX = 1000
-"""The largest page the API serves; lists are fetched in pages of this size."""
 
 DEFAULT_TIMEOUT = 10.0
 
@@ -172,7 +170,7 @@ class HavipClient:
 
     # -- generic resource helpers ---------------------------------------------
 
-    def page(self, path: str, params: Params | None = None, *, limit: int = 50, offset: int = 0) -> Item:
+    def page(self, path: str, params: Params | None = None, *, limit: int = PAGE_DEFAULT, offset: int = 0) -> Item:
         """One page of a list: ``{"items", "total", "limit", "offset"}``."""
         answer = self.request("GET", path, params={**(params or {}), "limit": limit, "offset": offset})
         _items_of(answer, path)
@@ -286,7 +284,7 @@ class HavipClient:
 
         With ``since_revision`` and ``wait`` this is a long poll: the server answers
         when the revision moves past ``since_revision`` or after ``wait`` seconds
-        (at most 60). An answer of 304 (nothing changed) is returned as ``None``.
+        (at most ``havip.domain.limits.LONG_POLL_MAX_WAIT``). An answer of 304 (nothing changed) is returned as ``None``.
         The host's agent passes its ``agent_version`` and ``applied_revision``: its heartbeat.
         """
         params: dict[str, str | int | float | bool | None] = {

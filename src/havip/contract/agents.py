@@ -7,6 +7,7 @@ from pydantic import BaseModel, Field
 from havip.contract.common import Request, Resource, UtcDatetime
 from havip.domain import desired
 from havip.domain.claims import Outcome, ReportKind
+from havip.domain.limits import REPORT_BATCH_MAX
 
 
 class DesiredInterface(Resource):
@@ -104,7 +105,7 @@ class ReportResult(BaseModel):
 class ReportBatch(Request):
     """Several reports, applied in order in one transaction."""
 
-    reports: list[Report] = Field(min_length=1, max_length=1000)
+    reports: list[Report] = Field(min_length=1, max_length=REPORT_BATCH_MAX)
 
 
 class ReportRefusal(BaseModel):

@@ -11,6 +11,8 @@ from typing import Annotated, Generic, TypeVar
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
+from havip.domain.limits import PAGE_DEFAULT, PAGE_MAX
+
 T = TypeVar("T")
 
 
@@ -41,7 +43,7 @@ class Resource(BaseModel):
 
 
 class ListOf(BaseModel, Generic[T]):
-    """One page of a listing: ``?limit=`` (1..1000, default 50) and ``&offset=``."""
+    """One page of a listing: ``?limit=`` (1..``PAGE_MAX``, default ``PAGE_DEFAULT``) and ``&offset=``."""
 
     items: list[T]
     total: int = Field(description="how many items match, over all pages")
@@ -68,5 +70,5 @@ class Readiness(BaseModel):
     checks: dict[str, str] = Field(description="store: a read answered; schema: at the head migration")
 
 
-MAX_LIMIT = 1000
-DEFAULT_LIMIT = 50
+MAX_LIMIT = PAGE_MAX
+DEFAULT_LIMIT = PAGE_DEFAULT

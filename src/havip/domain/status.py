@@ -7,7 +7,9 @@ APIs show it; the native API creates synchronously.
 
 from __future__ import annotations
 
-from havip.domain.errors import DependencyViolation, IncorrectStatus
+from havip.domain import dependencies
+from havip.domain.dependencies import Deletable, Dependent
+from havip.domain.errors import IncorrectStatus
 from havip.domain.model import HaVip, HaVipStatus
 
 _MUTABLE = frozenset({HaVipStatus.AVAILABLE, HaVipStatus.IN_USE})
@@ -27,19 +29,10 @@ def check_mutable(havip: HaVip, action: str) -> None:
 
 
 def check_deletable(havip: HaVip, members: int, eips: int, route_entries: int) -> None:
+    """A HaVip may go when it is not in transition and nothing depends on it (``dependencies``)."""
     check_mutable(havip, "delete")
-    if members:
-        raise DependencyViolation(
-            f"HaVip {havip.id} still has {members} associated member(s); unassociate them first",
-            code="DependencyViolation.HaVipHasMembers",
-        )
-    if eips:
-        raise DependencyViolation(
-            f"HaVip {havip.id} still has an associated EIP; unassociate it first",
-            code="DependencyViolation.HaVipAssociatedWithEip",
-        )
-    if route_entries:
-        raise DependencyViolation(
-            f"HaVip {havip.id} is the next hop of {route_entries} route entr(y/ies); delete them first",
-            code="DependencyViolation.HaVipReferredByRouteEntry",
-        )
+    dependencies.check_deletable(
+        Deletable.HAVIP,
+        havip.id,
+        {Dependent.MEMBERS: members, Dependent.EIPS: eips, Dependent.NEXT_HOP_OF: route_entries},
+    )

@@ -13,6 +13,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
+from havip.domain import agents as agent_rules
 from havip.domain import rules
 from havip.domain.claims import Outcome, ReportKind, judge_report, may_claim, set_holder
 from havip.domain.desired import (
@@ -23,7 +24,7 @@ from havip.domain.desired import (
     DesiredState,
     DesiredSubnet,
 )
-from havip.domain.errors import Forbidden, HavipError, InvalidParameter, NotFound
+from havip.domain.errors import Forbidden, HavipError, NotFound
 from havip.domain.model import (
     BindingMode,
     Eip,
@@ -46,20 +47,14 @@ from havip.service.ports import Repository, UnitOfWork
 def _own_host(ctx: Ctx, uow: UnitOfWork, ref: str) -> Host:
     host = resolve_host(uow, ref)
     p = ctx.principal
-    if p.role is Role.OPERATOR:
-        return host
-    if p.role is not Role.AGENT or p.host_id != host.id:
-        raise Forbidden(
-            f"only the agent credential of host {host.name} may read its state or report its claims",
-            code="Forbidden.NotThisHostsAgent",
-        )
-    if ctx.settings.agent_cert_required and host.name not in (p.cert_names or ()):
-        shown = ", ".join(sorted(p.cert_names)) if p.cert_names else "no client certificate"
-        raise Forbidden(
-            f"the agent key of host {host.name} is accepted only with a client certificate named {host.name} "
-            f"(this request came with {shown})",
-            code="Forbidden.AgentCertificate",
-        )
+    agent_rules.check_agent_access(
+        role=p.role,
+        principal_host_id=p.host_id,
+        cert_names=p.cert_names,
+        host_id=host.id,
+        host_name=host.name,
+        cert_required=ctx.settings.agent_cert_required,
+    )
     return host
 
 
@@ -226,11 +221,6 @@ def _eip_id(e: Eip) -> str:
     return e.id
 
 
-HEARTBEAT_EVERY = 5.0
-"""Seconds between two heartbeat writes of one host when its agent says nothing new: a poll
-answered at once after every change must not write each time (the lease is 90 s)."""
-
-
 @dataclass(frozen=True)
 class Heartbeat:
     """What a host's agent says of itself on its long poll (``None``: unchanged)."""
@@ -247,15 +237,16 @@ def _record_heartbeat(ctx: Ctx, host: Host, beat: Heartbeat) -> None:
     """Record that the host's own agent is alive, its version and the revision it applied.
 
     A heartbeat changes no desired state: it bumps no revision and wakes nobody. It is
-    written only when the agent says something new or the last write is ``HEARTBEAT_EVERY``
-    old; an operator reading a host's state is not its agent and records nothing."""
+    written only when ``agent_rules.heartbeat_due`` (the agent says something new or the
+    last write is ``HEARTBEAT_EVERY`` old); an operator reading a host's state is not its
+    agent and records nothing."""
     if ctx.principal.role is not Role.AGENT:
         return
     now = ctx.now()
     version = host.agent_version if beat.version is None else beat.version
     applied = host.applied_revision if beat.applied_revision is None else beat.applied_revision
     new = (version, applied) != (host.agent_version, host.applied_revision)
-    if not new and host.agent_seen_at is not None and (now - host.agent_seen_at).total_seconds() < HEARTBEAT_EVERY:
+    if not agent_rules.heartbeat_due(says_something_new=new, last_seen_at=host.agent_seen_at, now=now):
         return
     with ctx.uow(write=True) as uow:
         row = resolve_host(uow, host.id)
@@ -269,11 +260,6 @@ def current_revision(ctx: Ctx, host_ref: str) -> int:
         return uow.revision()
 
 
-MAX_LATENCY_US = 3_600_000_000
-"""The longest switch latency a report may carry (an hour); anything longer is not a measurement."""
-CAUSE_MAX = 64
-
-
 @dataclass(frozen=True)
 class ClaimReport:
     havip_id: str
@@ -283,10 +269,6 @@ class ClaimReport:
     cause: str = ""
     latency_us: int | None = None
     others: list[str] = field(default_factory=list)  # split brain: the other interfaces
-
-
-REPORT_BATCH_MAX = 1000
-"""The most reports one batch may carry."""
 
 
 def report(ctx: Ctx, host_ref: str, rep: ClaimReport) -> Outcome:
@@ -303,8 +285,7 @@ def report_many(ctx: Ctx, host_ref: str, reps: Sequence[ClaimReport]) -> list[Ou
     the control plane a minute behind 1,000 of them. Each report stands alone: one the
     rules refuse (its HaVip deleted meanwhile, ...) gets its error in its place and writes
     nothing; the others count. A batch from anyone but the host's agent is refused whole."""
-    if not 1 <= len(reps) <= REPORT_BATCH_MAX:
-        raise InvalidParameter(f"a batch carries 1 to {REPORT_BATCH_MAX} reports, not {len(reps)}")
+    agent_rules.check_batch_size(len(reps))
     results: list[Outcome | HavipError] = []
     with ctx.uow(write=True) as uow:
         host = _own_host(ctx, uow, host_ref)
@@ -326,10 +307,7 @@ def report_many(ctx: Ctx, host_ref: str, reps: Sequence[ClaimReport]) -> list[Ou
 def _checked(uow: UnitOfWork, host: Host, rep: ClaimReport) -> tuple[HaVip, NetworkInterface, ReportKind]:
     """The report's HaVip and interface, if the report is one this host's agent may make."""
     kind = ReportKind(rep.kind)
-    if rep.latency_us is not None and not 0 <= rep.latency_us <= MAX_LATENCY_US:
-        raise InvalidParameter(f"latency_us must be between 0 and {MAX_LATENCY_US} (an hour)")
-    if len(rep.cause) > CAUSE_MAX or not (rep.cause.isascii() and rep.cause.isprintable()):
-        raise InvalidParameter(f"cause must be at most {CAUSE_MAX} printable ASCII characters")
+    agent_rules.check_report_fields(latency_us=rep.latency_us, cause=rep.cause)
     havip = uow.havips.get(rep.havip_id)
     if havip is None:
         raise NotFound("HaVip", rep.havip_id)

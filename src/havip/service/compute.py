@@ -10,7 +10,8 @@ import datetime as dt
 from dataclasses import dataclass
 
 from havip.domain import ids, rules
-from havip.domain.errors import Conflict, DependencyViolation, InvalidParameter, NotFound
+from havip.domain.dependencies import Deletable, Dependent, check_deletable
+from havip.domain.errors import Conflict, InvalidParameter, NotFound
 from havip.domain.model import AgentState, Host, Instance, NetworkInterface, Role, agent_state
 from havip.service.accounts import IssuedKey, issue_key
 from havip.service.common import check_client_token, group_by, release_addresses, remember, replay, take_address
@@ -88,11 +89,9 @@ def delete_host(ctx: Ctx, ref: str) -> None:
     require_operator(ctx)
     with ctx.uow(write=True) as uow:
         host = resolve_host(uow, ref)
-        if n := uow.interfaces.count(host_id=host.id):
-            raise DependencyViolation(
-                f"host {host.name} still carries {n} network interface(s); move or delete them first",
-                code="DependencyViolation.HostInUse",
-            )
+        check_deletable(
+            Deletable.HOST, host.name, {Dependent.NETWORK_INTERFACES: uow.interfaces.count(host_id=host.id)}
+        )
         for key in uow.api_keys.find(host_id=host.id):
             uow.api_keys.remove(key)
         uow.hosts.remove(host)
@@ -306,21 +305,15 @@ def update_interface(
 
 def check_interface_free(uow: UnitOfWork, eni: NetworkInterface) -> None:
     """Nothing may depend on an interface that is deleted."""
-    if n := uow.members.count(member_id=eni.id):
-        raise DependencyViolation(
-            f"network interface {eni.id} is associated with {n} HaVip(s); unassociate it first",
-            code="DependencyViolation.InterfaceIsHaVipMember",
-        )
-    if uow.eips.count(network_interface_id=eni.id):
-        raise DependencyViolation(
-            f"network interface {eni.id} has an associated EIP; unassociate it first",
-            code="DependencyViolation.InterfaceHasEip",
-        )
-    if uow.route_entries.count(next_hop_id=eni.id):
-        raise DependencyViolation(
-            f"network interface {eni.id} is the next hop of a route entry; delete it first",
-            code="DependencyViolation.InterfaceIsNextHop",
-        )
+    check_deletable(
+        Deletable.NETWORK_INTERFACE,
+        eni.id,
+        {
+            Dependent.HAVIP_MEMBERSHIPS: uow.members.count(member_id=eni.id),
+            Dependent.EIPS: uow.eips.count(network_interface_id=eni.id),
+            Dependent.NEXT_HOP_OF: uow.route_entries.count(next_hop_id=eni.id),
+        },
+    )
 
 
 def _drop_interface(ctx: Ctx, uow: UnitOfWork, eni: NetworkInterface) -> None:
@@ -434,24 +427,16 @@ def delete_instance(ctx: Ctx, instance_id: str) -> None:
     scope_filters(ctx)
     with ctx.uow(write=True) as uow:
         inst = get_owned(ctx, uow.instances, "Instance", instance_id)
-        if n := uow.members.count(member_id=inst.id):
-            raise DependencyViolation(
-                f"instance {inst.id} is associated with {n} HaVip(s); unassociate it first",
-                code="DependencyViolation.InstanceIsHaVipMember",
-            )
-        if uow.route_entries.count(next_hop_id=inst.id):
-            raise DependencyViolation(
-                f"instance {inst.id} is the next hop of a route entry; delete it first",
-                code="DependencyViolation.InstanceIsNextHop",
-            )
         enis = uow.interfaces.find(instance_id=inst.id)
-        secondary = [e for e in enis if not e.primary]
-        if secondary:
-            raise DependencyViolation(
-                f"instance {inst.id} still has {len(secondary)} secondary network interface(s) attached; "
-                "delete them first",
-                code="DependencyViolation.InstanceHasInterfaces",
-            )
+        check_deletable(
+            Deletable.INSTANCE,
+            inst.id,
+            {
+                Dependent.HAVIP_MEMBERSHIPS: uow.members.count(member_id=inst.id),
+                Dependent.NEXT_HOP_OF: uow.route_entries.count(next_hop_id=inst.id),
+                Dependent.SECONDARY_INTERFACES: sum(1 for e in enis if not e.primary),
+            },
+        )
         for eni in enis:
             check_interface_free(uow, eni)
             _drop_interface(ctx, uow, eni)

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol, TypeVar
 
 from havip.domain.errors import Forbidden, InvalidParameter, NotFound
+from havip.domain.limits import PAGE_DEFAULT, PAGE_MAX
 from havip.domain.model import Role, utcnow
 from havip.domain.rules import NATIVE_ADDRESSES, AddressRule
 from havip.service.ports import Clock, Repository, UnitOfWorkFactory
@@ -126,10 +127,10 @@ def check_region(ctx: Ctx, region: str | None) -> str:
 
 @dataclass(frozen=True)
 class Page:
-    limit: int = 50
+    limit: int = PAGE_DEFAULT
     offset: int = 0
 
-    MAX_LIMIT = 1000
+    MAX_LIMIT = PAGE_MAX
     MAX_OFFSET = 2**31 - 1  # beyond any listing, and inside what every engine takes as an OFFSET
 
     def __post_init__(self) -> None:

@@ -6,8 +6,11 @@ store's uniqueness of (space, ip) keeps one public address with one owner.
 
 from __future__ import annotations
 
-from havip.domain import ids, quotas, rules, status
-from havip.domain.errors import Conflict, DependencyViolation, InvalidParameter, NotFound
+from havip.domain import eips as eip_rules
+from havip.domain import ids, rules
+from havip.domain.dependencies import Deletable, Dependent, check_deletable
+from havip.domain.eips import EipTarget
+from havip.domain.errors import Conflict, NotFound
 from havip.domain.model import Eip, EipPool, IpAllocation
 from havip.domain.quotas import Quota
 from havip.service.accounts import limit_of
@@ -41,10 +44,7 @@ def delete_pool(ctx: Ctx, pool_id: str) -> None:
         pool = uow.eip_pools.get(pool_id)
         if pool is None:
             raise NotFound("EipPool", pool_id)
-        if n := uow.eips.count(pool_id=pool.id):
-            raise DependencyViolation(
-                f"EIP pool {pool.id} still has {n} allocated EIP(s)", code="DependencyViolation.PoolInUse"
-            )
+        check_deletable(Deletable.EIP_POOL, pool.id, {Dependent.EIPS: uow.eips.count(pool_id=pool.id)})
         uow.eip_pools.remove(pool)
         uow.commit()
 
@@ -102,33 +102,24 @@ def get_eip(ctx: Ctx, eip_id: str) -> Eip:
 
 def associate(ctx: Ctx, eip_id: str, *, havip_id: str | None = None, network_interface_id: str | None = None) -> Eip:
     scope_filters(ctx)
-    if (havip_id is None) == (network_interface_id is None):
-        raise InvalidParameter("associate an EIP with exactly one of a HaVip or a network interface")
+    target = eip_rules.target_of(havip_id, network_interface_id)
     with ctx.uow(write=True) as uow:
         eip = get_owned(ctx, uow.eips, "Eip", eip_id)
-        if eip.associated:
-            raise Conflict(f"EIP {eip.id} is already associated; unassociate it first", code="IncorrectEipStatus")
-        if havip_id is not None:
+        eip_rules.check_associable(eip)
+        if target is EipTarget.HAVIP:
+            assert havip_id is not None
             havip = get_owned(ctx, uow.havips, "HaVip", havip_id)
-            if havip.account_id != eip.account_id:  # an operator acts for one account at a time
-                raise NotFound("HaVip", havip_id)
-            status.check_mutable(havip, "associate an EIP with")
-            quotas.check(
-                Quota.EIPS_PER_HAVIP,
-                limit_of(uow, havip.account_id, Quota.EIPS_PER_HAVIP),
-                uow.eips.count(havip_id=havip.id),
-                f"associating EIP {eip.id} with HaVip {havip.id}",
+            eip_rules.check_havip_target(
+                eip,
+                havip,
+                eips_of_havip=uow.eips.count(havip_id=havip.id),
+                limit=limit_of(uow, havip.account_id, Quota.EIPS_PER_HAVIP),
             )
-            if havip.region != eip.region:
-                raise InvalidParameter("the EIP and the HaVip must be in one region", code="InvalidRegionId.Mismatch")
             eip.havip_id = havip.id
         else:
             assert network_interface_id is not None
             eni = get_owned(ctx, uow.interfaces, "NetworkInterface", network_interface_id)
-            if eni.account_id != eip.account_id:
-                raise NotFound("NetworkInterface", network_interface_id)
-            if uow.eips.count(network_interface_id=eni.id):
-                raise Conflict(f"network interface {eni.id} already has an EIP", code="IncorrectEipStatus")
+            eip_rules.check_interface_target(eip, eni, eips_of_interface=uow.eips.count(network_interface_id=eni.id))
             eip.network_interface_id = eni.id
         uow.bump_revision()
         uow.commit()
@@ -139,8 +130,7 @@ def unassociate(ctx: Ctx, eip_id: str) -> Eip:
     scope_filters(ctx)
     with ctx.uow(write=True) as uow:
         eip = get_owned(ctx, uow.eips, "Eip", eip_id)
-        if not eip.associated:
-            raise Conflict(f"EIP {eip.id} is not associated", code="IncorrectEipStatus")
+        eip_rules.check_unassociable(eip)
         eip.havip_id = eip.network_interface_id = None
         uow.bump_revision()
         uow.commit()
@@ -151,10 +141,7 @@ def release(ctx: Ctx, eip_id: str) -> None:
     scope_filters(ctx)
     with ctx.uow(write=True) as uow:
         eip = get_owned(ctx, uow.eips, "Eip", eip_id)
-        if eip.associated:
-            raise DependencyViolation(
-                f"EIP {eip.id} is associated; unassociate it before releasing it", code="IncorrectEipStatus"
-            )
+        check_deletable(Deletable.EIP, eip.id, {Dependent.ASSOCIATIONS: int(eip.associated)})
         release_addresses(uow, eip.id)
         uow.eips.remove(eip)
         uow.commit()

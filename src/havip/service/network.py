@@ -6,7 +6,8 @@ A VPC gets its system route table in the same transaction that creates it.
 from __future__ import annotations
 
 from havip.domain import ids, rules
-from havip.domain.errors import DependencyViolation, NotFound
+from havip.domain.dependencies import Deletable, Dependent, check_deletable
+from havip.domain.errors import NotFound
 from havip.domain.model import RouteTable, Subnet, Vpc
 from havip.service.common import check_client_token, remember, replay
 from havip.service.context import Ctx, Page, acting_account, check_region, get_owned, scope_filters
@@ -84,15 +85,14 @@ def delete_vpc(ctx: Ctx, vpc_id: str) -> None:
     scope_filters(ctx)
     with ctx.uow(write=True) as uow:
         vpc = get_owned(ctx, uow.vpcs, "Vpc", vpc_id)
-        if n := uow.subnets.count(vpc_id=vpc.id):
-            raise DependencyViolation(
-                f"VPC {vpc.id} still has {n} subnet(s); delete them first", code="DependencyViolation.VpcHasSubnets"
-            )
-        if n := uow.route_entries.count(vpc_id=vpc.id):
-            raise DependencyViolation(
-                f"VPC {vpc.id} still has {n} custom route entr(y/ies); delete them first",
-                code="DependencyViolation.VpcHasRouteEntries",
-            )
+        check_deletable(
+            Deletable.VPC,
+            vpc.id,
+            {
+                Dependent.SUBNETS: uow.subnets.count(vpc_id=vpc.id),
+                Dependent.ROUTE_ENTRIES: uow.route_entries.count(vpc_id=vpc.id),
+            },
+        )
         for table in uow.route_tables.find(vpc_id=vpc.id):
             uow.route_tables.remove(table)
         uow.vpcs.remove(vpc)
@@ -172,12 +172,14 @@ def delete_subnet(ctx: Ctx, subnet_id: str) -> None:
     scope_filters(ctx)
     with ctx.uow(write=True) as uow:
         subnet = get_owned(ctx, uow.subnets, "Subnet", subnet_id)
-        for repo, what in ((uow.interfaces, "network interface"), (uow.havips, "HaVip")):
-            if n := repo.count(subnet_id=subnet.id):
-                raise DependencyViolation(
-                    f"subnet {subnet.id} still has {n} {what}(s); delete them first",
-                    code="DependencyViolation.SubnetInUse",
-                )
+        check_deletable(
+            Deletable.SUBNET,
+            subnet.id,
+            {
+                Dependent.NETWORK_INTERFACES: uow.interfaces.count(subnet_id=subnet.id),
+                Dependent.HAVIPS: uow.havips.count(subnet_id=subnet.id),
+            },
+        )
         uow.subnets.remove(subnet)
         uow.bump_revision()
         uow.commit()

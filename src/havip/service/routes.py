@@ -4,24 +4,24 @@ from __future__ import annotations
 
 from typing import Any
 
-from havip.domain import ids, quotas, rules, status
-from havip.domain.errors import InvalidParameter, NotFound
+from havip.domain import ids, routing, rules
+from havip.domain.errors import NotFound
 from havip.domain.model import NextHopType, RouteEntry
 from havip.domain.quotas import Quota
+from havip.domain.routing import NextHop
 from havip.service.accounts import limit_of
 from havip.service.common import check_client_token, remember, replay
 from havip.service.context import Ctx, Page, get_owned, scope_filters
 from havip.service.ports import UnitOfWork
 
 
-def _next_hop_vpc(ctx: Ctx, uow: UnitOfWork, kind: NextHopType, ident: str) -> str:
+def _next_hop(ctx: Ctx, uow: UnitOfWork, kind: NextHopType, ident: str) -> NextHop:
+    """The next hop ``ident`` names, loaded from the repository of its kind (``routing.NEXT_HOPS``)."""
     if kind is NextHopType.HAVIP:
-        havip = get_owned(ctx, uow.havips, "HaVip", ident)
-        status.check_mutable(havip, "route to")
-        return havip.vpc_id
+        return get_owned(ctx, uow.havips, "HaVip", ident)
     if kind is NextHopType.INSTANCE:
-        return get_owned(ctx, uow.instances, "Instance", ident).vpc_id
-    return get_owned(ctx, uow.interfaces, "NetworkInterface", ident).vpc_id
+        return get_owned(ctx, uow.instances, "Instance", ident)
+    return get_owned(ctx, uow.interfaces, "NetworkInterface", ident)
 
 
 def create_entry(
@@ -60,18 +60,14 @@ def create_entry(
         ) is not None:
             return again
         vpc = get_owned(ctx, uow.vpcs, "Vpc", table.vpc_id)
-        if _next_hop_vpc(ctx, uow, next_hop_type, next_hop_id) != vpc.id:
-            raise InvalidParameter(
-                f"next hop {next_hop_id} is not in the route table's VPC {vpc.id}", code="InvalidNextHop.VpcMismatch"
-            )
+        routing.check_next_hop(next_hop_type, _next_hop(ctx, uow, next_hop_type, next_hop_id), next_hop_id, vpc.id)
         existing = uow.route_entries.find(route_table_id=table.id)
         destination = rules.check_route_destination(destination, vpc.cidr, [e.destination for e in existing])
-        if next_hop_type is NextHopType.HAVIP:
-            quotas.check(
-                Quota.HAVIP_ROUTES_PER_TABLE,
+        if routing.counts_toward_havip_quota(next_hop_type):
+            routing.check_havip_route_quota(
+                [e.next_hop_type for e in existing],
                 limit_of(uow, table.account_id, Quota.HAVIP_ROUTES_PER_TABLE),
-                sum(1 for e in existing if e.next_hop_type is NextHopType.HAVIP),
-                f"adding a route entry to a HaVip in route table {table.id}",
+                table.id,
             )
         entry = RouteEntry(
             ids.new_id("route_entry"),

@@ -26,6 +26,7 @@ from havip.api import views
 from havip.api.deps import CtxDep, PageDep, app_state
 from havip.api.routers import ERROR_RESPONSES
 from havip.domain.errors import HavipError
+from havip.domain.limits import LONG_POLL_MAX_WAIT
 from havip.service import agents
 from havip.service import compute as svc
 from havip.service.context import Ctx
@@ -33,7 +34,6 @@ from havip.service.ports import RevisionFeed
 
 router = APIRouter(prefix="/v1/hosts", tags=["hosts"], responses=ERROR_RESPONSES)
 
-MAX_WAIT = 60.0
 RECHECK = 5.0
 """Seconds after which a waiting long poll reads the revision again, whatever the feed said."""
 POLL_INTERVAL = 0.05
@@ -122,7 +122,7 @@ async def desired_state(
     since_revision: Annotated[
         int | None, Query(description="answer only once the revision differs from this one (or wait has passed)")
     ] = None,
-    wait: Annotated[float, Query(ge=0, le=MAX_WAIT, description="seconds to wait for a change")] = 0,
+    wait: Annotated[float, Query(ge=0, le=LONG_POLL_MAX_WAIT, description="seconds to wait for a change")] = 0,
     agent_version: Annotated[str | None, Query(description="the polling agent's havip version (heartbeat)")] = None,
     applied_revision: Annotated[
         int | None, Query(ge=0, description="the revision the polling agent applied last (heartbeat)")
