@@ -14,7 +14,6 @@ Pure: bytes in, values out.
 from __future__ import annotations
 
 import ipaddress
-import socket
 import struct
 from dataclasses import dataclass
 
@@ -79,7 +78,7 @@ def classify(frame: bytes, ifindex: int, pkttype: int = 0) -> GarpSeen | Ignored
         return Ignored("probe")
     if spa != tpa:
         return Ignored("not-gratuitous")
-    return GarpSeen(ifindex, socket.inet_ntoa(spa), mac_str(sha), op)
+    return GarpSeen(ifindex, str(ipaddress.IPv4Address(spa)), mac_str(sha), op)
 
 
 def classify_watch(frame: bytes, ifindex: int, pkttype: int, gateway_mac: str) -> GarpSeen | ProbeAnswer | Ignored:
@@ -92,7 +91,9 @@ def classify_watch(frame: bytes, ifindex: int, pkttype: int, gateway_mac: str) -
     if op != ARP_REPLY or tha != mac_bytes(gateway_mac):
         return seen
     return ProbeAnswer(
-        ifindex, socket.inet_ntoa(frame[ETH_HLEN + 14 : ETH_HLEN + 18]), mac_str(frame[ETH_HLEN + 8 : ETH_HLEN + 14])
+        ifindex,
+        str(ipaddress.IPv4Address(frame[ETH_HLEN + 14 : ETH_HLEN + 18])),
+        mac_str(frame[ETH_HLEN + 8 : ETH_HLEN + 14]),
     )
 
 
