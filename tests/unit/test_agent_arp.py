@@ -11,6 +11,7 @@ from havip.agent.arp import (
     PACKET_OUTGOING,
     GarpSeen,
     Ignored,
+    Skip,
     build_arp,
     build_garp,
     claim_filter,
@@ -44,19 +45,19 @@ def ipv6_over_arp() -> bytes:
 CASES = [
     pytest.param(build_garp(MAC, VIP), 0, GarpSeen(7, VIP, MAC, ARP_REQUEST), id="garp-request"),
     pytest.param(build_garp(MAC, VIP, ARP_REPLY), 0, GarpSeen(7, VIP, MAC, ARP_REPLY), id="garp-reply"),
-    pytest.param(build_arp(ARP_REQUEST, MAC, "0.0.0.0", VIP), 0, Ignored("probe"), id="probe-sender-zero"),
+    pytest.param(build_arp(ARP_REQUEST, MAC, "0.0.0.0", VIP), 0, Ignored(Skip.PROBE), id="probe-sender-zero"),
     pytest.param(
         build_arp(ARP_REPLY, MAC, VIP, "10.0.0.1", "ee:ff:ff:ff:ff:ff", eth_dst="ee:ff:ff:ff:ff:ff"),
         0,
-        Ignored("not-gratuitous"),
+        Ignored(Skip.NOT_GRATUITOUS),
         id="ordinary-reply-is-not-a-claim",
     ),
-    pytest.param(build_arp(ARP_REQUEST, MAC, "10.0.0.11", VIP), 0, Ignored("not-gratuitous"), id="ordinary-request"),
-    pytest.param(build_garp(MAC, VIP), PACKET_OUTGOING, Ignored("outgoing"), id="our-own-frame"),
-    pytest.param(build_garp(MAC, VIP)[:30], 0, Ignored("short"), id="truncated"),
-    pytest.param(ipv6_frame(), 0, Ignored("not-arp"), id="ipv6"),
-    pytest.param(rarp_op(), 0, Ignored("bad-op"), id="other-opcode"),
-    pytest.param(ipv6_over_arp(), 0, Ignored("not-ipv4-over-ethernet"), id="not-ipv4"),
+    pytest.param(build_arp(ARP_REQUEST, MAC, "10.0.0.11", VIP), 0, Ignored(Skip.NOT_GRATUITOUS), id="ordinary-request"),
+    pytest.param(build_garp(MAC, VIP), PACKET_OUTGOING, Ignored(Skip.OUTGOING), id="our-own-frame"),
+    pytest.param(build_garp(MAC, VIP)[:30], 0, Ignored(Skip.SHORT), id="truncated"),
+    pytest.param(ipv6_frame(), 0, Ignored(Skip.NOT_ARP), id="ipv6"),
+    pytest.param(rarp_op(), 0, Ignored(Skip.BAD_OP), id="other-opcode"),
+    pytest.param(ipv6_over_arp(), 0, Ignored(Skip.NOT_IPV4), id="not-ipv4"),
 ]
 
 

@@ -19,10 +19,21 @@ VIP = "10.0.0.3"
 
 def view(holder: str | None = "eni-1", holder_host: str | None = "h1") -> c.ClaimView:
     ports = {
-        n: c.PortInfo(f"eni-{n}", f"p{n}", n, "vpc-1", 20000, f"52:54:00:00:00:0{n}")
+        n: c.PortInfo(
+            interface_id=f"eni-{n}", device=f"p{n}", ifindex=n, vpc_id="vpc-1", table=20000, mac=f"52:54:00:00:00:0{n}"
+        )
         for n in (1, 2, 3)  # eni-3 is no claimant
     }
-    vip = c.VipInfo("havip-1", "vpc-1", VIP, 20000, frozenset({"eni-1", "eni-2"}), "10.0.0.1", holder, holder_host)
+    vip = c.VipInfo(
+        havip_id="havip-1",
+        vpc_id="vpc-1",
+        ip=VIP,
+        table=20000,
+        claimants=frozenset({"eni-1", "eni-2"}),
+        gateway_ip="10.0.0.1",
+        holder_interface_id=holder,
+        holder_host=holder_host,
+    )
     return c.ClaimView("h1", 7, ports, {("vpc-1", VIP): vip})
 
 

@@ -90,8 +90,22 @@ def test_a_successful_step_resets_the_backoff() -> None:
 
 def _view(kernel: FakeKernel) -> c.ClaimView:
     index = {n: kernel.state.index(f"tap{n}") for n in (2, 3)}
-    ports = {index[n]: c.PortInfo(f"eni-{n}", f"tap{n}", index[n], "vpc-1", 20000, MACS[n]) for n in (2, 3)}
-    vip = c.VipInfo("havip-1", "vpc-1", VIP, 20000, frozenset({"eni-2", "eni-3"}), "10.0.0.1", "eni-2", "h1")
+    ports = {
+        index[n]: c.PortInfo(
+            interface_id=f"eni-{n}", device=f"tap{n}", ifindex=index[n], vpc_id="vpc-1", table=20000, mac=MACS[n]
+        )
+        for n in (2, 3)
+    }
+    vip = c.VipInfo(
+        havip_id="havip-1",
+        vpc_id="vpc-1",
+        ip=VIP,
+        table=20000,
+        claimants=frozenset({"eni-2", "eni-3"}),
+        gateway_ip="10.0.0.1",
+        holder_interface_id="eni-2",
+        holder_host="h1",
+    )
     return c.ClaimView("h1", 1, ports, {("vpc-1", VIP): vip})
 
 

@@ -11,6 +11,7 @@ rendered; the runtime logs each refusal once and counts it. Pure: no I/O.
 
 from __future__ import annotations
 
+import enum
 from collections.abc import Collection, Mapping
 from dataclasses import replace
 
@@ -21,32 +22,41 @@ from havip.agent.observed import Link
 ADOPTABLE_KINDS = frozenset({"veth", "tap"})
 
 
-def refusal(port: Port, link: Link, uplink: str | None, own: Collection[str]) -> str | None:
+class Refusal(enum.StrEnum):
+    """Why a device may not become a port (the ``havip_agent_ports_refused`` label)."""
+
+    UPLINK = "uplink"  # the host's way to the internet
+    AGENT_DEVICE = "agent-device"  # one of the agent's own devices (a VPC sink)
+    NOT_VETH_OR_TAP = "not-veth-or-tap"
+    HAS_IPV4 = "has-ipv4"  # the host uses it
+
+
+def refusal(port: Port, link: Link, uplink: str | None, own: Collection[str]) -> Refusal | None:
     """Why ``link`` may not become ``port`` (a reason, the metric label), or None."""
     if port.device == uplink:
-        return "uplink"
+        return Refusal.UPLINK
     if port.device in own or (link.alias or "").startswith(marks.ALIAS_SINK):
-        return "agent-device"
+        return Refusal.AGENT_DEVICE
     if link.kind not in ADOPTABLE_KINDS:
-        return "not-veth-or-tap"
+        return Refusal.NOT_VETH_OR_TAP
     if link.has_ipv4:
-        return "has-ipv4"
+        return Refusal.HAS_IPV4
     return None
 
 
-def admit(desired: DesiredHost, links: Mapping[str, Link]) -> tuple[DesiredHost, dict[str, str]]:
+def admit(desired: DesiredHost, links: Mapping[str, Link]) -> tuple[DesiredHost, dict[str, Refusal]]:
     """(``desired`` without the ports whose device may not be adopted, device -> reason).
     A port the agent creates itself and that does not exist yet is admitted."""
     uplink = desired.uplink.device if desired.uplink else None
     own = {v.sink for v in desired.vpcs}
-    refused: dict[str, str] = {}
+    refused: dict[str, Refusal] = {}
     for p in desired.ports:
         link = links.get(p.device)
-        why = "uplink" if p.device == uplink else None
+        why = Refusal.UPLINK if p.device == uplink else None
         if link is not None:
             why = refusal(p, link, uplink, own)
         elif p.device in own:
-            why = "agent-device"
+            why = Refusal.AGENT_DEVICE
         if why is not None:
             refused[p.device] = why
     if not refused:

@@ -13,6 +13,7 @@ Pure: bytes in, values out.
 
 from __future__ import annotations
 
+import enum
 import ipaddress
 import struct
 from dataclasses import dataclass
@@ -44,9 +45,21 @@ class ProbeAnswer:
     sender_mac: str
 
 
+class Skip(enum.StrEnum):
+    """Why a frame the watcher heard is not a claim."""
+
+    OUTGOING = "outgoing"  # our own frame
+    SHORT = "short"
+    NOT_ARP = "not-arp"
+    NOT_IPV4 = "not-ipv4-over-ethernet"
+    BAD_OP = "bad-op"
+    PROBE = "probe"  # an ARP probe (sender 0.0.0.0)
+    NOT_GRATUITOUS = "not-gratuitous"
+
+
 @dataclass(frozen=True)
 class Ignored:
-    reason: str
+    reason: Skip
 
 
 def mac_str(b: bytes) -> str:
@@ -60,31 +73,31 @@ def mac_bytes(s: str) -> bytes:
 def classify(frame: bytes, ifindex: int, pkttype: int = 0) -> GarpSeen | Ignored:
     """Is ``frame`` (Ethernet header included), received on ``ifindex``, a claim?"""
     if pkttype == PACKET_OUTGOING:
-        return Ignored("outgoing")
+        return Ignored(Skip.OUTGOING)
     if len(frame) < ETH_HLEN + ARP_LEN:
-        return Ignored("short")
+        return Ignored(Skip.SHORT)
     (ethertype,) = struct.unpack_from("!H", frame, 12)
     if ethertype != ETH_P_ARP:
-        return Ignored("not-arp")
+        return Ignored(Skip.NOT_ARP)
     htype, ptype, hlen, plen, op = struct.unpack_from("!HHBBH", frame, ETH_HLEN)
     if (htype, ptype, hlen, plen) != (1, ETH_P_IP, 6, 4):
-        return Ignored("not-ipv4-over-ethernet")
+        return Ignored(Skip.NOT_IPV4)
     if op not in (ARP_REQUEST, ARP_REPLY):
-        return Ignored("bad-op")
+        return Ignored(Skip.BAD_OP)
     sha = frame[ETH_HLEN + 8 : ETH_HLEN + 14]
     spa = frame[ETH_HLEN + 14 : ETH_HLEN + 18]
     tpa = frame[ETH_HLEN + 24 : ETH_HLEN + 28]
     if spa == b"\0\0\0\0":
-        return Ignored("probe")
+        return Ignored(Skip.PROBE)
     if spa != tpa:
-        return Ignored("not-gratuitous")
+        return Ignored(Skip.NOT_GRATUITOUS)
     return GarpSeen(ifindex, str(ipaddress.IPv4Address(spa)), mac_str(sha), op)
 
 
 def classify_watch(frame: bytes, ifindex: int, pkttype: int, gateway_mac: str) -> GarpSeen | ProbeAnswer | Ignored:
     """``classify``, plus ARP replies addressed to ``gateway_mac`` as probe answers."""
     seen = classify(frame, ifindex, pkttype)
-    if seen != Ignored("not-gratuitous"):
+    if seen != Ignored(Skip.NOT_GRATUITOUS):
         return seen
     (op,) = struct.unpack_from("!H", frame, ETH_HLEN + 6)
     tha = frame[ETH_HLEN + 18 : ETH_HLEN + 24]

@@ -23,7 +23,7 @@ from havip.domain.claims import ReportKind
 from havip.domain.desired import DesiredState
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class PortInfo:
     interface_id: str
     device: str
@@ -33,7 +33,7 @@ class PortInfo:
     mac: str
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class VipInfo:
     havip_id: str
     vpc_id: str
@@ -218,22 +218,29 @@ def build_view(state: DesiredState, desired: DesiredHost, ifindex: Mapping[str, 
     tables = {v.vpc_id: v.table for v in desired.vpcs}
     gateways = {s.id: s.gateway for s in state.subnets}
     ports = {
-        ifindex[p.device]: PortInfo(p.interface_id, p.device, ifindex[p.device], p.vpc_id, p.table, p.mac)
+        ifindex[p.device]: PortInfo(
+            interface_id=p.interface_id,
+            device=p.device,
+            ifindex=ifindex[p.device],
+            vpc_id=p.vpc_id,
+            table=p.table,
+            mac=p.mac,
+        )
         for p in desired.ports
         if p.device in ifindex
     }
     vips = {
         (h.vpc_id, h.ip): VipInfo(
-            h.id,
-            h.vpc_id,
-            h.ip,
-            tables[h.vpc_id],
-            frozenset(h.claimants),
-            gateways.get(h.subnet_id, "0.0.0.0"),
-            h.holder_interface_id,
-            h.holder_host,
-            desired.switched_routes(h.id),
-            tuple(e.eip for e in desired.eips if e.havip_id == h.id),
+            havip_id=h.id,
+            vpc_id=h.vpc_id,
+            ip=h.ip,
+            table=tables[h.vpc_id],
+            claimants=frozenset(h.claimants),
+            gateway_ip=gateways.get(h.subnet_id, "0.0.0.0"),
+            holder_interface_id=h.holder_interface_id,
+            holder_host=h.holder_host,
+            routes=desired.switched_routes(h.id),
+            eips=tuple(e.eip for e in desired.eips if e.havip_id == h.id),
         )
         for h in state.havips
         if h.vpc_id in tables

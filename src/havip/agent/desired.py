@@ -11,6 +11,7 @@ before ``plan``. Pure: no I/O, no clock.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import ipaddress
 from collections.abc import Mapping, Sequence
@@ -33,7 +34,7 @@ class Vpc:
         return marks.sink_name(self.table)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Port:
     interface_id: str
     vpc_id: str
@@ -51,7 +52,7 @@ class Port:
         return prefix + self.interface_id
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class VipRoute:
     havip_id: str
     vpc_id: str
@@ -61,7 +62,7 @@ class VipRoute:
     mac: str  # the holder's MAC
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class EntryRoute:
     """A route table entry in its VPC's table: via its next hop's port, or into the sink."""
 
@@ -82,7 +83,7 @@ class Uplink:
     gateway: str
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class EipNat:
     """One EIP translated to a private address of a VPC (DNAT in, SNAT out)."""
 
@@ -206,7 +207,9 @@ def build_desired(
         port = by_id.get(holder) if holder else None
         if port is None or h.vpc_id != port.vpc_id:
             continue  # unheld, or held on another host: the VPC's catch-all covers it
-        vips.append(VipRoute(h.id, h.vpc_id, port.table, h.ip, port.device, port.mac))
+        vips.append(
+            VipRoute(havip_id=h.id, vpc_id=h.vpc_id, table=port.table, ip=h.ip, device=port.device, mac=port.mac)
+        )
         holders[h.id] = port
 
     eips = _eips(state, tables, by_id)
@@ -259,7 +262,8 @@ def _entry_routes(
         table = tables.get(r.vpc_id)
         if table is None:
             continue
-        sink = EntryRoute(r.id, r.vpc_id, table, r.destination, marks.sink_name(table))
+        entry = functools.partial(EntryRoute, route_id=r.id, vpc_id=r.vpc_id, table=table, dst=r.destination)
+        sink = entry(device=marks.sink_name(table))
         if r.next_hop_type == "havip":
             h = havips.get(r.next_hop_id)
             port = holders.get(r.next_hop_id)
@@ -267,15 +271,15 @@ def _entry_routes(
                 problems.append(f"route entry {r.id}: next hop HaVip {r.next_hop_id} is not in the desired state")
                 out.append(sink)
             elif port is None:
-                out.append(EntryRoute(r.id, r.vpc_id, table, r.destination, sink.device, None, h.id))
+                out.append(entry(device=sink.device, havip_id=h.id))
             else:
-                out.append(EntryRoute(r.id, r.vpc_id, table, r.destination, port.device, h.ip, h.id))
+                out.append(entry(device=port.device, gateway=h.ip, havip_id=h.id))
             continue
         port = by_id.get(r.next_hop_interface_id or "")
         if port is None or not r.next_hop_ip or port.vpc_id != r.vpc_id:
             out.append(sink)  # the next hop is on another host (later: the tunnel) or gone
         else:
-            out.append(EntryRoute(r.id, r.vpc_id, table, r.destination, port.device, r.next_hop_ip))
+            out.append(entry(device=port.device, gateway=r.next_hop_ip))
     return out
 
 
@@ -293,7 +297,11 @@ def _eips(state: DesiredState, tables: Mapping[str, int], by_id: Mapping[str, Po
         else:
             port = by_id.get(e.network_interface_id or "")
             sources = (port.device,) if port is not None else ()
-        out.append(EipNat(e.ip, e.private_ip, e.vpc_id, table, sources, e.havip_id))
+        out.append(
+            EipNat(
+                eip=e.ip, private_ip=e.private_ip, vpc_id=e.vpc_id, table=table, sources=sources, havip_id=e.havip_id
+            )
+        )
     return out
 
 

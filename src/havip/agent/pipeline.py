@@ -13,7 +13,7 @@ from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 
 from havip.agent import actions as a
-from havip.agent.adoption import admit
+from havip.agent.adoption import Refusal, admit
 from havip.agent.desired import DesiredHost, Uplink, build_desired
 from havip.agent.observed import Observed
 from havip.agent.plan import plan
@@ -24,7 +24,7 @@ from havip.domain.desired import DesiredState
 @dataclass(frozen=True)
 class Pass:
     desired: DesiredHost  # admitted: without the refused ports
-    refused: Mapping[str, str]  # device -> why it may not be a port
+    refused: Mapping[str, Refusal]  # device -> why it may not be a port
     actions: list[a.Action]
 
 

@@ -34,6 +34,7 @@ from typing import Any
 from havip import __version__
 from havip.agent import actions as a
 from havip.agent import claims as c
+from havip.agent.adoption import Refusal
 from havip.agent.claimpath import ClaimPath
 from havip.agent.control import ControlPlane, Heartbeat
 from havip.agent.desired import DesiredHost, Uplink
@@ -106,7 +107,7 @@ class Agent:
         self.metrics = metrics or AgentMetrics()
         self.stopping = threading.Event()
         self.ledger = Ledger(host)
-        self._refused: dict[str, str] = {}  # device -> why it may not be a port (logged once)
+        self._refused: dict[str, Refusal] = {}  # device -> why it may not be a port (logged once)
         self.state: DesiredState | None = None
         self.desired: DesiredHost | None = None
         self.observed: Observed | None = None
@@ -228,11 +229,11 @@ class Agent:
             self.metrics.reconcile_errors.inc()
             event(log, "reconcile-failed", revision=state.revision, error=repr(e), level=logging.ERROR)
 
-    def _refuse_ports(self, refused: Mapping[str, str]) -> None:
+    def _refuse_ports(self, refused: Mapping[str, Refusal]) -> None:
         """Log and count each refused device once per reason (every pass refuses it again)."""
         for device, reason in refused.items():
             if self._refused.get(device) != reason:
-                self.metrics.ports_refused.labels(reason=reason).inc()
+                self.metrics.ports_refused.labels(reason=reason.value).inc()
                 event(log, "port-refused", port=device, reason=reason, level=logging.WARNING)
         self._refused = dict(refused)
 
