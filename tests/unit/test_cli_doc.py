@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
 
 import pytest
 
 from havip.cli.exits import ExitCode
+
+from .scriptkit import script
 
 pytestmark = pytest.mark.unit
 
@@ -15,10 +16,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_cli_doc_is_current() -> None:
-    spec = importlib.util.spec_from_file_location("gen_cli_doc", ROOT / "scripts" / "gen_cli_doc.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    module = script("gen_cli_doc")
     expected = module.render()
     for code in ExitCode:
         assert f"| {code.value} | `{code.name}` |" in expected

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
 
 import pytest
+
+from .scriptkit import script
 
 pytestmark = pytest.mark.unit
 
@@ -13,10 +14,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_errors_doc_is_current() -> None:
-    spec = importlib.util.spec_from_file_location("gen_errors_doc", ROOT / "scripts" / "gen_errors_doc.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    module = script("gen_errors_doc")
     expected = module.render()
     assert "`QuotaExceeded.havips_per_account`" in expected
     assert (ROOT / "docs" / "errors.md").read_text() == expected, "run .venv/bin/python scripts/gen_errors_doc.py"

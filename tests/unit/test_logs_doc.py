@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
 
 import pytest
 
 from havip.logs import FIELDS
+
+from .scriptkit import script
 
 pytestmark = pytest.mark.unit
 
@@ -15,10 +16,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_logs_doc_is_current() -> None:
-    spec = importlib.util.spec_from_file_location("gen_logs_doc", ROOT / "scripts" / "gen_logs_doc.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    module = script("gen_logs_doc")
     expected = module.render()
     for field in FIELDS:
         assert f"| `{field}` |" in expected
@@ -28,10 +26,7 @@ def test_logs_doc_is_current() -> None:
 
 
 def test_every_event_uses_only_the_vocabulary() -> None:
-    spec = importlib.util.spec_from_file_location("gen_logs_doc", ROOT / "scripts" / "gen_logs_doc.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    module = script("gen_logs_doc")
     found = module.events()
     assert len(found) > 20
     for name, (_levels, _modules, fields) in found.items():

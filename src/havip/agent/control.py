@@ -13,11 +13,11 @@ from __future__ import annotations
 
 import collections
 import threading
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Protocol
 
-from havip.client import ApiError
+from havip.client import ApiError, HavipClient
 from havip.client.errors import NO_RESPONSE
 from havip.contract import agents as wire
 from havip.contract.agents import Report, ReportBatchItem
@@ -44,23 +44,8 @@ class ControlPlane(Protocol):
         ...
 
 
-class Client(Protocol):
-    """The part of ``havip.client.HavipClient`` the agent uses."""
-
-    def desired_state(
-        self,
-        host: str,
-        since_revision: int | None = None,
-        wait: float | None = None,
-        *,
-        agent_version: str | None = None,
-        applied_revision: int | None = None,
-    ) -> Any: ...
-    def report_batch(self, host: str, bodies: Sequence[Mapping[str, Any]]) -> Sequence[Mapping[str, Any]]: ...
-
-
 class HttpControlPlane:
-    def __init__(self, client: Client, host: str) -> None:
+    def __init__(self, client: HavipClient, host: str) -> None:
         self.client, self.host = client, host
 
     def fetch(self, since_revision: int | None, wait: float | None, heartbeat: Heartbeat) -> DesiredState | None:
