@@ -9,6 +9,8 @@ names nothing, an instance without its primary interface.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from havip.domain.model import HaVipStatus
 from havip.store import Store
 
@@ -29,7 +31,7 @@ def check_consistent(store: Store, *, tokens_name_resources: bool = True) -> dic
         tokens = uow.idempotency.find()
         events = uow.events.find(kind=["associated", "unassociated"])
         others = {v.id for v in uow.vpcs.find()} | {s.id for s in uow.subnets.find()}
-    owners: dict[str, dict[str, object]] = {"havip": havips, "network_interface": enis, "eip": eips}
+    owners: dict[str, Mapping[str, object]] = {"havip": havips, "network_interface": enis, "eip": eips}
     owned = {(a.owner_type, a.owner_id, a.ip) for a in allocations}
     assert len({(a.subnet_id, a.ip) for a in allocations}) == len(allocations), "an address with two owners"
     for a in allocations:

@@ -127,7 +127,7 @@ def test_without_json_an_error_stays_one_human_line(cli: Cli) -> None:
 
 def test_a_usage_error_under_json_is_one_object_too(cli: Cli) -> None:
     status, body = cli.error("vpc", "list", "--bogus")
-    assert status == ExitCode.USAGE == 2
+    assert status == ExitCode.USAGE and ExitCode.USAGE.value == 2
     assert body == {"code": "Usage", "message": "No such option: --bogus", "request_id": None, "status": None}
     human = cli.run("vpc", "list", "--bogus")
     assert human.exit_code == ExitCode.USAGE and "No such option" in human.stderr

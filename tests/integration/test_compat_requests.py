@@ -13,7 +13,7 @@ import datetime as dt
 import hashlib
 import uuid
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, cast
 from urllib.parse import urlencode
 
 import httpx
@@ -161,7 +161,7 @@ def test_a_replayed_request_is_refused(fresh: CloudKit) -> None:
 def test_bad_classic_requests(fresh: CloudKit, change: dict[str, dict[str, str]], status: int, code: str) -> None:
     cloud = fresh
     body = {"RegionId": ALI_REGION}
-    query = terraform(cloud, "DescribeVpcs", body, **change.get("query", {}))
+    query = terraform(cloud, "DescribeVpcs", body, **cast(dict[str, Any], change.get("query", {})))
     failed(send(cloud, query, change.get("body", body)), status, code)
 
 

@@ -37,7 +37,7 @@ def test_the_file_is_used_and_a_flag_overrides_it(tmp_path: Path) -> None:
     for args, socket in (((), from_file), (("--listen", f"unix:{from_flag}"), from_flag)):
         process = start(tmp_path, "--config", str(conf), *args)
         try:
-            wait_until(lambda s=socket: answers(s), timeout=60, interval=0.1)
+            wait_until(lambda: answers(socket), timeout=60, interval=0.1)  # noqa: B023 - used at once
             assert not (from_flag if socket == from_file else from_file).exists()
         finally:
             process.terminate()

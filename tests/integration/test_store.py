@@ -44,7 +44,7 @@ def test_sqlite_runs_in_wal_mode_with_a_full_sync_at_each_commit(tmp_path: Path)
     try:
         store.migrate()
         with store.uow(write=True) as uow:
-            session = uow.session  # type: ignore[attr-defined]
+            session = uow.session
             assert session.execute(text("PRAGMA journal_mode")).scalar() == "wal"
             assert session.execute(text("PRAGMA synchronous")).scalar() == 2  # FULL: fsync at every commit
             assert session.execute(text("PRAGMA busy_timeout")).scalar() == 30_000

@@ -11,7 +11,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from havip.lab import control
 from havip.lab.spec import LabPaths, LabSpec, namespace_prefix
@@ -40,13 +40,13 @@ class Lab:
         return control.request(self.paths, {"op": op, **kw}, timeout=120)
 
     def status(self) -> dict[str, Any]:
-        return self.call("status")["status"]
+        return cast(dict[str, Any], self.call("status")["status"])
 
     def failover(self, mode: str) -> dict[str, Any]:
-        return self.call("failover", mode=mode)["failover"]
+        return cast(dict[str, Any], self.call("failover", mode=mode)["failover"])
 
     def ns(self, instance: str) -> str:
-        return next(i["namespace"] for i in self.status()["instances"] if i["name"] == instance)
+        return str(next(i["namespace"] for i in self.status()["instances"] if i["name"] == instance))
 
     def remove(self) -> str:
         """Take the scenario's EIP or route entry away (through the lab's API)."""
