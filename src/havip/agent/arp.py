@@ -62,6 +62,11 @@ class Ignored:
     reason: Skip
 
 
+def ipv4(b: bytes) -> str:
+    """Four address bytes as dotted quad (what ``socket.inet_ntoa`` does, without the socket module)."""
+    return f"{b[0]}.{b[1]}.{b[2]}.{b[3]}"
+
+
 def mac_str(b: bytes) -> str:
     return ":".join(f"{x:02x}" for x in b)
 
@@ -91,7 +96,7 @@ def classify(frame: bytes, ifindex: int, pkttype: int = 0) -> GarpSeen | Ignored
         return Ignored(Skip.PROBE)
     if spa != tpa:
         return Ignored(Skip.NOT_GRATUITOUS)
-    return GarpSeen(ifindex, str(ipaddress.IPv4Address(spa)), mac_str(sha), op)
+    return GarpSeen(ifindex, ipv4(spa), mac_str(sha), op)
 
 
 def classify_watch(frame: bytes, ifindex: int, pkttype: int, gateway_mac: str) -> GarpSeen | ProbeAnswer | Ignored:
@@ -105,7 +110,7 @@ def classify_watch(frame: bytes, ifindex: int, pkttype: int, gateway_mac: str) -
         return seen
     return ProbeAnswer(
         ifindex,
-        str(ipaddress.IPv4Address(frame[ETH_HLEN + 14 : ETH_HLEN + 18])),
+        ipv4(frame[ETH_HLEN + 14 : ETH_HLEN + 18]),
         mac_str(frame[ETH_HLEN + 8 : ETH_HLEN + 14]),
     )
 

@@ -111,9 +111,9 @@ class Reporter:
         with self._cond:
             return list(self._queue)
 
-    def _next(self, timeout: float) -> list[Queued]:
+    def _next(self, timeout: float | None) -> list[Queued]:
         """The head of the queue, up to ``batch_max`` reports (empty when stopping or
-        when nothing came within ``timeout``)."""
+        when nothing came within ``timeout``; None: until something comes or ``wake``)."""
         with self._cond:
             if not self._queue and not self._stopping:
                 self._cond.wait(timeout)
@@ -138,7 +138,7 @@ class Reporter:
             if not self._stopping:
                 self._cond.wait(seconds)
 
-    def step(self, idle_timeout: float = 1.0) -> None:
+    def step(self, idle_timeout: float | None = None) -> None:
         """Send the head batch once: settled, or backed off for a retry. An unexpected
         exception (a bug) leaves the batch at the head and goes to the loop runner."""
         batch = self._next(idle_timeout)

@@ -70,8 +70,8 @@ class FlowResetter:
     def idle(self) -> bool:
         return self._jobs.unfinished_tasks == 0
 
-    def step(self, timeout: float = 1.0) -> None:
-        """Run the next job, if one comes within ``timeout``. A failure (the kernel's or
+    def step(self, timeout: float | None = None) -> None:
+        """Run the next job, if one comes within ``timeout`` (None: until one comes or ``wake``). A failure (the kernel's or
         a bug) goes to the loop runner: logged, counted, and the next job runs after it."""
         try:
             job = self._jobs.get(timeout=timeout)

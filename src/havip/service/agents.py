@@ -164,19 +164,10 @@ def _desired_routes(uow: UnitOfWork, routes: list[RouteEntry], havips: list[HaVi
     out = []
     for r in routes:
         if r.next_hop_type is NextHopType.HAVIP:
-            vip = vip_of.get(r.next_hop_id)
-            out.append(
-                DesiredRoute(
-                    id=r.id,
-                    vpc_id=r.vpc_id,
-                    destination=r.destination,
-                    next_hop_type=r.next_hop_type.value,
-                    next_hop_id=r.next_hop_id,
-                    next_hop_ip=vip,
-                )
-            )
-            continue
-        eni = (primary_of if r.next_hop_type is NextHopType.INSTANCE else eni_of).get(r.next_hop_id)
+            interface_id, ip = None, vip_of.get(r.next_hop_id)
+        else:
+            eni = (primary_of if r.next_hop_type is NextHopType.INSTANCE else eni_of).get(r.next_hop_id)
+            interface_id, ip = (eni.id, eni.primary_ip) if eni else (None, None)
         out.append(
             DesiredRoute(
                 id=r.id,
@@ -184,8 +175,8 @@ def _desired_routes(uow: UnitOfWork, routes: list[RouteEntry], havips: list[HaVi
                 destination=r.destination,
                 next_hop_type=r.next_hop_type.value,
                 next_hop_id=r.next_hop_id,
-                next_hop_interface_id=eni.id if eni else None,
-                next_hop_ip=eni.primary_ip if eni else None,
+                next_hop_interface_id=interface_id,
+                next_hop_ip=ip,
             )
         )
     return out
