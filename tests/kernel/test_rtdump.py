@@ -74,7 +74,15 @@ def pyroute2_read(
                 table = msg.get("table")
                 if marks.is_our_route_table(table):
                     dst = f"{msg.get('dst') or '0.0.0.0'}/{msg['dst_len']}"
-                    routes.add(Route(table, dst, names.get(msg.get("oif")), msg["proto"], msg.get("gateway")))
+                    routes.add(
+                        Route(
+                            table=table,
+                            dst=dst,
+                            device=names.get(msg.get("oif")),
+                            proto=msg["proto"],
+                            gateway=msg.get("gateway"),
+                        )
+                    )
             neighs = set()
             for msg in ipr.get_neighbours(family=socket.AF_INET):
                 dev = names.get(msg["ifindex"])
@@ -86,13 +94,13 @@ def pyroute2_read(
                 suppress = msg.get("suppress_prefixlen")
                 rules.add(
                     Rule(
-                        msg.get("priority") or 0,
-                        msg.get("iifname"),
-                        msg.get("table") if msg["action"] == FR_ACT_TO_TBL else None,
-                        msg.get("protocol") or 0,
-                        msg.get("fwmark"),
-                        msg.get("fwmask") if msg.get("fwmark") is not None else None,
-                        None if suppress in (None, NO_SUPPRESS) else suppress,
+                        priority=msg.get("priority") or 0,
+                        iif=msg.get("iifname"),
+                        table=msg.get("table") if msg["action"] == FR_ACT_TO_TBL else None,
+                        proto=msg.get("protocol") or 0,
+                        fwmark=msg.get("fwmark"),
+                        fwmask=msg.get("fwmask") if msg.get("fwmark") is not None else None,
+                        suppress_prefixlength=None if suppress in (None, NO_SUPPRESS) else suppress,
                     )
                 )
             return links, frozenset(routes), frozenset(neighs), frozenset(rules)
@@ -187,5 +195,5 @@ def test_an_action_on_a_device_recreated_since_the_read_finds_its_new_ifindex(la
     assert dp.apply(acts) == []
     observed = dp.read()
     assert observed.links[inst.port].index != old
-    assert Route(table, f"{inst.ip}/32", inst.port, marks.RTPROT_HAVIP) in observed.routes
+    assert Route(table=table, dst=f"{inst.ip}/32", device=inst.port, proto=marks.RTPROT_HAVIP) in observed.routes
     assert Neigh(inst.port, inst.ip, inst.mac, True) in observed.neighs

@@ -26,15 +26,15 @@ def one_port(device: str) -> DesiredState:
 @pytest.mark.parametrize(
     ("link", "refused"),
     [
-        (Link("p1", 2, kind="veth"), None),
-        (Link("p1", 2, kind="tap"), None),
-        (Link("p1", 2, kind="tun"), "not-veth-or-tap"),
-        (Link("p1", 2, kind=None), "not-veth-or-tap"),
-        (Link("p1", 2, kind="bridge"), "not-veth-or-tap"),
-        (Link("p1", 2, kind="veth", has_ipv4=True), "has-ipv4"),
-        (Link("eth0", 2, kind="veth"), "uplink"),
-        (Link(SINK, 2, kind="veth"), "agent-device"),
-        (Link("p1", 2, marks.ALIAS_SINK + "vpc-9", kind="veth"), "agent-device"),
+        (Link(name="p1", index=2, kind="veth"), None),
+        (Link(name="p1", index=2, kind="tap"), None),
+        (Link(name="p1", index=2, kind="tun"), "not-veth-or-tap"),
+        (Link(name="p1", index=2, kind=None), "not-veth-or-tap"),
+        (Link(name="p1", index=2, kind="bridge"), "not-veth-or-tap"),
+        (Link(name="p1", index=2, kind="veth", has_ipv4=True), "has-ipv4"),
+        (Link(name="eth0", index=2, kind="veth"), "uplink"),
+        (Link(name=SINK, index=2, kind="veth"), "agent-device"),
+        (Link(name="p1", index=2, alias=marks.ALIAS_SINK + "vpc-9", kind="veth"), "agent-device"),
     ],
     ids=["veth", "tap", "tun", "physical", "bridge", "veth-with-ipv4", "the-uplink", "a-sink-name", "a-sink-alias"],
 )
@@ -46,7 +46,7 @@ def test_which_devices_may_become_ports(link: Link, refused: str | None) -> None
 
 
 def test_a_refused_device_is_left_untouched() -> None:
-    eth0 = Link("eth0", 2, None, "02:00:00:00:00:99", True, None, has_ipv4=True)
+    eth0 = Link(name="eth0", index=2, alias=None, mac="02:00:00:00:00:99", up=True, kind=None, has_ipv4=True)
     acts = reconcile_pass(one_port("eth0"), Observed(complete=True, links={"eth0": eth0}), uplink=UPLINK).actions
     touching = [act for act in acts if "eth0" in repr(act) and not isinstance(act, a.ConfigureUplink | a.ApplyNftTable)]
     assert touching == []

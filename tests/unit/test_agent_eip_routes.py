@@ -113,26 +113,70 @@ def test_eips_need_an_uplink_and_know_who_may_send_from_their_address() -> None:
 def converged(d_state: DesiredState) -> Observed:
     d = build_desired(d_state, uplink=UPLINK)
     nft = {key: digest for key, (digest, _text) in render_tables(d).items()}
-    links = {v.sink: Link(v.sink, 1, marks.ALIAS_SINK + v.vpc_id, "aa:00:00:00:00:01", True, "ifb") for v in d.vpcs}
+    links = {
+        v.sink: Link(
+            name=v.sink, index=1, alias=marks.ALIAS_SINK + v.vpc_id, mac="aa:00:00:00:00:01", up=True, kind="ifb"
+        )
+        for v in d.vpcs
+    }
     links |= {
-        p.device: Link(p.device, 2, marks.ALIAS_PORT + p.interface_id, marks.GATEWAY_MAC, True, "veth", True)
+        p.device: Link(
+            name=p.device,
+            index=2,
+            alias=marks.ALIAS_PORT + p.interface_id,
+            mac=marks.GATEWAY_MAC,
+            up=True,
+            kind="veth",
+            port_sysctls_ok=True,
+        )
         for p in d.ports
     }
-    links["uplink"] = Link("uplink", 9, None, "aa:00:00:00:00:09", True, "veth", False, True)
-    routes = {Route(v.table, "0.0.0.0/0", v.sink, P) for v in d.vpcs}
-    routes |= {Route(T, "10.0.0.0/24", marks.sink_name(T), P)}
-    routes |= {Route(p.table, f"{ip}/32", p.device, P) for p in d.ports for ip in p.addresses}
-    routes |= {Route(v.table, f"{v.ip}/32", v.device, P) for v in d.vips}
-    routes |= {Route(r.table, r.dst, r.device, P, r.gateway) for r in d.routes}
-    routes |= {Route(marks.EGRESS_TABLE, "0.0.0.0/0", "uplink", P, UPLINK.gateway)}
+    links["uplink"] = Link(
+        name="uplink",
+        index=9,
+        alias=None,
+        mac="aa:00:00:00:00:09",
+        up=True,
+        kind="veth",
+        port_sysctls_ok=False,
+        uplink_sysctls_ok=True,
+    )
+    routes = {Route(table=v.table, dst="0.0.0.0/0", device=v.sink, proto=P) for v in d.vpcs}
+    routes |= {Route(table=T, dst="10.0.0.0/24", device=marks.sink_name(T), proto=P)}
+    routes |= {Route(table=p.table, dst=f"{ip}/32", device=p.device, proto=P) for p in d.ports for ip in p.addresses}
+    routes |= {Route(table=v.table, dst=f"{v.ip}/32", device=v.device, proto=P) for v in d.vips}
+    routes |= {Route(table=r.table, dst=r.dst, device=r.device, proto=P, gateway=r.gateway) for r in d.routes}
+    routes |= {Route(table=marks.EGRESS_TABLE, dst="0.0.0.0/0", device="uplink", proto=P, gateway=UPLINK.gateway)}
     neighs = {Neigh(p.device, ip, p.mac, True) for p in d.ports for ip in p.addresses}
     neighs |= {Neigh(v.device, v.ip, v.mac, True) for v in d.vips}
-    rules = {Rule(marks.RULE_PREF_LOOKUP, p.device, p.table, P) for p in d.ports}
-    rules |= {Rule(marks.RULE_PREF_UNREACHABLE, p.device, None, P) for p in d.ports}
+    rules = {Rule(priority=marks.RULE_PREF_LOOKUP, iif=p.device, table=p.table, proto=P) for p in d.ports}
+    rules |= {Rule(priority=marks.RULE_PREF_UNREACHABLE, iif=p.device, table=None, proto=P) for p in d.ports}
     rules |= {
-        Rule(marks.RULE_PREF_EGRESS_VPC, None, T, P, marks.egress_mark(T), marks.MARK_FULL, 0),
-        Rule(marks.RULE_PREF_EGRESS, None, marks.EGRESS_TABLE, P, marks.MARK_EGRESS, marks.MARK_MASK),
-        Rule(marks.RULE_PREF_INBOUND, "uplink", T, P, marks.inbound_mark(T), marks.MARK_FULL),
+        Rule(
+            priority=marks.RULE_PREF_EGRESS_VPC,
+            iif=None,
+            table=T,
+            proto=P,
+            fwmark=marks.egress_mark(T),
+            fwmask=marks.MARK_FULL,
+            suppress_prefixlength=0,
+        ),
+        Rule(
+            priority=marks.RULE_PREF_EGRESS,
+            iif=None,
+            table=marks.EGRESS_TABLE,
+            proto=P,
+            fwmark=marks.MARK_EGRESS,
+            fwmask=marks.MARK_MASK,
+        ),
+        Rule(
+            priority=marks.RULE_PREF_INBOUND,
+            iif="uplink",
+            table=T,
+            proto=P,
+            fwmark=marks.inbound_mark(T),
+            fwmask=marks.MARK_FULL,
+        ),
     }
     return Observed(True, True, links, frozenset(routes), frozenset(neighs), frozenset(rules), nft)
 

@@ -24,22 +24,29 @@ P = marks.RTPROT_HAVIP
 
 
 def port_link(name: str, iface: str, index: int = 2) -> Link:
-    return Link(name, index, marks.ALIAS_PORT + iface, GW, True, "veth", True)
+    return Link(
+        name=name, index=index, alias=marks.ALIAS_PORT + iface, mac=GW, up=True, kind="veth", port_sysctls_ok=True
+    )
 
 
 def converged(state: DesiredState) -> Observed:
     """The kernel after a perfect apply of ``state`` (built by hand, not by the planner)."""
     d = build_desired(state)
     nft = {key: digest for key, (digest, _text) in render_tables(d).items()}
-    links = {v.sink: Link(v.sink, 1, marks.ALIAS_SINK + v.vpc_id, "aa:00:00:00:00:01", True, "ifb") for v in d.vpcs}
+    links = {
+        v.sink: Link(
+            name=v.sink, index=1, alias=marks.ALIAS_SINK + v.vpc_id, mac="aa:00:00:00:00:01", up=True, kind="ifb"
+        )
+        for v in d.vpcs
+    }
     links |= {p.device: port_link(p.device, p.interface_id) for p in d.ports}
-    routes = {Route(v.table, "0.0.0.0/0", v.sink, P) for v in d.vpcs}
-    routes |= {Route(p.table, f"{ip}/32", p.device, P) for p in d.ports for ip in p.addresses}
-    routes |= {Route(v.table, f"{v.ip}/32", v.device, P) for v in d.vips}
+    routes = {Route(table=v.table, dst="0.0.0.0/0", device=v.sink, proto=P) for v in d.vpcs}
+    routes |= {Route(table=p.table, dst=f"{ip}/32", device=p.device, proto=P) for p in d.ports for ip in p.addresses}
+    routes |= {Route(table=v.table, dst=f"{v.ip}/32", device=v.device, proto=P) for v in d.vips}
     neighs = {Neigh(p.device, ip, p.mac, True) for p in d.ports for ip in p.addresses}
     neighs |= {Neigh(v.device, v.ip, v.mac, True) for v in d.vips}
-    rules = {Rule(marks.RULE_PREF_LOOKUP, p.device, p.table, P) for p in d.ports}
-    rules |= {Rule(marks.RULE_PREF_UNREACHABLE, p.device, None, P) for p in d.ports}
+    rules = {Rule(priority=marks.RULE_PREF_LOOKUP, iif=p.device, table=p.table, proto=P) for p in d.ports}
+    rules |= {Rule(priority=marks.RULE_PREF_UNREACHABLE, iif=p.device, table=None, proto=P) for p in d.ports}
     return Observed(True, True, links, frozenset(routes), frozenset(neighs), frozenset(rules), nft)
 
 
@@ -127,7 +134,9 @@ def test_two_interfaces_naming_one_device_keep_the_first() -> None:
 
 def test_empty_kernel_gets_everything_in_order() -> None:
     st = two_ports()
-    obs = Observed(complete=True, links={"p1": Link("p1", 2, kind="veth"), "p2": Link("p2", 3, kind="tap")})
+    obs = Observed(
+        complete=True, links={"p1": Link(name="p1", index=2, kind="veth"), "p2": Link(name="p2", index=3, kind="tap")}
+    )
     acts = plan(build_desired(st), obs)
     assert kinds(acts) == [
         "SetHostSysctls",
@@ -157,12 +166,22 @@ def foreign(obs: Observed) -> Observed:
     """Add objects that are not ours: another daemon's route in our table range, a
     main-table route, a rule outside our priorities, an unmarked device, a foreign
     nft table and a learned neighbour."""
-    links = dict(obs.links) | {"eth9": Link("eth9", 9, None, "02:00:00:00:00:09", True, "veth")}
+    links = dict(obs.links) | {
+        "eth9": Link(name="eth9", index=9, alias=None, mac="02:00:00:00:00:09", up=True, kind="veth")
+    }
     return replace(
         obs,
         links=links,
-        routes=obs.routes | {Route(T, "192.0.2.0/24", "eth9", 4), Route(254, "0.0.0.0/0", "eth9", P)},
-        rules=obs.rules | {Rule(500, "eth9", 100, P), Rule(marks.RULE_PREF_LOOKUP, "eth9", 100, 4)},
+        routes=obs.routes
+        | {
+            Route(table=T, dst="192.0.2.0/24", device="eth9", proto=4),
+            Route(table=254, dst="0.0.0.0/0", device="eth9", proto=P),
+        },
+        rules=obs.rules
+        | {
+            Rule(priority=500, iif="eth9", table=100, proto=P),
+            Rule(priority=marks.RULE_PREF_LOOKUP, iif="eth9", table=100, proto=4),
+        },
         neighs=obs.neighs
         | {Neigh("eth9", "10.9.9.9", "02:00:00:00:00:10", True), Neigh("p1", "10.0.0.99", "02:aa:00:00:00:01", False)},
         nft=dict(obs.nft) | {("inet", "filter"): ""},

@@ -143,7 +143,9 @@ class FakeState:
             self.rules.discard(self._rule(act))
         elif isinstance(act, a.ReplaceRoute):
             self._device(act.device)
-            self.routes[(act.table, act.dst)] = Route(act.table, act.dst, act.device, marks.RTPROT_HAVIP, act.gateway)
+            self.routes[(act.table, act.dst)] = Route(
+                table=act.table, dst=act.dst, device=act.device, proto=marks.RTPROT_HAVIP, gateway=act.gateway
+            )
         elif isinstance(act, a.DeleteRoute):
             self.routes.pop((act.table, act.dst), None)
         elif isinstance(act, a.ReplaceNeigh):
@@ -161,7 +163,13 @@ class FakeState:
     @staticmethod
     def _rule(act: a.AddRule | a.DeleteRule) -> Rule:
         return Rule(
-            act.priority, act.iif, act.table, marks.RTPROT_HAVIP, act.fwmark, act.fwmask, act.suppress_prefixlength
+            priority=act.priority,
+            iif=act.iif,
+            table=act.table,
+            proto=marks.RTPROT_HAVIP,
+            fwmark=act.fwmark,
+            fwmask=act.fwmask,
+            suppress_prefixlength=act.suppress_prefixlength,
         )
 
     def move(self, m: Move) -> None:
@@ -171,9 +179,13 @@ class FakeState:
             if device is None:
                 raise DataplaneError(f"route switch of {m.vip}: No such device")
             self.neighs[(device, m.vip)] = Neigh(device, m.vip, m.mac, True)
-            self.routes[(m.table, f"{m.vip}/32")] = Route(m.table, f"{m.vip}/32", device, marks.RTPROT_HAVIP)
+            self.routes[(m.table, f"{m.vip}/32")] = Route(
+                table=m.table, dst=f"{m.vip}/32", device=device, proto=marks.RTPROT_HAVIP
+            )
             for dst in m.routes:
-                self.routes[(m.table, dst)] = Route(m.table, dst, device, marks.RTPROT_HAVIP, m.vip)
+                self.routes[(m.table, dst)] = Route(
+                    table=m.table, dst=dst, device=device, proto=marks.RTPROT_HAVIP, gateway=m.vip
+                )
 
 
 class _Readable:

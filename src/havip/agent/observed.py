@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from havip.agent import marks
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Link:
     name: str
     index: int = 0
@@ -30,7 +30,7 @@ class Link:
     has_ipv4: bool = False  # carries an IPv4 address (never a port: the host uses it)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Route:
     table: int
     dst: str  # "a.b.c.d/len"
@@ -47,7 +47,7 @@ class Neigh:
     permanent: bool
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Rule:
     priority: int
     iif: str | None

@@ -129,10 +129,38 @@ def _wanted_nat_rules(desired: DesiredHost) -> set[Rule]:
     if not desired.eips or up is None:
         return set()
     p = marks.RTPROT_HAVIP
-    out = {Rule(marks.RULE_PREF_EGRESS, None, marks.EGRESS_TABLE, p, marks.MARK_EGRESS, marks.MARK_MASK)}
+    out = {
+        Rule(
+            priority=marks.RULE_PREF_EGRESS,
+            iif=None,
+            table=marks.EGRESS_TABLE,
+            proto=p,
+            fwmark=marks.MARK_EGRESS,
+            fwmask=marks.MARK_MASK,
+        )
+    }
     for table in {e.table for e in desired.eips}:
-        out.add(Rule(marks.RULE_PREF_EGRESS_VPC, None, table, p, marks.egress_mark(table), marks.MARK_FULL, 0))
-        out.add(Rule(marks.RULE_PREF_INBOUND, up.device, table, p, marks.inbound_mark(table), marks.MARK_FULL))
+        out.add(
+            Rule(
+                priority=marks.RULE_PREF_EGRESS_VPC,
+                iif=None,
+                table=table,
+                proto=p,
+                fwmark=marks.egress_mark(table),
+                fwmask=marks.MARK_FULL,
+                suppress_prefixlength=0,
+            )
+        )
+        out.add(
+            Rule(
+                priority=marks.RULE_PREF_INBOUND,
+                iif=up.device,
+                table=table,
+                proto=p,
+                fwmark=marks.inbound_mark(table),
+                fwmask=marks.MARK_FULL,
+            )
+        )
     return out
 
 

@@ -34,8 +34,8 @@ class IifRules:
     def wanted(self, desired: DesiredHost) -> set[Rule]:
         out: set[Rule] = set()
         for p in desired.ports:
-            out.add(Rule(marks.RULE_PREF_LOOKUP, p.device, p.table, marks.RTPROT_HAVIP))
-            out.add(Rule(marks.RULE_PREF_UNREACHABLE, p.device, None, marks.RTPROT_HAVIP))
+            out.add(Rule(priority=marks.RULE_PREF_LOOKUP, iif=p.device, table=p.table, proto=marks.RTPROT_HAVIP))
+            out.add(Rule(priority=marks.RULE_PREF_UNREACHABLE, iif=p.device, table=None, proto=marks.RTPROT_HAVIP))
         return out
 
     def plan(self, desired: DesiredHost, observed: Observed) -> tuple[list[Action], list[Action]]:

@@ -140,7 +140,13 @@ class Dataplane:
         names = {link.index: n for n, link in links.items()}
         self._indexes = {n: link.index for n, link in links.items()}
         routes = {
-            Route(r.table, r.dst, names.get(r.oif) if r.oif is not None else None, r.proto, r.gateway)
+            Route(
+                table=r.table,
+                dst=r.dst,
+                device=names.get(r.oif) if r.oif is not None else None,
+                proto=r.proto,
+                gateway=r.gateway,
+            )
             for r in self._dump.routes()
             if marks.is_our_route_table(r.table)
         }
@@ -151,13 +157,13 @@ class Dataplane:
         }
         rules = {
             Rule(
-                r.priority,
-                r.iif,
-                r.table if r.action == FR_ACT_TO_TBL else None,
-                r.protocol,
-                r.fwmark,
-                r.fwmask if r.fwmark is not None else None,
-                None if r.suppress_prefixlen in (None, NO_SUPPRESS) else r.suppress_prefixlen,
+                priority=r.priority,
+                iif=r.iif,
+                table=r.table if r.action == FR_ACT_TO_TBL else None,
+                proto=r.protocol,
+                fwmark=r.fwmark,
+                fwmask=r.fwmask if r.fwmark is not None else None,
+                suppress_prefixlength=None if r.suppress_prefixlen in (None, NO_SUPPRESS) else r.suppress_prefixlen,
             )
             for r in self._dump.rules()
         }
