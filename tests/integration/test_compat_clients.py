@@ -12,44 +12,20 @@ tccli, one process per call, on SQLite (``fresh``).
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from havip.api.compat.tencent import idmap
-from havip.service.accounts import Bootstrap
-from havip.store import Store
 
-from . import cloudkit
 from .clients import AliyunV1, Tccli
-from .cloudkit import ALI_REGION, TC_REGION, CloudKit, Server
+from .cloudkit import ALI_REGION, TC_REGION, CloudKit
+from .compat_fixtures import cloud_fixture, fresh_fixture, shared_fixture  # noqa: F401 - fixtures
 
 pytestmark = pytest.mark.integration
 
 SUBNET = ipaddress.ip_network("172.17.16.0/24")
-
-
-@pytest.fixture
-def cloud(store: Store, boot: Bootstrap) -> Iterator[CloudKit]:
-    """The default account on the tier's store (every engine)."""
-    yield from cloudkit.start(store, boot)
-
-
-@pytest.fixture(scope="module")
-def shared(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    yield from cloudkit.shared(tmp_path_factory)
-
-
-@pytest.fixture
-def fresh(shared: Server) -> Iterator[CloudKit]:
-    """A new account on the module's SQLite server.
-
-    For tccli: it starts a Python process per call (about half a second), so its tests
-    run once, on SQLite; what they test is the wire, which no engine changes.
-    """
-    yield from cloudkit.fresh(shared)
 
 
 # ---------------------------------------------------------------- Tencent: tccli

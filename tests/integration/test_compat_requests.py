@@ -12,7 +12,6 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import uuid
-from collections.abc import Iterator
 from typing import Any, cast
 from urllib.parse import urlencode
 
@@ -23,30 +22,11 @@ from tencentcloud.common.sign import Sign
 
 from havip.api.compat.alibaba import actions as alibaba_actions
 from havip.api.compat.tencent import actions as tencent_actions
-from havip.service.accounts import Bootstrap
-from havip.store import Store
 
-from . import cloudkit
-from .cloudkit import ALI_REGION, TC_REGION, CloudKit, Server
+from .cloudkit import ALI_REGION, TC_REGION, CloudKit
+from .compat_fixtures import cloud_fixture, fresh_fixture, shared_fixture  # noqa: F401 - fixtures
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture
-def cloud(store: Store, boot: Bootstrap) -> Iterator[CloudKit]:
-    """The default account on the tier's store (every engine)."""
-    yield from cloudkit.start(store, boot)
-
-
-@pytest.fixture(scope="module")
-def shared(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    yield from cloudkit.shared(tmp_path_factory)
-
-
-@pytest.fixture
-def fresh(shared: Server) -> Iterator[CloudKit]:
-    """A new account on the module's SQLite server."""
-    yield from cloudkit.fresh(shared)
 
 
 def now_utc() -> str:

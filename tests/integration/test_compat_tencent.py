@@ -9,37 +9,18 @@ SDK's three request forms (TC3 with POST, TC3 with GET, the legacy signature).
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import pytest
 
 from havip.api.compat.tencent import idmap
-from havip.service.accounts import Bootstrap
-from havip.store import Store
 
-from . import cloudkit
-from .cloudkit import TC_REGION, CloudKit, Server
+from .cloudkit import TC_REGION, CloudKit
+from .compat_fixtures import cloud_fixture, fresh_fixture, shared_fixture  # noqa: F401 - fixtures
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture
-def cloud(store: Store, boot: Bootstrap) -> Iterator[CloudKit]:
-    """The default account on the tier's store (every engine)."""
-    yield from cloudkit.start(store, boot)
-
-
-@pytest.fixture(scope="module")
-def shared(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    yield from cloudkit.shared(tmp_path_factory)
-
-
-@pytest.fixture
-def fresh(shared: Server) -> Iterator[CloudKit]:
-    """A new account on the module's SQLite server."""
-    yield from cloudkit.fresh(shared)
 
 
 @dataclass

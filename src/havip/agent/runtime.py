@@ -137,11 +137,16 @@ class Agent:
         """Called on the claim path's thread: queue the report, hand the flows over."""
         self.reporter.put(report_of(ev))
         self.metrics.report_queue.set(self.reporter.pending())
-        if isinstance(ev, c.Switched) and ev.vip.eips:  # end the flows its EIPs' peers still have
+        if isinstance(ev, c.Switched):
+            self._vip_moved(ev.vip, ev.acked_ns)
+
+    def _vip_moved(self, vip: c.VipInfo, at_ns: int) -> None:
+        """The VIP's route points at a new port: end the flows its EIPs' peers still have."""
+        if vip.eips:
             self.resetter.put(
                 Job(
-                    reason=Reason.SWITCH, havip_id=ev.vip.havip_id, zone=ev.vip.table,
-                    addresses=frozenset({ev.vip.ip}), kick=True, requested_ns=ev.acked_ns,
+                    reason=Reason.SWITCH, havip_id=vip.havip_id, zone=vip.table, addresses=frozenset({vip.ip}),
+                    kick=True, requested_ns=at_ns,
                 )
             )  # fmt: skip
 
@@ -247,13 +252,8 @@ class Agent:
         for act in applied:
             key = (act.table, act.dst) if isinstance(act, a.ReplaceRoute) else None
             vip = view.vips.get(vip_routes[key]) if key in vip_routes else None
-            if vip is not None and vip.eips:
-                self.resetter.put(
-                    Job(
-                        reason=Reason.SWITCH, havip_id=vip.havip_id, zone=vip.table, addresses=frozenset({vip.ip}),
-                        kick=True, requested_ns=now,
-                    )
-                )  # fmt: skip
+            if vip is not None:
+                self._vip_moved(vip, now)
         if previous is not None:
             kept = {(e.table, e.eip) for e in desired.eips}
             for e in previous.eips:
