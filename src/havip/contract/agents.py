@@ -60,6 +60,21 @@ class DesiredEip(Resource):
     network_interface_id: str | None
 
 
+class DesiredPeer(Resource):
+    host: str = Field(description="the other host's name")
+    underlay: str = Field(description="its underlay address: the tunnel's and the claim messages' destination")
+
+
+class DesiredRemoteInterface(Resource):
+    id: str
+    vpc_id: str
+    subnet_id: str
+    instance_id: str | None
+    host: str = Field(description="the host it is placed on (one of peers)")
+    addresses: list[str]
+    claimable: list[str] = Field(default_factory=list, description="ids of the HaVips it may claim")
+
+
 class DesiredState(Resource):
     revision: int = Field(description="the store's revision; pass it back as since_revision to wait for a change")
     host: str
@@ -70,6 +85,12 @@ class DesiredState(Resource):
     routes: list[DesiredRoute]
     eips: list[DesiredEip] = Field(
         default_factory=list, description="EIPs of the host's HaVips and of its interfaces, to translate on the uplink"
+    )
+    underlay: str | None = Field(None, description="this host's underlay address; null: no tunnel (one host)")
+    vnis: dict[str, int] = Field(default_factory=dict, description="VPC id -> VXLAN network identifier")
+    peers: list[DesiredPeer] = Field(default_factory=list, description="hosts with an underlay that share a VPC")
+    remote_interfaces: list[DesiredRemoteInterface] = Field(
+        default_factory=list, description="interfaces of the host's VPCs placed on peers: routed into the tunnel"
     )
 
     def to_domain(self) -> desired.DesiredState:
@@ -83,6 +104,10 @@ class DesiredState(Resource):
             havips=[desired.DesiredHaVip(**h.model_dump()) for h in self.havips],
             routes=[desired.DesiredRoute(**r.model_dump()) for r in self.routes],
             eips=[desired.DesiredEip(**e.model_dump()) for e in self.eips],
+            underlay=self.underlay,
+            vnis=dict(self.vnis),
+            peers=[desired.DesiredPeer(**p.model_dump()) for p in self.peers],
+            remote_interfaces=[desired.DesiredRemoteInterface(**r.model_dump()) for r in self.remote_interfaces],
         )
 
 

@@ -66,6 +66,31 @@ class DesiredEip:
 
 
 @dataclass(frozen=True, kw_only=True)
+class DesiredPeer:
+    """Another host that shares a VPC with this one, reached over the underlay."""
+
+    host: str  # its name
+    underlay: str  # its underlay IPv4 address: where the tunnel and the claim messages go
+
+
+@dataclass(frozen=True, kw_only=True)
+class DesiredRemoteInterface:
+    """An interface of one of this host's VPCs placed on another host (a peer with an underlay).
+
+    Its addresses are routed into the tunnel towards ``host``; packets that arrive from that
+    host's underlay in the VPC's VNI may carry them (and the HaVips of ``claimable``, and the
+    destinations of route entries whose next hop it is or may hold) as inner source."""
+
+    id: str
+    vpc_id: str
+    subnet_id: str
+    instance_id: str | None = None
+    host: str  # the peer's name (a DesiredPeer of this state)
+    addresses: list[str]
+    claimable: list[str] = field(default_factory=list)  # ids of the HaVips it may claim
+
+
+@dataclass(frozen=True, kw_only=True)
 class DesiredState:
     revision: int
     host: str
@@ -75,3 +100,8 @@ class DesiredState:
     havips: list[DesiredHaVip] = field(default_factory=list)
     routes: list[DesiredRoute] = field(default_factory=list)
     eips: list[DesiredEip] = field(default_factory=list)  # of the host's HaVips' VPCs and of its interfaces
+    # several hosts (all empty on a host without an underlay address: one-host behaviour)
+    underlay: str | None = None  # this host's underlay address; None: no tunnel
+    vnis: dict[str, int] = field(default_factory=dict)  # vpc id -> VNI (every VPC of ``vpcs``)
+    peers: list[DesiredPeer] = field(default_factory=list)  # hosts with an underlay sharing a VPC
+    remote_interfaces: list[DesiredRemoteInterface] = field(default_factory=list)
