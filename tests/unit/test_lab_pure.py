@@ -17,7 +17,18 @@ from havip.lab.probe import Answer, parse_line
 from havip.lab.product_page import LabKeepalived, render
 from havip.lab.scenarios import Scenario, inet_namespace, remote_namespace, transit
 from havip.lab.service import parse_peer_names
-from havip.lab.spec import SCENARIOS, LabPaths, LabSpec, check_name, check_scenario, instance_namespace, port_device
+from havip.lab.spec import (
+    SCENARIOS,
+    LabPaths,
+    LabSpec,
+    check_name,
+    check_scenario,
+    host_namespace,
+    instance_namespace,
+    namespace_prefix,
+    port_device,
+    underlay_namespace,
+)
 from havip.lab.timeline import analyse
 
 pytestmark = pytest.mark.unit
@@ -221,3 +232,44 @@ def test_a_failover_that_fails_after_the_switch_still_repairs_the_old_master() -
     with pytest.raises(RuntimeError, match="went away"):
         f.failover("link")
     assert f.done == [("inject", "link"), ("repair", "link")]
+
+
+# ------------------------------------------------------------------ several hosts
+
+
+def test_one_host_lab_is_placed_as_before() -> None:
+    spec = LabSpec()
+    assert spec.placed() == spec
+    assert {i.host for i in spec.instances} == {1}
+
+
+def test_three_hosts_put_the_members_and_the_client_apart() -> None:
+    placed = LabSpec(hosts=3).placed()
+    where = {i.name: i.host for i in placed.instances}
+    assert where == {"i1": 1, "i2": 2, "client": 3}
+    assert placed.host_names() == ["lab-host", "lab-host2", "lab-host3"]
+    assert [placed.underlay(k) for k in (1, 2, 3)] == ["10.255.0.1", "10.255.0.2", "10.255.0.3"]
+
+
+def test_two_hosts_keep_the_client_with_i1_and_more_hosts_get_bystanders() -> None:
+    assert {i.name: i.host for i in LabSpec(hosts=2).placed().instances} == {"i1": 1, "i2": 2, "client": 1}
+    ten = LabSpec(hosts=10).placed()
+    bystanders = [i for i in ten.instances if i.role == "bystander"]
+    assert [(i.name, i.host) for i in bystanders] == [(f"b{k}", k) for k in range(4, 11)]
+    addresses = [i.address for i in ten.instances]
+    assert len(set(addresses)) == len(addresses)
+    assert not set(addresses) & set(LabSpec(hosts=10, extra_havips=20).extra_vips())
+    assert ten.placed() == ten  # placing twice changes nothing
+    assert LabSpec.from_json(ten.to_json()) == ten
+
+
+def test_host_namespaces_keep_the_one_host_name_for_host_1() -> None:
+    assert host_namespace("lab") == host_namespace("lab", 1) == "havip-lab-host"
+    assert host_namespace("lab", 4) == "havip-lab-host4"
+    assert underlay_namespace("lab").startswith(namespace_prefix("lab"))
+
+
+@pytest.mark.parametrize("hosts", [0, 11, -1])
+def test_a_lab_has_one_to_ten_hosts(hosts: int) -> None:
+    with pytest.raises(ValueError, match="1 to 10 hosts"):
+        LabSpec(hosts=hosts)

@@ -13,6 +13,7 @@ import json
 import logging
 import os
 import shutil
+import signal
 import sys
 import time
 from collections.abc import Callable
@@ -28,13 +29,27 @@ from havip.lab.probe import read_answers
 from havip.lab.procs import Proc, ProcessTable
 from havip.lab.product_page import LabKeepalived, render
 from havip.lab.scenarios import ProbePath, Scenario
-from havip.lab.spec import LabPaths, LabSpec, host_namespace, instance_namespace, namespace_prefix, port_device
+from havip.lab.spec import (
+    UNDERLAY_BRIDGE,
+    UNDERLAY_CIDR,
+    UNDERLAY_NIC,
+    LabPaths,
+    LabSpec,
+    host_name,
+    host_namespace,
+    instance_namespace,
+    namespace_prefix,
+    port_device,
+    underlay_device,
+    underlay_namespace,
+)
 from havip.service.accounts import bootstrap
 from havip.store import Store
 
 log = logging.getLogger("havip.lab")
 
-HOST_NAME = "lab-host"
+HOST_NAME = host_name(1)
+TUNNEL_MTU = 1464  # what an instance may send through the hosts' VXLAN-GPE tunnel (1500 - 36)
 HAVIP = [sys.executable, "-m", "havip"]
 
 
@@ -74,6 +89,7 @@ class Node:
     mac: str = ""
     keepalived: Keepalived | None = None
     service: Proc | None = None
+    host: int = 1  # the lab host it is placed on
 
 
 @dataclass
@@ -89,6 +105,7 @@ class LabBuilder:
     scenario: Scenario = field(default_factory=Scenario)
 
     def __post_init__(self) -> None:
+        self.spec = self.spec.placed()
         self.scenario = Scenario(self.spec.scenario)
 
     @property
@@ -101,7 +118,18 @@ class LabBuilder:
 
     @property
     def host_ns(self) -> str:
+        """Host 1's namespace (the only one of a one-host lab; where a scenario's uplink is)."""
         return host_namespace(self.spec.name)
+
+    def host_ns_of(self, node: Node) -> str:
+        return host_namespace(self.spec.name, node.host)
+
+    def host_of(self, node: Node) -> str:
+        return host_name(node.host)
+
+    @staticmethod
+    def agent_proc(k: int) -> str:
+        return "agent" if k == 1 else f"agent-host{k}"
 
     def api(self) -> HavipClient:
         assert self.tenant is not None, "the lab's control plane is not up"
@@ -117,12 +145,15 @@ class LabBuilder:
 
     def build(self) -> None:
         spec = self.spec
-        self.progress(f"lab {spec.name}: namespaces")
-        netns.create(self.host_ns)
+        self.progress(f"lab {spec.name}: namespaces" + (f" ({spec.hosts} hosts)" if spec.hosts > 1 else ""))
+        for k in range(1, spec.hosts + 1):
+            netns.create(host_namespace(spec.name, k))
+        if spec.hosts > 1:
+            self.underlay()
         for inst in spec.instances:
             ns = instance_namespace(spec.name, inst.name)
             netns.create(ns)
-            self.nodes[inst.name] = Node(inst.name, inst.role, inst.address, ns)
+            self.nodes[inst.name] = Node(inst.name, inst.role, inst.address, ns, host=inst.host)
         self.scenario.namespaces(self)
 
         self.progress("control plane: havip serve (SQLite) on a unix socket")
@@ -143,31 +174,14 @@ class LabBuilder:
         self.tenant = HavipClient(self.api_url, boot.tenant_token)
         self._resources(operator)
 
-        self.progress("instances: veth pairs to the host namespace")
-        prefix = ipaddress.IPv4Network(spec.subnet_cidr).prefixlen
-        gateway = gateway_address(spec.subnet_cidr)
+        self.progress("instances: veth pairs to their host's namespace")
         for node in self.nodes.values():
-            netns.veth(self.host_ns, port_device(node.name), node.namespace, "eth0", node.mac)
-            netns.configure_instance(node.namespace, "eth0", node.address, prefix, gateway)
+            self.wire_instance(node)
         self.scenario.wire(self)
 
-        self.progress("host agent: havip agent in the host namespace")
-        agent_key = self._agent_key
-        self.table.start(
-            "agent",
-            [
-                *HAVIP,
-                "agent",
-                "--server",
-                self.api_url,
-                "--host",
-                HOST_NAME,
-                "--netns",
-                self.host_ns,
-                *self.scenario.agent_args(),
-            ],
-            env={"HAVIP_AGENT_TOKEN": agent_key},
-        )
+        self.progress("host agents: havip agent in each host's namespace")
+        for k in range(1, spec.hosts + 1):
+            self.start_agent(k)
         members = self.members()
         a, b = members[0], members[1]
         wait_until(
@@ -208,6 +222,90 @@ class LabBuilder:
             wait_until(f"an answer on the {path.name} path", partial(self.path_answered, path), 20)
         self.progress(f"ready: HaVip {spec.vip} held by {self.holder()}")
 
+    def underlay(self) -> None:
+        """The underlay: a bridge in a namespace of its own, each host's NIC on it."""
+        spec = self.spec
+        ul = underlay_namespace(spec.name)
+        netns.create(ul)
+        netns.ip("link", "add", "name", UNDERLAY_BRIDGE, "type", "bridge", netns=ul)
+        netns.ip("link", "set", UNDERLAY_BRIDGE, "up", netns=ul)
+        for k in range(1, spec.hosts + 1):
+            self.attach_underlay(k)
+
+    def attach_underlay(self, k: int) -> None:
+        ul, host = underlay_namespace(self.spec.name), host_namespace(self.spec.name, k)
+        dev = underlay_device(k)
+        netns.ip("link", "add", dev, "type", "veth", "peer", "name", UNDERLAY_NIC, "netns", host, netns=ul)
+        netns.ip("link", "set", dev, "master", UNDERLAY_BRIDGE, "up", netns=ul)
+        plen = ipaddress.IPv4Network(UNDERLAY_CIDR).prefixlen
+        netns.ip("addr", "add", f"{self.spec.underlay(k)}/{plen}", "dev", UNDERLAY_NIC, netns=host)
+        netns.ip("link", "set", UNDERLAY_NIC, "up", netns=host)
+
+    def wire_instance(self, node: Node) -> None:
+        spec = self.spec
+        prefix = ipaddress.IPv4Network(spec.subnet_cidr).prefixlen
+        netns.veth(self.host_ns_of(node), port_device(node.name), node.namespace, "eth0", node.mac)
+        if spec.hosts > 1:  # what crosses hosts must fit the tunnel (docs/agent.md: MTU)
+            netns.ip("link", "set", "eth0", "mtu", str(TUNNEL_MTU), netns=node.namespace)
+        netns.configure_instance(node.namespace, "eth0", node.address, prefix, gateway_address(spec.subnet_cidr))
+
+    def start_agent(self, k: int) -> None:
+        self.table.start(
+            self.agent_proc(k),
+            [
+                *HAVIP,
+                "agent",
+                "--server",
+                self.api_url,
+                "--host",
+                host_name(k),
+                "--netns",
+                host_namespace(self.spec.name, k),
+                *(self.scenario.agent_args() if k == 1 else []),
+            ],
+            env={"HAVIP_AGENT_TOKEN": self._agent_keys[k]},
+        )
+
+    def nodes_on(self, k: int) -> list[Node]:
+        return [n for n in self.nodes.values() if n.host == k]
+
+    def crash_host(self, k: int) -> None:
+        """A whole host lost at once: every process in it SIGKILLed (its agent, the keepalived
+        and services of its instances), then its namespaces gone, as when the machine dies."""
+        self.table.signal(self.table.procs[self.agent_proc(k)].pid, signal.SIGKILL)
+        for node in self.nodes_on(k):
+            if node.keepalived is not None and node.keepalived.proc is not None:
+                node.keepalived.crash(self.table)
+            if node.service is not None:
+                self.table.signal(node.service.pid, signal.SIGKILL)
+        for name in (self.agent_proc(k), *(f"service-{n.name}" for n in self.nodes_on(k))):
+            proc = self.table.procs.pop(name, None)
+            if proc is not None:
+                self.table.wait_exit(proc.pid, 5)
+        for node in self.nodes_on(k):
+            netns.delete(node.namespace)
+        netns.delete(host_namespace(self.spec.name, k))
+
+    def restore_host(self, k: int) -> None:
+        """Host ``k`` back after a crash: namespaces, underlay, instances, its agent (which
+        applies the control plane's state before it claims anything), services, keepalived."""
+        netns.create(host_namespace(self.spec.name, k))
+        self.attach_underlay(k)
+        for node in self.nodes_on(k):
+            netns.create(node.namespace)
+            self.wire_instance(node)
+        self.start_agent(k)
+        members = self.members()
+        for node in self.nodes_on(k):
+            if node.role != "member":
+                continue
+            node.service = self.table.start(
+                f"service-{node.name}",
+                netns.exec_args(node.namespace, sys.executable, "-m", "havip.lab.service", "--name", node.name),
+            )
+            wait_until(f"the service in {node.name}", partial(self.health_ok, node), 20)
+            self.start_keepalived(node, [m.address for m in members if m is not node])
+
     def start_probe(self, name: str, namespace: str, target: str, out: str) -> None:
         interval = str(self.spec.probe_interval_ms)
         args = ["-m", "havip.lab.probe", "--target", target, "--interval-ms", interval, "--out", out]
@@ -216,14 +314,16 @@ class LabBuilder:
     def path_answered(self, path: ProbePath) -> bool:
         return bool(read_answers(self.paths.path_probe_log(path.name)))
 
-    _agent_key: str = ""
+    _agent_keys: dict[int, str] = field(default_factory=dict)
     vpc_id: str = ""
 
     def _resources(self, operator: HavipClient) -> None:
         spec = self.spec
-        self.progress("resources: host, VPC, subnet, instances, HaVip (through the API)")
-        created = operator.create("hosts", {"name": HOST_NAME})
-        self._agent_key = str(created["agent_key"]["token"])
+        self.progress("resources: hosts, VPC, subnet, instances, HaVip (through the API)")
+        for k in range(1, spec.hosts + 1):
+            body = {"name": host_name(k)} | ({"underlay": spec.underlay(k)} if spec.hosts > 1 else {})
+            created = operator.create("hosts", body)
+            self._agent_keys[k] = str(created["agent_key"]["token"])
         api = self.api()
         vpc = api.create("vpcs", {"cidr": spec.vpc_cidr, "name": f"lab-{spec.name}"})
         self.vpc_id = str(vpc["id"])
@@ -235,7 +335,7 @@ class LabBuilder:
                     "subnet_id": subnet["id"],
                     "primary_ip": node.address,
                     "name": node.name,
-                    "host": HOST_NAME,
+                    "host": self.host_of(node),
                     "device": port_device(node.name),
                 },
             )
@@ -336,6 +436,11 @@ class LabBuilder:
             "vrrp_version": self.spec.version,
             "advert_int": self.spec.advert_int,
             "host_namespace": self.host_ns,
+            "hosts": [
+                {"name": host_name(k), "namespace": host_namespace(self.spec.name, k)}
+                | ({"underlay": self.spec.underlay(k)} if self.spec.hosts > 1 else {})
+                for k in range(1, self.spec.hosts + 1)
+            ],
             "server": self.api_url,
             "scenario": self.spec.scenario,
             **self.scenario.status(self),
@@ -345,6 +450,7 @@ class LabBuilder:
                     "role": n.role,
                     "address": n.address,
                     "namespace": n.namespace,
+                    "host": host_name(n.host),
                     "instance_id": n.instance_id,
                     "keepalived": n.keepalived.state(self.table) if n.keepalived else None,
                 }

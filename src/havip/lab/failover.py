@@ -3,7 +3,9 @@
 Modes: ``kill`` (keepalived's VRRP process crashes: no goodbye, the VIP stays on the
 dead node), ``service`` (the checked service stops: keepalived's track_script fails),
 ``link`` (the instance's interface goes down), ``freeze`` (keepalived stops being
-scheduled: SIGSTOP). After the switch the old master is repaired so that it rejoins as
+scheduled: SIGSTOP), and in a lab of several hosts ``host`` (the master's whole host is
+lost: every process in it killed, its namespaces gone; repaired by bringing the host back)
+and ``partition`` (the master's host loses its underlay; healed by bringing it back). After the switch the old master is repaired so that it rejoins as
 a healthy BACKUP (nopreempt keeps the VIP where it is), and the probe's answers are
 checked: no answer from a non-holder to a request sent after the switch. A scenario's
 second path (the EIP from the internet, the route through the gateways) is checked the
@@ -28,11 +30,13 @@ from havip.lab.build import BuildError, LabBuilder, Node, wait_until
 from havip.lab.connection import Held, read_held
 from havip.lab.probe import read_answers
 from havip.lab.scenarios import inet_namespace
+from havip.lab.spec import UNDERLAY_NIC, host_namespace
 from havip.lab.timeline import Timeline, analyse
 
 log = logging.getLogger("havip.lab")
 
-MODES = ("kill", "service", "link", "freeze")
+MODES = ("kill", "service", "link", "freeze", "host", "partition")
+HOST_MODES = ("host", "partition")  # labs of several hosts only
 
 
 class FailoverError(RuntimeError):
@@ -59,6 +63,8 @@ class Failures:
         if target is not None and target != old_name:
             raise FailoverError(f"{target} is not the current master ({old_name} is)")
         old = lab.nodes[old_name]
+        if mode in HOST_MODES:
+            self._check_host_mode(mode, old)
         members = [n for n in lab.nodes.values() if n.role == "member" and n is not old]
         held = self._hold_connection() if lab.scenario.name == "eip" else None
         injected = time.time_ns()
@@ -140,6 +146,17 @@ class Failures:
                 self.repair(mode, old)
         return result
 
+    def _check_host_mode(self, mode: str, old: Node) -> None:
+        lab = self.lab
+        if lab.spec.hosts < 2:
+            raise FailoverError(f"--mode {mode} needs a lab of several hosts (havip lab up --hosts 3)")
+        on_it = [n.name for n in lab.nodes_on(old.host) if n.role == "client"]
+        if on_it:
+            raise FailoverError(
+                f"the client shares host {old.host} with the master {old.name}: losing the host would lose the "
+                "client too; use a lab of 3 hosts or more"
+            )
+
     def _hold_connection(self) -> Path:
         """A TCP connection from the internet client to the EIP, open and idle (its log)."""
         lab = self.lab
@@ -182,6 +199,10 @@ class Failures:
             self.lab.table.stop(f"service-{node.name}", timeout=2)
         elif mode == "link":
             netns.ip("link", "set", "eth0", "down", netns=node.namespace)
+        elif mode == "host":
+            self.lab.crash_host(node.host)
+        elif mode == "partition":
+            netns.ip("link", "set", UNDERLAY_NIC, "down", netns=host_namespace(self.lab.spec.name, node.host))
 
     def repair(self, mode: str, node: Node) -> None:
         lab = self.lab
@@ -198,6 +219,10 @@ class Failures:
                 f"service-{node.name}",
                 netns.exec_args(node.namespace, sys.executable, "-m", "havip.lab.service", "--name", node.name),
             )
+        elif mode == "host":
+            lab.restore_host(node.host)
+        elif mode == "partition":
+            netns.ip("link", "set", UNDERLAY_NIC, "up", netns=host_namespace(lab.spec.name, node.host))
         elif mode == "link":
             netns.ip("link", "set", "eth0", "up", netns=node.namespace)
             netns.ip(

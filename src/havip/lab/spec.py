@@ -10,7 +10,7 @@ import ipaddress
 import json
 import os
 import re
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 NAME_RE = re.compile(r"^[a-z0-9]{1,16}$")  # no '-': lab a's namespace prefix would match lab a-b's
@@ -19,6 +19,8 @@ STATE_ROOT_ENV = "HAVIP_LAB_DIR"
 # basic: the product page's pair and a client; eip: + an EIP on the HaVip and an internet
 # namespace behind the host's uplink; gateway: + a remote network the pair routes for the VPC
 SCENARIOS = ("basic", "eip", "gateway")
+MAX_HOSTS = 10
+UNDERLAY_CIDR = "10.255.0.0/24"  # the underlay bridge's network (inside the lab's own namespaces)
 
 
 @dataclass(frozen=True)
@@ -27,6 +29,7 @@ class LabInstance:
     address: str
     role: str  # "member" | "client"
     priority: int = 0
+    host: int = 1  # which of the lab's hosts it is placed on (1-based)
 
 
 @dataclass(frozen=True)
@@ -50,6 +53,30 @@ class LabSpec:
     extra: dict[str, str] = field(default_factory=dict)
     scenario: str = "basic"
     extra_havips: int = 0  # more HaVips on the same pair and instance (a mass failover)
+    hosts: int = 1  # hypervisors: host namespaces joined by an underlay bridge (see ``placed``)
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.hosts <= MAX_HOSTS:
+            raise ValueError(f"a lab has 1 to {MAX_HOSTS} hosts, not {self.hosts}")
+
+    def placed(self) -> LabSpec:
+        """The spec with its instances spread over the hosts: i1 on host 1, i2 on host 2, the
+        client on host 3 (on host 1 with two hosts), and on every further host a bystander
+        (an instance that only makes the host one of the VPC's: a port, no service)."""
+        if self.hosts == 1 or any(i.host != 1 for i in self.instances):
+            return self
+        where = {"i1": 1, "i2": min(2, self.hosts), "client": 3 if self.hosts >= 3 else 1}
+        spread = [replace(i, host=where.get(i.name, 1)) for i in self.instances]
+        net = ipaddress.IPv4Network(self.subnet_cidr)
+        for k in range(4, self.hosts + 1):
+            spread.append(LabInstance(f"b{k}", str(net.network_address + 100 + k), "bystander", host=k))
+        return replace(self, instances=tuple(spread))
+
+    def host_names(self) -> list[str]:
+        return [host_name(k) for k in range(1, self.hosts + 1)]
+
+    def underlay(self, k: int) -> str:
+        return str(ipaddress.IPv4Network(UNDERLAY_CIDR).network_address + k)
 
     @property
     def version(self) -> int:
@@ -107,8 +134,27 @@ def namespace_prefix(lab: str) -> str:
     return f"havip-{lab}-"
 
 
-def host_namespace(lab: str) -> str:
-    return f"havip-{lab}-host"
+def host_namespace(lab: str, k: int = 1) -> str:
+    """Host ``k``'s namespace: host 1 keeps the one-host lab's name."""
+    return f"havip-{lab}-host" if k == 1 else f"havip-{lab}-host{k}"
+
+
+def host_name(k: int) -> str:
+    """Host ``k``'s name in the control plane."""
+    return "lab-host" if k == 1 else f"lab-host{k}"
+
+
+def underlay_namespace(lab: str) -> str:
+    return f"havip-{lab}-underlay"
+
+
+def underlay_device(k: int) -> str:
+    """Host ``k``'s port on the underlay bridge (in the underlay's namespace)."""
+    return f"ul-host{k}"
+
+
+UNDERLAY_BRIDGE = "ul"
+UNDERLAY_NIC = "ul0"  # each host's underlay interface
 
 
 def instance_namespace(lab: str, instance: str) -> str:
