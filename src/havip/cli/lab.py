@@ -215,15 +215,21 @@ def failover(
         p["stale_answers_after_switch"] for p in (result.get("paths") or {}).values()
     )
     c.print(Text(f"answers from a non-holder after the switch: {stale}", style="green" if stale == 0 else "bold red"))
-    rejoined = result["rejoined_as_backup"] and result["holder_stayed"]
-    c.print(
-        Text(
+    if result.get("healed"):
+        rejoined = result["rejoined_as_backup"]
+        message = (
+            f"underlay healed: the split brain ended, {result['holder_after_repair']} holds the VIP"
+            if rejoined
+            else f"underlay healed, but the split brain did not end cleanly (holder {result['holder_after_repair']})"
+        )
+    else:
+        rejoined = result["rejoined_as_backup"] and result["holder_stayed"]
+        message = (
             f"{result['old_holder']} repaired and rejoined as BACKUP; {result['holder_after_repair']} keeps the VIP"
             if rejoined
-            else f"{result['old_holder']} did not rejoin cleanly (holder now {result['holder_after_repair']})",
-            style="green" if rejoined else "bold red",
+            else f"{result['old_holder']} did not rejoin cleanly (holder now {result['holder_after_repair']})"
         )
-    )
+    c.print(Text(message, style="green" if rejoined else "bold red"))
     if stale or not rejoined:
         raise typer.Exit(ExitCode.FAILED)
 

@@ -121,11 +121,20 @@ class Failures:
             repaired = True
             self.repair(mode, old)
             try:
-                wait_until(
-                    f"{old.name} to rejoin as BACKUP",
-                    lambda: old.keepalived is not None and old.keepalived.state(lab.table) == "BACKUP",
-                    self._timeout(),
-                )
+                if mode == "partition":
+                    # both sides were MASTER while cut off: healed, VRRP keeps one (the higher
+                    # priority) and the control plane must agree with it
+                    wait_until(
+                        "the split brain to end with one MASTER holding the VIP",
+                        lambda: (m := self._masters()) is not None and len(m) == 1 and lab.holder() == m[0],
+                        self._timeout(),
+                    )
+                else:
+                    wait_until(
+                        f"{old.name} to rejoin as BACKUP",
+                        lambda: old.keepalived is not None and old.keepalived.state(lab.table) == "BACKUP",
+                        self._timeout(),
+                    )
                 rejoined = True
             except BuildError:
                 rejoined = False
@@ -136,6 +145,7 @@ class Failures:
                     "rejoined_as_backup": rejoined,
                     "holder_after_repair": still,
                     "holder_stayed": still == new.name,
+                    "healed": mode == "partition",
                     "event": event,
                     "paths": paths,
                     "connection": connection,
@@ -145,6 +155,10 @@ class Failures:
             if not repaired:  # whatever failed after the inject, the old master is repaired
                 self.repair(mode, old)
         return result
+
+    def _masters(self) -> list[str]:
+        lab = self.lab
+        return [n.name for n in lab.members() if n.keepalived is not None and n.keepalived.state(lab.table) == "MASTER"]
 
     def _check_host_mode(self, mode: str, old: Node) -> None:
         lab = self.lab

@@ -1,0 +1,75 @@
+"""A HaVip whose members sit on different hosts (issue 14): i1 on host 1, i2 on host 2, the
+client on host 3; hosts are namespaces joined by an underlay bridge, the VPC crosses them in
+VXLAN. Real keepalived (VRRPv3, advert_int 0.1), real agents, one per host."""
+
+from __future__ import annotations
+
+import subprocess
+from collections.abc import Iterator
+
+import pytest
+
+from .labkit import Lab, build
+
+pytestmark = pytest.mark.lab
+
+
+@pytest.fixture(scope="module")
+def lab() -> Iterator[Lab]:
+    yield from build(advert_int=0.1, hosts=3)
+
+
+def masters(status: dict[str, object]) -> list[str]:
+    return [i["name"] for i in status["instances"] if i["keepalived"] == "MASTER"]  # type: ignore[attr-defined]
+
+
+def test_members_and_client_sit_on_three_hosts(lab: Lab) -> None:
+    st = lab.status()
+    assert [(h["name"], h["underlay"]) for h in st["hosts"]] == [
+        ("lab-host", "10.255.0.1"),
+        ("lab-host2", "10.255.0.2"),
+        ("lab-host3", "10.255.0.3"),
+    ]
+    assert {i["name"]: i["host"] for i in st["instances"]} == {
+        "i1": "lab-host",
+        "i2": "lab-host2",
+        "client": "lab-host3",
+    }
+    assert st["holder"] in ("i1", "i2") and masters(st) == [st["holder"]]
+    # the client's host reaches the VIP through the tunnel: the VIP's route there is an encap route
+    routes = subprocess.run(
+        ["ip", "netns", "exec", st["hosts"][2]["namespace"], "ip", "route", "show", "table", "all", st["vip"]],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    assert "encap ip" in routes, routes
+
+
+def _fail_over_and_back(lab: Lab, mode: str) -> None:
+    for _ in range(2):  # there and back: i1 (host 1) -> i2 (host 2) -> i1
+        old = lab.status()["holder"]
+        result = lab.failover(mode)
+        assert (result["old_holder"], result["new_holder"]) == (old, {"i1": "i2", "i2": "i1"}[old])
+        assert result["first_answer_ms"] is not None, result
+        assert result["stale_answers_after_switch"] == 0, result
+        assert result["rejoined_as_backup"] and result["holder_stayed"], result
+        after = lab.status()
+        assert after["holder"] == result["new_holder"] and masters(after) == [result["new_holder"]]
+
+
+def test_kill_fails_over_between_hosts_both_ways(lab: Lab) -> None:
+    _fail_over_and_back(lab, "kill")
+
+
+def test_a_lost_host_fails_over_and_comes_back_as_backup(lab: Lab) -> None:
+    _fail_over_and_back(lab, "host")
+
+
+def test_a_partitioned_host_fails_over_and_heals_to_one_holder(lab: Lab) -> None:
+    result = lab.failover("partition")
+    assert result["new_holder"] != result["old_holder"]
+    assert result["first_answer_ms"] is not None, result
+    assert result["rejoined_as_backup"], result  # one MASTER again, and the control plane agrees
+    st = lab.status()
+    assert masters(st) == [st["holder"]]
