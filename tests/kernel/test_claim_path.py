@@ -14,7 +14,7 @@ from havip.agent.actions import DeleteNeigh
 from havip.agent.arp import GarpSeen, classify
 from havip.agent.dataplane.switch import RouteSwitch
 from havip.agent.dataplane.watcher import ArpWatcher
-from havip.agent.kernel import DataplaneError, Frame, Move
+from havip.agent.kernel import DataplaneError, Encap, Frame, Move
 from havip.domain.desired import DesiredState
 
 from .netlab import Lab, counters, link_rx_packets, ping, reconcile, send_frames, sh, wait_until
@@ -173,3 +173,27 @@ def test_switch_many_moves_every_vip_of_a_batch_and_reports_each_failure_alone(l
     assert all(f"{v} dev p-i2" in routes for v in vips) and "10.0.9.9" not in routes
     neigh = sh("ip", "neigh", "show", "dev", "p-i2", ns=lab.host)
     assert sum(1 for v in vips if f"{v} lladdr {MACS[2]} PERMANENT" in neigh) == 300
+
+
+def test_a_move_into_the_tunnel_is_one_encapsulated_route_per_destination(lab: Lab) -> None:
+    """A VIP held on another host: the switch points it (and its route entries) into a
+    VXLAN-GPE device with the VPC's VNI and the holder's underlay; no neighbour."""
+    reconcile(dp := lab.dataplane(), claim_lab(lab))
+    sh("ip", "link", "add", "tun-t", "type", "vxlan", "gpe", "external", "dstport", "4790", ns=lab.host)
+    sh("ip", "link", "set", "tun-t", "up", ns=lab.host)
+    table = marks.TABLE_MIN
+    tun = link_index(lab.host, "tun-t")
+    switch = RouteSwitch(dp.ns)
+    try:
+        switch.switch(table, VIP, link_index(lab.host, "p-i1"), MACS[1])  # first held here
+        (acked,) = switch.switch_many(
+            [Move(table, VIP, tun, "", ("192.168.50.0/24",), encap=Encap(vni=4242, dst="10.255.0.2"))]
+        )
+    finally:
+        switch.close()
+    assert isinstance(acked, int), acked
+    routes = sh("ip", "-d", "route", "show", "table", str(table), ns=lab.host)
+    for dst in (VIP, "192.168.50.0/24"):
+        line = next(r for r in routes.splitlines() if r.split()[1] == dst)
+        assert "encap ip id 4242" in line and "dst 10.255.0.2" in line and "dev tun-t" in line, line
+    assert "tun-t" not in sh("ip", "neigh", "show", ns=lab.host)

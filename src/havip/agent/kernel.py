@@ -46,14 +46,25 @@ class Frame:
 
 
 @dataclass(frozen=True)
+class Encap:
+    """Into the tunnel: the VPC's VNI and the underlay address of the host that holds the VIP."""
+
+    vni: int
+    dst: str
+
+
+@dataclass(frozen=True)
 class Move:
-    """One VIP to point at a port: its neighbour, its /32 and its route entries."""
+    """One VIP to point at a port (its neighbour, its /32 and its route entries), or, with
+    ``encap``, into the tunnel device ``ifindex`` towards another host (no neighbour: the
+    tunnel carries IP, and the route entries go the same way)."""
 
     table: int
     vip: str
     ifindex: int
     mac: str
     routes: Sequence[str] = ()
+    encap: Encap | None = None
 
 
 @dataclass(frozen=True)

@@ -24,7 +24,7 @@ from havip.agent import marks
 from havip.agent.arp import mac_bytes
 from havip.agent.dataplane.netlink import NETLINK_ROUTE, NLM_F_ACK, NLM_F_REQUEST, NLMSG_ERROR, SO_RCVBUFFORCE, attr
 from havip.agent.dataplane.netns import Netns
-from havip.agent.kernel import DataplaneError, Move
+from havip.agent.kernel import DataplaneError, Encap, Move
 
 RTM_NEWROUTE = 24
 RTM_NEWNEIGH = 28
@@ -34,6 +34,12 @@ RTA_DST = 1
 RTA_OIF = 4
 RTA_GATEWAY = 5
 RTA_TABLE = 15
+RTA_ENCAP_TYPE = 21
+RTA_ENCAP = 22
+LWTUNNEL_ENCAP_IP = 2
+LWTUNNEL_IP_ID = 1
+LWTUNNEL_IP_DST = 2
+NLA_F_NESTED = 0x8000
 RTNH_F_ONLINK = 4
 RT_SCOPE_UNIVERSE = 0
 NDA_DST = 1
@@ -55,8 +61,11 @@ def neigh_msg(seq: int, ifindex: int, ip: str, mac: str) -> bytes:
     return _msg(RTM_NEWNEIGH, NLM_F_REQUEST | NLM_F_ACK | NLM_F_REPLACE | NLM_F_CREATE, seq, body)
 
 
-def route_msg(seq: int, table: int, dst: str, ifindex: int, gateway: str | None = None) -> bytes:
-    """Replace ``dst`` (an address or a CIDR) by ``dev ifindex``, or ``via gateway dev ifindex onlink``."""
+def route_msg(
+    seq: int, table: int, dst: str, ifindex: int, gateway: str | None = None, encap: Encap | None = None
+) -> bytes:
+    """Replace ``dst`` (an address or a CIDR) by ``dev ifindex``, or ``via gateway dev ifindex
+    onlink``, or with ``encap`` by ``encap ip id VNI dst HOST dev ifindex`` (the tunnel)."""
     net = ipaddress.IPv4Network(dst)
     scope, flags = (RT_SCOPE_LINK, 0) if gateway is None else (RT_SCOPE_UNIVERSE, RTNH_F_ONLINK)
     body = struct.pack(
@@ -66,11 +75,19 @@ def route_msg(seq: int, table: int, dst: str, ifindex: int, gateway: str | None 
     body += attr(RTA_DST, net.network_address.packed) + attr(RTA_OIF, struct.pack("i", ifindex))
     if gateway is not None:
         body += attr(RTA_GATEWAY, ipaddress.IPv4Address(gateway).packed)
+    if encap is not None:
+        tunnel = attr(LWTUNNEL_IP_ID, struct.pack(">Q", encap.vni))
+        tunnel += attr(LWTUNNEL_IP_DST, ipaddress.IPv4Address(encap.dst).packed)
+        body += attr(RTA_ENCAP_TYPE, struct.pack("H", LWTUNNEL_ENCAP_IP)) + attr(RTA_ENCAP | NLA_F_NESTED, tunnel)
     return _msg(RTM_NEWROUTE, NLM_F_REQUEST | NLM_F_ACK | NLM_F_REPLACE | NLM_F_CREATE, seq, body)
 
 
 def messages(move: Move, first_seq: int) -> list[bytes]:
-    """The netlink messages of one move: neighbour, VIP /32, then each route entry via the VIP."""
+    """The netlink messages of one move: neighbour, VIP /32, then each route entry via the VIP;
+    into the tunnel: the VIP /32 and each route entry, encapsulated towards the holder's host."""
+    if move.encap is not None:
+        dsts = [move.vip, *move.routes]
+        return [route_msg(first_seq + n, move.table, d, move.ifindex, encap=move.encap) for n, d in enumerate(dsts)]
     msgs = [
         neigh_msg(first_seq, move.ifindex, move.vip, move.mac),
         route_msg(first_seq + 1, move.table, move.vip, move.ifindex),
