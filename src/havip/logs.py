@@ -48,6 +48,9 @@ FIELDS: Mapping[str, str] = {
     "actions": "how many actions a plan applied",
     "seconds": "a duration or a delay, in seconds",
     "resets": "how many resets",
+    "epoch": "a claim's epoch: claims of a HaVip are ordered by it",
+    "peer": "another host (its name) whose agent a claim message went to or came from",
+    "source": "the address a datagram came from",
     # the server: requests
     "request_id": "the request's id, as in its X-Request-Id answer header and error bodies",
     "method": "the HTTP method",

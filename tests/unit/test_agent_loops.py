@@ -116,7 +116,7 @@ def test_a_heal_the_kernel_refuses_is_not_retried_in_a_hot_loop() -> None:
     for n in (1, 2, 3):
         kernel.state.add_device(f"tap{n}", kind="tap")
     ledger = Ledger("h1")
-    ledger.settle(0, ["havip-1"], _view(kernel))
+    ledger.settle(c.Fetched(0, 0, frozenset({"havip-1"}), {}), _view(kernel))
     emitted: list[c.ClaimEvent] = []
     path = ClaimPath(
         ledger, kernel.arp, kernel.switch, kernel.nflog, metrics,

@@ -28,7 +28,8 @@ from dataclasses import dataclass, field
 
 from havip.agent import arp, marks
 from havip.agent import claims as c
-from havip.agent.kernel import ArpPort, DataplaneError, Frame, Move, NflogPort, SwitchPort
+from havip.agent import peers as p2p
+from havip.agent.kernel import ArpPort, DataplaneError, Encap, Frame, Move, NflogPort, PeerPort, SwitchPort
 from havip.agent.ledger import Ledger
 from havip.agent.logs import event
 from havip.agent.metrics import AgentMetrics
@@ -77,8 +78,15 @@ class ClaimPath:
         emit: Emit,
         gateway_mac: str = marks.GATEWAY_MAC,
         on_round: Callable[[RoundResult], None] | None = None,
+        peers: PeerPort | None = None,
+        peer_key: bytes | None = None,
     ) -> None:
         self.ledger, self.arp, self.switch, self.nflog = ledger, arp_port, switch, nflog
+        # claim messages to and from the agents of the VPCs' other hosts (both or neither)
+        self.peers: PeerPort | None = peers if peer_key else None
+        self.peer_key: bytes | None = peer_key if peers is not None else None
+        self._peer_seq = 1
+        self._awaiting: dict[tuple[str, int], list[int]] = {}  # (peer, seq) -> the claims' GARP times
         self.metrics, self.settings, self.gateway_mac = metrics, settings, gateway_mac
         self.emit, self.on_round = emit, on_round
         self._wake_r, self._wake_w = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
@@ -112,6 +120,8 @@ class ClaimPath:
         socks: list[int] = [self._wake_r, self.arp.fileno()]
         if self.nflog is not None:
             socks.append(self.nflog.fileno())
+        if self.peers is not None:
+            socks.append(self.peers.fileno())
         due = self._round.deadline if self._round else self._next_timer
         ready, _, _ = select.select(socks, [], [], max(0.0, due - time.monotonic()))
         if self._wake_r in ready:
@@ -120,6 +130,8 @@ class ClaimPath:
             self._drain_watcher()
         if self.nflog is not None and self.nflog.fileno() in ready:
             self._drain_nflog()
+        if self.peers is not None and self.peers.fileno() in ready:
+            self._drain_peers()
         self._rounds()
 
     def _drain_watcher(self, budget: int = 256) -> None:
@@ -158,7 +170,10 @@ class ClaimPath:
         return verdict
 
     def _switch_claims(self, claims: list[_Planned]) -> None:
-        results = self._switch([(p.vip, p.port, p.frame.rx_ns) for p in claims])
+        view = self.ledger.view
+        epochs = {p.vip.havip_id: p2p.next_epoch(self.ledger.holding(p.vip), p.vip.epoch) for p in claims}
+        results = self._switch([(p.vip, p.port, p.frame.rx_ns) for p in claims], epochs)
+        announced: list[tuple[c.VipInfo, c.PortInfo, int, int]] = []
         for p, acked in zip(claims, results, strict=True):
             if isinstance(acked, DataplaneError):
                 self.metrics.switch_failures.labels(kind=c.SwitchBy.CLAIM.value).inc()
@@ -167,12 +182,14 @@ class ClaimPath:
                     error=str(acked), level=logging.ERROR,
                 )  # fmt: skip
                 continue
+            epoch = epochs[p.vip.havip_id]
+            announced.append((p.vip, p.port, epoch, p.frame.rx_ns or acked))
             latency_us = max(0, (acked - p.frame.rx_ns) // 1000) if p.frame.rx_ns else None
             if latency_us is not None:
                 self.metrics.switch_latency.observe(latency_us / 1e6)
             event(
                 log, "claim-switched", havip=p.vip.havip_id, vip=p.vip.ip, interface=p.port.interface_id,
-                port=p.port.device, latency_us=latency_us,
+                port=p.port.device, latency_us=latency_us, epoch=epoch,
             )  # fmt: skip
             self.emit(
                 c.Switched(
@@ -183,25 +200,129 @@ class ClaimPath:
                     at_ns=p.frame.rx_ns or acked,
                     acked_ns=acked,
                     latency_us=latency_us,
+                    epoch=epoch,
                 )
             )
+        self._announce(view, announced)
 
-    def _switch(self, moves: list[tuple[c.VipInfo, c.PortInfo, int]]) -> list[int | DataplaneError]:
+    def _switch(
+        self, moves: list[tuple[c.VipInfo, c.PortInfo, int]], epochs: dict[str, int] | None = None
+    ) -> list[int | DataplaneError]:
         """Each VIP with its neighbour and route entries, all in one netlink batch, and the
         ledger's record of the ones that moved. ``at_ns`` (when the claim was seen, 0:
-        unknown, then the ack) dates the local claim."""
+        unknown, then the ack) dates the local claim; ``epochs`` (by HaVip id) number it."""
+        ep = epochs or {}
         with self.ledger.switch_lock:
             results = self.switch.switch_many(
                 [Move(vip.table, vip.ip, port.ifindex, port.mac, vip.routes) for vip, port, _at in moves]
             )
             self.ledger.record(
                 [
-                    c.Claimed(vip.havip_id, port.interface_id, at_ns or acked)
+                    c.Claimed(vip.havip_id, port.interface_id, at_ns or acked, ep.get(vip.havip_id, 0))
                     for (vip, port, at_ns), acked in zip(moves, results, strict=True)
                     if not isinstance(acked, DataplaneError)
                 ]
             )
         return results
+
+    # ------------------------------------------------------------ other hosts
+
+    def _announce(self, view: c.ClaimView, claims: list[tuple[c.VipInfo, c.PortInfo, int, int]]) -> None:
+        """Tell the agent of every other host of each claimed VIP's VPC, one datagram (or a
+        few, for a mass failover) per peer. A lost one is repaired by the control plane."""
+        if self.peers is None or self.peer_key is None or not view.tunnel or not claims:
+            return
+        by_peer: dict[str, list[p2p.PeerClaim]] = {}
+        for vip, port, epoch, seen_ns in claims:
+            claim = p2p.PeerClaim(havip_id=vip.havip_id, interface_id=port.interface_id, epoch=epoch, seen_ns=seen_ns)
+            for host in view.peers.peers_of(vip.vpc_id):
+                by_peer.setdefault(host, []).append(claim)
+        now = time.time_ns()
+        for host, items in by_peer.items():
+            address = view.peers.peers.get(host)
+            if address is None:
+                continue
+            datagrams = p2p.encode_claims(view.host, self._peer_seq, now, items, self.peer_key)
+            for n, data in enumerate(datagrams):
+                chunk = items[n * p2p.CLAIMS_PER_DATAGRAM : (n + 1) * p2p.CLAIMS_PER_DATAGRAM]
+                try:
+                    self.peers.send(address, data)
+                except OSError as e:
+                    self.metrics.peer_sent.labels(outcome="failed").inc()
+                    event(log, "peer-send-failed", peer=host, address=address, error=str(e), level=logging.WARNING)
+                    continue
+                self.metrics.peer_sent.labels(outcome="sent").inc()
+                self._awaiting[(host, self._peer_seq + n)] = [x.seen_ns for x in chunk]
+            self._peer_seq += len(datagrams)
+        if len(self._awaiting) > 10_000:  # acks that never came (a peer down): forget the oldest
+            for key in list(self._awaiting)[: len(self._awaiting) - 10_000]:
+                del self._awaiting[key]
+
+    def _drain_peers(self) -> None:
+        assert self.peers is not None and self.peer_key is not None
+        for data, source in self.peers.receive():
+            view = self.ledger.view
+            try:
+                msg = p2p.decode(data, self.peer_key)
+                p2p.check_sender(view.peers, msg.sender, source)
+            except p2p.BadMessage as e:
+                self.metrics.peer_dropped.labels(reason=e.reason.value).inc()
+                event(log, "peer-message-dropped", source=source, reason=e.reason.value, error=str(e),
+                      level=logging.WARNING)  # fmt: skip
+                continue
+            if isinstance(msg, p2p.Ack):
+                for seen_ns in self._awaiting.pop((msg.sender, msg.seq), []):
+                    if seen_ns:
+                        self.metrics.peer_latency.observe(max(0, msg.acked_ns - seen_ns) / 1e9)
+                continue
+            self._apply_peer_claims(view, msg, source)
+
+    def _apply_peer_claims(self, view: c.ClaimView, batch: p2p.ClaimBatch, source: str) -> None:
+        """A peer's member announced these VIPs: route each into the tunnel towards the
+        peer, in one netlink batch, if this host's own desired state allows it and nothing
+        newer (by epoch) is held here; then acknowledge."""
+        vips = {v.havip_id: v for v in view.vips.values()}
+        held = {
+            x.havip_id: h for x in batch.claims if x.havip_id in vips and (h := self.ledger.holding(vips[x.havip_id]))
+        }
+        accepted: list[tuple[p2p.PeerClaim, c.VipInfo]] = []
+        for j in p2p.judge(view.peers, batch, held):
+            vip = vips.get(j.claim.havip_id)
+            if j.accepted and vip is not None and view.tunnel and vip.vpc_id in view.vnis:
+                accepted.append((j.claim, vip))
+                continue
+            reason = j.drop.value if j.drop is not None else "no-tunnel"
+            self.metrics.peer_claims.labels(result=reason).inc()
+            event(log, "peer-claim-refused", peer=batch.sender, havip=j.claim.havip_id, interface=j.claim.interface_id,
+                  epoch=j.claim.epoch, reason=reason, level=logging.INFO)  # fmt: skip
+        if not accepted:
+            return
+        underlay = view.peers.peers[batch.sender]
+        moves = [
+            Move(vip.table, vip.ip, view.tunnel, "", vip.routes, Encap(view.vnis[vip.vpc_id], underlay))
+            for _claim, vip in accepted
+        ]
+        with self.ledger.switch_lock:
+            results = self.switch.switch_many(moves)
+            done = [(x, vip, r) for (x, vip), r in zip(accepted, results, strict=True) if isinstance(r, int)]
+            self.ledger.record_remote(
+                [(x.havip_id, x.interface_id, acked, x.epoch, batch.sender) for x, _vip, acked in done]
+            )
+        for (x, vip), r in zip(accepted, results, strict=True):
+            if isinstance(r, DataplaneError):
+                self.metrics.switch_failures.labels(kind="peer").inc()
+                event(log, "peer-claim-switch-failed", peer=batch.sender, havip=x.havip_id, vip=vip.ip, error=str(r),
+                      level=logging.ERROR)  # fmt: skip
+        for x, vip, acked in done:
+            self.metrics.peer_claims.labels(result="applied").inc()
+            event(log, "peer-claim-applied", peer=batch.sender, havip=x.havip_id, vip=vip.ip, interface=x.interface_id,
+                  epoch=x.epoch, latency_us=max(0, acked - x.seen_ns) // 1000 if x.seen_ns else None)  # fmt: skip
+        if done and self.peers is not None and self.peer_key is not None:
+            ack = p2p.Ack(sender=view.host, seq=batch.seq, acked_ns=max(acked for _x, _v, acked in done))
+            try:
+                self.peers.send(source, p2p.encode(ack, self.peer_key))
+            except OSError as e:
+                event(log, "peer-ack-failed", peer=batch.sender, error=str(e), level=logging.WARNING)
 
     def _on_answer(self, seen: arp.ProbeAnswer) -> None:
         view = self.ledger.view

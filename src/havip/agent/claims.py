@@ -15,10 +15,12 @@ Pure: no I/O, no clock (times are passed in).
 from __future__ import annotations
 
 import enum
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 
+from havip.agent import marks
 from havip.agent.desired import DesiredHost, holder_here
+from havip.agent.peers import PeerView, Remote
 from havip.domain.claims import ReportKind
 from havip.domain.desired import DesiredState
 
@@ -45,6 +47,7 @@ class VipInfo:
     holder_host: str | None
     routes: tuple[str, ...] = ()  # route entry destinations via this HaVip: switched with the VIP
     eips: tuple[str, ...] = ()  # EIPs translated to the VIP: their flows are reset on a switch
+    epoch: int = 0  # the store's epoch of the holder's claim
 
 
 @dataclass(frozen=True)
@@ -53,6 +56,11 @@ class ClaimView:
     revision: int = 0
     ports: Mapping[int, PortInfo] = field(default_factory=dict)  # by ifindex
     vips: Mapping[tuple[str, str], VipInfo] = field(default_factory=dict)  # by (vpc id, ip)
+    # several hosts: the tunnel device's ifindex (0: none, claims stay on this host), the
+    # VPCs' VNIs and what judging a peer's claim message needs
+    tunnel: int = 0
+    vnis: Mapping[str, int] = field(default_factory=dict)
+    peers: PeerView = field(default_factory=PeerView)
 
     def port_of(self, interface_id: str) -> PortInfo | None:
         for p in self.ports.values():
@@ -173,11 +181,15 @@ class LocalClaim:
     interface_id: str
     at_ns: int
     delivered_seq: int | None = None  # the report's delivery, on the agent's event counter
+    epoch: int = 0  # the claim's epoch (0: made before epochs, or a heal)
+    host: str = ""  # a peer's claim (its message): the claimant's host; "": this host's own
 
 
 @dataclass(frozen=True)
 class LocalClaims:
-    """Claims acted on locally, by HaVip id. Immutable: every change returns a new one."""
+    """Claims acted on here, by HaVip id: this host's own (until their report is answered)
+    and peers' (from their claim messages, until the control plane shows that epoch or a
+    newer one). Immutable: every change returns a new one."""
 
     claims: Mapping[str, LocalClaim] = field(default_factory=dict)
 
@@ -187,27 +199,60 @@ class LocalClaims:
     def add(self, havip_id: str, interface_id: str, at_ns: int) -> LocalClaims:
         return self.add_many([(havip_id, interface_id, at_ns)])
 
-    def add_many(self, claims: Iterable[tuple[str, str, int]]) -> LocalClaims:
+    def add_many(self, claims: Iterable[tuple[str, str, int]], epochs: Mapping[str, int] | None = None) -> LocalClaims:
         """(HaVip id, interface id, when) each; one copy for a whole batch."""
-        return LocalClaims({**self.claims, **{h: LocalClaim(i, at) for h, i, at in claims}})
+        ep = epochs or {}
+        return LocalClaims({**self.claims, **{h: LocalClaim(i, at, epoch=ep.get(h, 0)) for h, i, at in claims}})
+
+    def add_remote(self, claims: Iterable[tuple[str, str, int, int, str]]) -> LocalClaims:
+        """Peers' claims: (HaVip id, interface id, when, epoch, host) each."""
+        new = {h: LocalClaim(i, at, epoch=e, host=host) for h, i, at, e, host in claims}
+        return LocalClaims({**self.claims, **new})
 
     def delivered(self, havip_id: str, interface_id: str, at_ns: int, seq: int) -> LocalClaims:
         """The report of this very claim reached the control plane (any outcome)."""
         c = self.claims.get(havip_id)
-        if c is None or (c.interface_id, c.at_ns) != (interface_id, at_ns):
+        if c is None or (c.interface_id, c.at_ns) != (interface_id, at_ns) or c.host:
             return self  # a newer claim replaced it meanwhile
         return LocalClaims({**self.claims, havip_id: replace(c, delivered_seq=seq)})
 
-    def retire(self, fetch_started_seq: int, havip_ids: Sequence[str] | None = None) -> LocalClaims:
-        """Drop claims whose report was delivered before a desired-state fetch started:
-        that desired state already shows what the control plane made of them."""
-        keep = {
-            h: c
-            for h, c in self.claims.items()
-            if (c.delivered_seq is None or c.delivered_seq >= fetch_started_seq)
-            and (havip_ids is None or h in havip_ids)
-        }
-        return LocalClaims(keep)
+    def retire(
+        self,
+        fetch_started_seq: int,
+        havip_ids: Collection[str] | None = None,
+        epochs: Mapping[str, int] | None = None,
+        remote_before_ns: int = 0,
+    ) -> LocalClaims:
+        """Drop claims a desired-state fetch settles: this host's own whose report was
+        delivered before the fetch started (that desired state already shows what the
+        control plane made of them), and peers' whose epoch the control plane has reached
+        (``epochs``: the desired state's) or that are older than ``remote_before_ns`` (the
+        control plane has had time to hear of them, whatever it decided)."""
+        ep = epochs or {}
+
+        def keep(h: str, c: LocalClaim) -> bool:
+            if havip_ids is not None and h not in havip_ids:
+                return False
+            if c.host:
+                return ep.get(h, 0) < c.epoch and c.at_ns >= remote_before_ns
+            return c.delivered_seq is None or c.delivered_seq >= fetch_started_seq
+
+        return LocalClaims({h: c for h, c in self.claims.items() if keep(h, c)})
+
+
+@dataclass(frozen=True)
+class Fetched:
+    """A desired state as the ledger settles claims with it: when its fetch started (on the
+    agent's event counter, and by the wall clock), its HaVips and their epochs."""
+
+    tick: int
+    started_ns: int
+    havip_ids: frozenset[str]
+    epochs: Mapping[str, int]
+
+    @classmethod
+    def of(cls, tick: int, started_ns: int, state: DesiredState) -> Fetched:
+        return cls(tick, started_ns, frozenset(h.id for h in state.havips), {h.id: h.epoch for h in state.havips})
 
 
 # ---------------------------------------------------------------------- view
@@ -241,11 +286,22 @@ def build_view(state: DesiredState, desired: DesiredHost, ifindex: Mapping[str, 
             holder_host=h.holder_host,
             routes=desired.switched_routes(h.id),
             eips=tuple(e.eip for e in desired.eips if e.havip_id == h.id),
+            epoch=h.epoch,
         )
         for h in state.havips
         if h.vpc_id in tables
     }
-    return ClaimView(state.host, state.revision, ports, vips)
+    tunnel = ifindex.get(marks.TUNNEL_DEVICE, 0) if state.underlay else 0
+    peer_view = PeerView(
+        host=state.host,
+        peers={p.host: p.underlay for p in state.peers},
+        remotes={
+            r.id: Remote(interface_id=r.id, host=r.host, vpc_id=r.vpc_id, claimable=frozenset(r.claimable))
+            for r in state.remote_interfaces
+        },
+        havips={h.id: h.vpc_id for h in state.havips if h.vpc_id in tables},
+    )
+    return ClaimView(state.host, state.revision, ports, vips, tunnel, dict(state.vnis), peer_view)
 
 
 # -------------------------------------------------------------- what it emits
@@ -291,6 +347,7 @@ class Claimed:
     havip_id: str
     interface_id: str
     at_ns: int  # when the claim was seen (the GARP's receive time), else when the switch was decided
+    epoch: int = 0  # the epoch it claimed with (0: a heal, which the control plane numbers)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -304,6 +361,7 @@ class Switched:
     at_ns: int  # when the claim was seen (the GARP's receive time), else when the switch was decided
     acked_ns: int  # when the kernel acknowledged the switch
     latency_us: int | None = None  # GARP received -> route acked
+    epoch: int = 0  # the claim's epoch (0: a heal: the control plane numbers it)
 
 
 @dataclass(frozen=True, kw_only=True)

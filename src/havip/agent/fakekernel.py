@@ -25,7 +25,7 @@ from dataclasses import dataclass, field, replace
 from havip.agent import actions as a
 from havip.agent import arp, marks
 from havip.agent.flows import Flow, Kick
-from havip.agent.kernel import DataplaneError, Failures, Frame, Kernel, Logged, Move
+from havip.agent.kernel import DataplaneError, Encap, Failures, Frame, Kernel, Logged, Move
 from havip.agent.observed import Link, Neigh, Observed, Route, Rule
 
 PACKET_BROADCAST = 1
@@ -55,6 +55,7 @@ class FakeState:
         self.links: dict[str, Link] = {}
         self.routes: dict[tuple[int, str], Route] = {}
         self.neighs: dict[tuple[str, str], Neigh] = {}
+        self.tunnel_routes: dict[tuple[int, str], Encap] = {}  # the encapsulation of routes into the tunnel
         self.rules: set[Rule] = set()
         self.nft: dict[tuple[str, str], str] = {}
         self.host_ready = False
@@ -178,6 +179,10 @@ class FakeState:
             device = next((n for n, link in self.links.items() if link.index == m.ifindex), None)
             if device is None:
                 raise DataplaneError(f"route switch of {m.vip}: No such device")
+            if m.encap is not None:  # into the tunnel: the /32 and the route entries, no neighbour
+                for dst in (f"{m.vip}/32", *m.routes):
+                    self.routes[(m.table, dst)] = self.tunnel_route(m.table, dst, device, m.encap)
+                return
             self.neighs[(device, m.vip)] = Neigh(device, m.vip, m.mac, True)
             self.routes[(m.table, f"{m.vip}/32")] = Route(
                 table=m.table, dst=f"{m.vip}/32", device=device, proto=marks.RTPROT_HAVIP
@@ -186,6 +191,11 @@ class FakeState:
                 self.routes[(m.table, dst)] = Route(
                     table=m.table, dst=dst, device=device, proto=marks.RTPROT_HAVIP, gateway=m.vip
                 )
+
+    def tunnel_route(self, table: int, dst: str, device: str, encap: Encap) -> Route:
+        """The route the switch writes into the tunnel (what the kernel reads back)."""
+        self.tunnel_routes[(table, dst)] = encap
+        return Route(table=table, dst=dst, device=device, proto=marks.RTPROT_HAVIP)
 
 
 class _Readable:
@@ -302,6 +312,33 @@ class FakeSwitch:
         self.closed = True
 
 
+class FakePeers(_Readable):
+    """The claim messages' socket: ``deliver`` queues a datagram, ``sent`` keeps what went out."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.inbox: collections.deque[tuple[bytes, str]] = collections.deque()
+        self.sent: list[tuple[str, bytes]] = []
+        self.faults = Faults()
+
+    def deliver(self, data: bytes, source: str) -> None:
+        with self._lock:
+            self.inbox.append((data, source))
+        self._signal()
+
+    def receive(self) -> list[tuple[bytes, str]]:
+        with self._lock:
+            out = list(self.inbox)
+            self.inbox.clear()
+        for _ in out:
+            self._drain_one()
+        return out
+
+    def send(self, address: str, data: bytes) -> None:
+        self.faults.check()
+        self.sent.append((address, data))
+
+
 class FakeFlows:
     def __init__(self) -> None:
         self.table: list[Flow] = []
@@ -334,9 +371,15 @@ class FakeKernel(Kernel):
     switch: FakeSwitch
     nflog: FakeNflog
     flows: FakeFlows
+    peers: FakePeers
 
     def __init__(self) -> None:
         state = FakeState()
         super().__init__(
-            state=state, arp=FakeArp(state), switch=FakeSwitch(state), nflog=FakeNflog(), flows=FakeFlows()
+            state=state,
+            arp=FakeArp(state),
+            switch=FakeSwitch(state),
+            nflog=FakeNflog(),
+            flows=FakeFlows(),
+            peers=FakePeers(),
         )

@@ -12,7 +12,8 @@ agent uses:
 - ``SwitchPort``: the claim path's route switch (neighbour, VIP route, route entries in
   one batch);
 - ``NflogPort``: the refused claims nftables logs;
-- ``FlowPort``: conntrack, to end the flows of a VIP that moved.
+- ``FlowPort``: conntrack, to end the flows of a VIP that moved;
+- ``PeerPort`` (several hosts): the UDP socket that carries claim messages between agents.
 
 The values that cross the port (``Frame``, ``Move``, ``Logged``, ``Flow``, ``Kick``) and
 the one error the adapters raise (``DataplaneError``) are defined here, free of pyroute2,
@@ -122,6 +123,18 @@ class NflogPort(Selectable, Protocol):
     def receive(self, timeout: float | None = None) -> list[Logged]: ...
 
 
+class PeerPort(Selectable, Protocol):
+    """The UDP socket on the host's underlay that carries claim messages between agents."""
+
+    def receive(self) -> list[tuple[bytes, str]]:
+        """Every datagram queued now: (data, the sender's address); never blocks."""
+        ...
+
+    def send(self, address: str, data: bytes) -> None:
+        """One datagram to a peer's agent (``address`` its underlay; raises OSError)."""
+        ...
+
+
 class FlowPort(Protocol):
     def flows(self, zone: int | None = None) -> list[Flow]: ...
     def delete(self, flow: Flow) -> bool: ...
@@ -138,9 +151,12 @@ class Kernel:
     switch: SwitchPort
     nflog: NflogPort | None
     flows: FlowPort
+    peers: PeerPort | None = None  # None: claims reach other hosts through the control plane only
 
     def close(self) -> None:
         """Close the sockets (the state port belongs to whoever built it)."""
+        if self.peers is not None:
+            self.peers.close()
         self.flows.close()
         self.arp.close()
         self.switch.close()

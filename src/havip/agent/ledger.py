@@ -24,6 +24,11 @@ from collections.abc import Sequence
 
 from havip.agent import claims as c
 from havip.agent.claims import Claimed
+from havip.agent.peers import Holding, newer
+
+REMOTE_HOLD_NS = 5_000_000_000
+"""How long a peer's claim may outrank the desired state when the control plane shows
+nothing of it (its report was refused, or never sent): then the control plane's word wins."""
 
 
 class Ledger:
@@ -35,6 +40,7 @@ class Ledger:
         self._generation = 0
         self._last_claim: dict[str, int] = {}
         self._view = c.ClaimView(host=host)
+        self._held: dict[str, Holding] = {}  # by HaVip id: the newest claim this host acted on
 
     # ------------------------------------------------------------------ reads
 
@@ -54,6 +60,15 @@ class Ledger:
     def local(self) -> c.LocalClaims:
         return self._claims
 
+    def holding(self, vip: c.VipInfo) -> Holding | None:
+        """What this host holds the HaVip by: the newest of its own and peers' claims it
+        acted on and the control plane's record (by epoch)."""
+        record = Holding(vip.epoch, vip.holder_host or "") if vip.epoch else None
+        mine = self._held.get(vip.havip_id)
+        if record is None or (mine is not None and newer(mine, record)):
+            return mine
+        return record
+
     def tick(self) -> int:
         """The next value of the event counter (a fetch starts at it)."""
         return next(self._tick)
@@ -65,10 +80,25 @@ class Ledger:
         if not claims:
             return
         with self._lock:
-            self._claims = self._claims.add_many([(x.havip_id, x.interface_id, x.at_ns) for x in claims])
+            self._claims = self._claims.add_many(
+                [(x.havip_id, x.interface_id, x.at_ns) for x in claims], {x.havip_id: x.epoch for x in claims}
+            )
             self._generation += 1
             for x in claims:
                 self._last_claim[x.havip_id] = x.at_ns
+                if x.epoch:
+                    self._held[x.havip_id] = Holding(x.epoch, self._view.host)
+
+    def record_remote(self, claims: Sequence[tuple[str, str, int, int, str]]) -> None:
+        """Peers' claims the claim path just routed into the tunnel: (HaVip id, interface
+        id, when, epoch, host) each (call it under ``switch_lock``)."""
+        if not claims:
+            return
+        with self._lock:
+            self._claims = self._claims.add_remote(claims)
+            self._generation += 1
+            for havip_id, _interface, _at, epoch, host in claims:
+                self._held[havip_id] = Holding(epoch, host)
 
     def delivered(self, claim: Claimed) -> None:
         """The report of this claim was answered (any outcome, or dropped): from the next
@@ -78,23 +108,28 @@ class Ledger:
 
     # -------------------------------------------------------------- reconcile
 
-    def settles_any(self, fetch_tick: int, havip_ids: Sequence[str]) -> bool:
-        """Would a desired state fetched from ``fetch_tick`` on (with these HaVips) retire
-        a local claim? Then it needs a reconcile even at an unchanged revision."""
+    def settles_any(self, fetch: c.Fetched) -> bool:
+        """Would this desired state retire a local claim? Then it needs a reconcile even
+        at an unchanged revision."""
         with self._lock:
-            return self._claims.retire(fetch_tick, havip_ids) != self._claims
+            return self._retired(fetch) != self._claims
 
-    def begin(self, fetch_tick: int, havip_ids: Sequence[str]) -> tuple[int, dict[str, str]]:
+    def begin(self, fetch: c.Fetched) -> tuple[int, dict[str, str]]:
         """(the claim generation, the local holders a reconcile plans with)."""
         with self._lock:
-            return self._generation, self._claims.retire(fetch_tick, havip_ids).holders()
+            return self._generation, self._retired(fetch).holders()
+
+    def _retired(self, fetch: c.Fetched) -> c.LocalClaims:
+        return self._claims.retire(fetch.tick, fetch.havip_ids, fetch.epochs, fetch.started_ns - REMOTE_HOLD_NS)
 
     def unchanged(self, generation: int) -> bool:
         """No claim came in since ``begin`` returned ``generation`` (hold ``switch_lock``)."""
         return generation == self._generation
 
-    def settle(self, fetch_tick: int, havip_ids: Sequence[str], view: c.ClaimView) -> None:
+    def settle(self, fetch: c.Fetched, view: c.ClaimView) -> None:
         """A reconcile is done: retire what its fetch settled and swap the view in."""
         with self._lock:
-            self._claims = self._claims.retire(fetch_tick, havip_ids)
+            self._claims = self._retired(fetch)
             self._view = view
+            for havip_id in [h for h in self._held if h not in fetch.havip_ids]:
+                del self._held[havip_id]

@@ -60,6 +60,9 @@ NFT_NAT = "havip_nat"  # family ip: EIP translation, marks and conntrack zones
 # The one gateway MAC every port of every VPC answers with.
 GATEWAY_MAC = "ee:ff:ff:ff:ff:ff"
 
+# The host's tunnel to the other hosts (VXLAN-GPE, collect_md) and the agents' claim messages.
+TUNNEL_DEVICE = "havip-tun"
+
 # Sink devices are named after their table so the name alone is unique and short.
 SINK_NAME_PREFIX = "havip-s"
 

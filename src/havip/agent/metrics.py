@@ -55,6 +55,27 @@ class AgentMetrics:
             buckets=LATENCY_BUCKETS,
             registry=r,
         )
+        self.peer_sent = Counter(
+            "havip_agent_peer_datagrams_sent",
+            "Claim messages sent to peers' agents, by outcome",
+            ["outcome"],
+            registry=r,
+        )
+        self.peer_claims = Counter(
+            "havip_agent_peer_claims",
+            "Claims in peers' messages: applied, or why they were refused",
+            ["result"],
+            registry=r,
+        )
+        self.peer_dropped = Counter(
+            "havip_agent_peer_datagrams_dropped", "Datagrams refused whole, by reason", ["reason"], registry=r
+        )
+        self.peer_latency = Histogram(
+            "havip_agent_peer_switch_latency_seconds",
+            "A claim's GARP received here to a peer's ack of its route into the tunnel (from the peers' acks)",
+            buckets=LATENCY_BUCKETS,
+            registry=r,
+        )
         self.reconciles = Counter("havip_agent_reconciles", "Reconcile passes", registry=r)
         self.reconcile_errors = Counter(
             "havip_agent_reconcile_errors", "Kernel actions or read-backs that failed", registry=r

@@ -64,7 +64,7 @@ def _utc(ns: int) -> dt.datetime:
 def report_of(ev: c.ClaimEvent) -> Queued:
     """The report a claim-path event becomes (with the local claim it settles)."""
     if isinstance(ev, c.Switched):
-        claim = c.Claimed(ev.vip.havip_id, ev.port.interface_id, ev.at_ns)
+        claim = c.Claimed(ev.vip.havip_id, ev.port.interface_id, ev.at_ns, ev.epoch)
         rep = Report(
             havip_id=ev.vip.havip_id,
             interface_id=ev.port.interface_id,
@@ -72,6 +72,7 @@ def report_of(ev: c.ClaimEvent) -> Queued:
             at=_utc(ev.at_ns),
             cause=ev.cause,
             latency_us=ev.latency_us,
+            epoch=ev.epoch or None,
         )
         return Queued(rep, claim)
     interface_id: str | None
@@ -101,6 +102,7 @@ class Agent:
         kernel: Kernel,
         settings: AgentSettings | None = None,
         metrics: AgentMetrics | None = None,
+        peer_key: bytes | None = None,
     ) -> None:
         self.control, self.host_name, self.kernel = control, host, kernel
         self.settings = settings or AgentSettings()
@@ -122,6 +124,8 @@ class Agent:
             self.metrics,
             self.settings.discovery,
             self.on_claim_event,
+            peers=kernel.peers,
+            peer_key=peer_key,
         )
         self._follow = _Follow(self)
         self.loops = Loops(self.metrics, self.stopping)
@@ -186,14 +190,15 @@ class Agent:
 
     # ------------------------------------------------------------------ reconciling
 
-    def reconcile(self, state: DesiredState, fetch_tick: int = 0) -> list[a.Action]:
+    def reconcile(self, state: DesiredState, fetch: c.Fetched | None = None) -> list[a.Action]:
         """One pass: read back, plan, apply; returns the actions that were planned.
 
-        ``fetch_tick`` is when ``state``'s fetch started (on the ledger's counter): local
-        claims delivered before it are settled by ``state`` and retire, together with the
-        swap of the claim path's view, so the two never disagree."""
-        ids = [h.id for h in state.havips]
-        generation, local = self.ledger.begin(fetch_tick, ids)
+        ``fetch`` says when ``state``'s fetch started (on the ledger's counter): local
+        claims delivered before it are settled by ``state`` and retire (peers' claims when
+        ``state`` shows their epoch), together with the swap of the claim path's view, so
+        the two never disagree. Without it (a resync from the last state), only epochs retire."""
+        fetch = fetch or c.Fetched.of(0, 0, state)
+        generation, local = self.ledger.begin(fetch)
         observed = self.kernel.state.read()
         step = reconcile_pass(state, observed, local, self.uplink, self.settings.nft)
         desired, acts = step.desired, step.actions
@@ -215,7 +220,7 @@ class Agent:
         self.desired, self.observed = desired, observed
         view = c.build_view(state, desired, {n: link.index for n, link in observed.links.items()})
         self._end_flows(previous, desired, view, applied)
-        self.ledger.settle(fetch_tick, ids, view)
+        self.ledger.settle(fetch, view)
         self.kernel.arp.forget()  # a port recreated under its name has a new ifindex
         self.reconciled_revision = state.revision
         self.metrics.reconciles.inc()
@@ -227,9 +232,9 @@ class Agent:
             event(log, "reconciled", revision=state.revision, count=len(acts), error=None if not failures else "some")
         return acts
 
-    def reconcile_safely(self, state: DesiredState, fetch_tick: int = 0) -> None:
+    def reconcile_safely(self, state: DesiredState, fetch: c.Fetched | None = None) -> None:
         try:
-            self.reconcile(state, fetch_tick)
+            self.reconcile(state, fetch)
         except Exception as e:  # the follow loop goes on with the next fetch
             self.metrics.reconcile_errors.inc()
             event(log, "reconcile-failed", revision=state.revision, error=repr(e), level=logging.ERROR)
@@ -303,7 +308,7 @@ class _Follow:
         now = time.monotonic()
         wait = None if ag.state is None else max(0.0, min(follow.long_poll_wait, self.next_resync - now))
         since = ag.state.revision if ag.state is not None else None
-        fetch_tick = ag.ledger.tick()
+        fetch_tick, fetch_ns = ag.ledger.tick(), time.time_ns()
         try:
             state = ag.control.fetch(since, wait or None, Heartbeat(__version__, ag.reconciled_revision))
         except ApiError as e:
@@ -322,11 +327,12 @@ class _Follow:
             event(log, "control-plane-back", count=self.failures)
         self.failures = 0
         if state is not None:
-            settles = ag.ledger.settles_any(fetch_tick, [h.id for h in state.havips])
+            fetch = c.Fetched.of(fetch_tick, fetch_ns, state)
+            settles = ag.ledger.settles_any(fetch)
             changed = ag.state is None or state.revision != ag.state.revision or settles
             ag.state = state
             if changed or time.monotonic() >= self.next_resync:
-                ag.reconcile_safely(state, fetch_tick)
+                ag.reconcile_safely(state, fetch)
                 self.next_resync = time.monotonic() + follow.resync_interval
             if self.gap:
                 ag.claim_path.request_round(self.why)

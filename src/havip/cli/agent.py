@@ -89,6 +89,17 @@ def agent(
     uplink_gateway: str | None = typer.Option(
         None, "--uplink-gateway", help="The upstream router's address on --uplink: where EIP traffic leaves."
     ),
+    claim_key_file: Path | None = typer.Option(
+        None,
+        "--claim-key-file",
+        envvar="HAVIP_CLAIM_KEY_FILE",
+        help="Several hosts: the fleet's claim key (a file of at least 16 bytes, the same on every host, readable "
+        "by root only). With it the agent tells the other hosts of a VPC of a claim directly over the underlay "
+        "(UDP --peer-port), and takes theirs; without it claims reach other hosts through the control plane only.",
+    ),
+    peer_port: int = typer.Option(
+        4791, "--peer-port", help="The UDP port of the claim messages between agents (the same on every host)."
+    ),
     log_level: config_file.LogLevel = typer.Option(config_file.LogLevel.info, "--log-level", help="How much to log."),
     log_format: LogFormat = config_file.log_format_option(),
 ) -> None:
@@ -108,6 +119,9 @@ def agent(
         discovery=replace(DiscoverySettings(), interval=discovery),
         uplink=UplinkSettings(uplink, uplink_gateway),
     )
+    peer_key = read_claim_key(claim_key_file) if claim_key_file is not None else None
+    if not 1 <= peer_port <= 65535:
+        raise typer.BadParameter(f"{peer_port} is not a UDP port", param_hint="--peer-port")
     if (client_cert is None) != (client_key is None):
         raise typer.BadParameter("give both --client-cert and --client-key, or neither", param_hint="--client-cert")
     try:
@@ -131,13 +145,13 @@ def agent(
         dp.close()
         return
     try:
-        kernel = kernel_for(dp, settings.nft.nflog_group)
+        kernel = kernel_for(dp, settings.nft.nflog_group, peer_port if peer_key else None)
     except (DataplaneError, OSError) as exc:
         dp.close()
         client.close()
         typer.echo(f"error: cannot open the agent's kernel sockets in {dp.ns.name}: {exc}", err=True)
         raise typer.Exit(1) from exc
-    runner = Agent(HttpControlPlane(client, host), host, kernel, settings)
+    runner = Agent(HttpControlPlane(client, host), host, kernel, settings, peer_key=peer_key)
     if metrics:
         from havip.agent.metrics import serve
 
@@ -163,6 +177,17 @@ def agent(
         fatal = runner.loops.fatal
         typer.echo(f"error: the agent's {fatal.loop} loop cannot go on: {fatal.reason}", err=True)
         raise typer.Exit(1)
+
+
+def read_claim_key(path: Path) -> bytes:
+    from havip.agent.peers import check_key
+
+    try:
+        return check_key(path.read_bytes().strip())
+    except OSError as exc:
+        raise typer.BadParameter(f"cannot read {path}: {exc.strerror}", param_hint="--claim-key-file") from exc
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--claim-key-file") from exc
 
 
 def one_shot_dump(client: Any, host: str, dp: Any, settings: Any) -> dict[str, Any]:

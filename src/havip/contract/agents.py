@@ -37,6 +37,7 @@ class DesiredHaVip(Resource):
     holder_interface_id: str | None
     holder_host: str | None = Field(description="host name of the holder; null when unheld")
     eips: list[str]
+    epoch: int = Field(0, description="the holder's claim epoch: a claim must carry a higher one to move it")
 
 
 class DesiredRoute(Resource):
@@ -121,6 +122,12 @@ class Report(Request):
     cause: str = ""
     latency_us: int | None = None
     others: list[str] = Field(default_factory=list, description="split brain: the other interfaces")
+    epoch: int | None = Field(
+        None,
+        ge=1,
+        le=2**62,
+        description="the claim's epoch (the highest the agent had seen + 1); claims of a HaVip are ordered by it",
+    )
 
 
 class ReportResult(BaseModel):

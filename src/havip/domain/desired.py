@@ -42,6 +42,7 @@ class DesiredHaVip:
     holder_interface_id: str | None = None
     holder_host: str | None = None  # host name of the holder; None when unheld
     eips: list[str] = field(default_factory=list)
+    epoch: int = 0  # the holder's claim epoch as the store recorded it (claims order by it)
 
 
 @dataclass(frozen=True, kw_only=True)
