@@ -6,7 +6,16 @@ import datetime as dt
 
 import pytest
 
-from havip.domain.claims import ClaimReason, Outcome, ReportKind, clear_holder, judge_report, may_claim, set_holder
+from havip.domain.claims import (
+    ClaimOrder,
+    ClaimReason,
+    Outcome,
+    ReportKind,
+    clear_holder,
+    judge_report,
+    may_claim,
+    set_holder,
+)
 from havip.domain.errors import InvalidParameter
 from havip.domain.model import BindingMode, HaVip, HaVipMember, HaVipStatus, MemberType, NetworkInterface
 
@@ -193,3 +202,33 @@ def test_set_and_clear_holder() -> None:
     assert (havip.holder_interface_id, havip.holder_host_id, havip.holder_since) == ("eni-1", "host-1", NOW)
     assert clear_holder(havip) == ("eni-1", eni.instance_id)
     assert (havip.holder_interface_id, havip.holder_instance_id, havip.holder_since) == (None, None, None)
+
+
+@pytest.mark.parametrize(
+    ("epoch", "claimant_host", "outcome", "contested"),
+    [
+        pytest.param(8, "h2", Outcome.HOLDER_CHANGED, False, id="higher-epoch-wins-even-if-older"),
+        pytest.param(6, "h0", Outcome.STALE, False, id="lower-epoch-is-stale"),
+        pytest.param(7, "h0", Outcome.HOLDER_CHANGED, True, id="tie-lower-host-wins"),
+        pytest.param(7, "h2", Outcome.STALE, True, id="tie-higher-host-loses"),
+    ],
+)
+def test_claims_are_ordered_by_epoch_never_by_clock(
+    epoch: int, claimant_host: str, outcome: Outcome, contested: bool
+) -> None:
+    havip = _havip()
+    havip.holder_interface_id, havip.holder_since, havip.epoch = "eni-1", NOW, 7
+    older = NOW - dt.timedelta(hours=1)  # a host whose clock runs an hour behind: no matter
+    order = ClaimOrder(epoch, claimant_host, "h1")
+    verdict = judge_report(havip, _eni("eni-2"), _member_pair(), ReportKind.CLAIM, older, NOW, order)
+    assert (verdict.outcome, verdict.contested) == (outcome, contested)
+
+
+def test_an_epoch_only_grows() -> None:
+    havip = _havip()
+    set_holder(havip, _eni("eni-1"), "host-1", NOW, epoch=5)
+    assert havip.epoch == 5
+    set_holder(havip, _eni("eni-2"), "host-2", NOW)  # a claim without an epoch (a heal): the next one
+    assert havip.epoch == 6
+    set_holder(havip, _eni("eni-1"), "host-1", NOW, epoch=3)  # never backwards
+    assert havip.epoch == 7

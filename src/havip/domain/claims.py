@@ -83,11 +83,24 @@ FUTURE_TOLERANCE = dt.timedelta(seconds=5)
 
 @dataclass(frozen=True)
 class Verdict:
-    """What a report does to a HaVip: the outcome, and the time to record it at."""
+    """What a report does to a HaVip: the outcome, and the time to record it at.
+    ``contested``: the claim carried the holder's own epoch (two hosts claimed at once):
+    a split brain, whichever way the tie went."""
 
     outcome: Outcome
     at: dt.datetime
     reason: str = ""
+    contested: bool = False
+
+
+@dataclass(frozen=True)
+class ClaimOrder:
+    """What orders a claim against the holder's: its epoch (None: an agent that numbers no
+    claims, or a heal) and the host names that break a tie (the lower wins)."""
+
+    epoch: int | None = None
+    claimant_host: str = ""
+    holder_host: str = ""
 
 
 def _aware(t: dt.datetime) -> dt.datetime:
@@ -101,8 +114,14 @@ def judge_report(
     kind: ReportKind,
     at: dt.datetime,
     now: dt.datetime,
+    order: ClaimOrder | None = None,
 ) -> Verdict:
     """The control plane's judgement of an agent's report (the agent acted first).
+
+    A claim with an epoch is ordered by it, never by time: above the holder's it moves
+    the holder, below it is stale, at the holder's own epoch (two hosts claimed at once)
+    the lower host name wins and the verdict is ``contested``. Without an epoch the times
+    order claims as before.
 
     A report dated ahead of the control plane's clock beyond a small tolerance is
     refused (a host with a clock running ahead would otherwise pin the holder); a small
@@ -126,6 +145,16 @@ def judge_report(
         return Verdict(Outcome.REFUSED, at, reason)
     if havip.holder_interface_id == interface.id:
         return Verdict(Outcome.UNCHANGED, at)
+    epoch = order.epoch if order is not None else None
+    if epoch is not None and order is not None and kind is ReportKind.CLAIM:
+        if epoch > havip.epoch:
+            return Verdict(Outcome.HOLDER_CHANGED, at)
+        if epoch < havip.epoch:
+            return Verdict(Outcome.STALE, at)
+        if havip.holder_interface_id is None:
+            return Verdict(Outcome.HOLDER_CHANGED, at)
+        wins = order.claimant_host < order.holder_host
+        return Verdict(Outcome.HOLDER_CHANGED if wins else Outcome.STALE, at, contested=True)
     if havip.holder_since is not None and at < _aware(havip.holder_since):
         return Verdict(Outcome.STALE, at)
     if kind is ReportKind.PROBE_ANSWER and havip.holder_interface_id is not None:
@@ -133,11 +162,15 @@ def judge_report(
     return Verdict(Outcome.HOLDER_CHANGED, at)
 
 
-def set_holder(havip: HaVip, interface: NetworkInterface, host_id: str | None, at: dt.datetime) -> None:
+def set_holder(
+    havip: HaVip, interface: NetworkInterface, host_id: str | None, at: dt.datetime, epoch: int | None = None
+) -> None:
+    """Make ``interface`` the holder, at ``epoch`` (None: the next one: epochs only grow)."""
     havip.holder_interface_id, havip.holder_instance_id = interface.id, interface.instance_id
     havip.holder_host_id = host_id
     havip.holder_since = at
     havip.updated_at = at
+    havip.epoch = max(havip.epoch + 1, epoch or 0)
 
 
 def clear_holder(havip: HaVip) -> tuple[str | None, str | None]:

@@ -230,6 +230,7 @@ class HaVip:
     holder_instance_id: str | None = None
     holder_host_id: str | None = None
     holder_since: dt.datetime | None = None
+    epoch: int = 0  # the holder's claim epoch: claims are ordered by it (highest seen + 1), never by clocks
     created_at: dt.datetime = field(default_factory=utcnow)
     updated_at: dt.datetime = field(default_factory=utcnow)
 

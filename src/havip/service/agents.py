@@ -15,7 +15,7 @@ from typing import Any, TypeVar
 
 from havip.domain import agents as agent_rules
 from havip.domain import rules
-from havip.domain.claims import Outcome, ReportKind, judge_report, may_claim, set_holder
+from havip.domain.claims import ClaimOrder, Outcome, ReportKind, judge_report, may_claim, set_holder
 from havip.domain.desired import (
     DesiredEip,
     DesiredHaVip,
@@ -260,6 +260,7 @@ class ClaimReport:
     cause: str = ""
     latency_us: int | None = None
     others: list[str] = field(default_factory=list)  # split brain: the other interfaces
+    epoch: int | None = None  # the claim's epoch (the agent's highest seen + 1)
 
 
 def report(ctx: Ctx, host_ref: str, rep: ClaimReport) -> Outcome:
@@ -324,8 +325,29 @@ def _apply(
     rep: ClaimReport,
     now: dt.datetime,
 ) -> Outcome:
-    verdict = judge_report(havip, eni, uow.members.find(havip_id=havip.id), kind, rep.at, now)
-    new = (eni.id, eni.instance_id)
+    tie = rep.epoch is not None and rep.epoch == havip.epoch and havip.holder_host_id is not None
+    holder_host = uow.hosts.get(str(havip.holder_host_id)) if tie else None  # read only to break a tie
+    order = ClaimOrder(rep.epoch, host.name, holder_host.name if holder_host else "")
+    verdict = judge_report(havip, eni, uow.members.find(havip_id=havip.id), kind, rep.at, now, order)
+    new: tuple[str | None, str | None] = (eni.id, eni.instance_id)
+    if verdict.contested:  # two hosts claimed at the same epoch: one split brain, with both claimants
+        held: tuple[str | None, str | None] = (havip.holder_interface_id, havip.holder_instance_id)
+        winner, loser = (new, held)
+        if verdict.outcome is not Outcome.HOLDER_CHANGED:
+            winner, loser = loser, winner
+        record_event(
+            uow,
+            havip,
+            EventKind.SPLIT_BRAIN,
+            verdict.at,
+            new=winner,
+            previous=loser,
+            host_id=host.id,
+            cause=rep.cause or "claim",
+            detail={"others": str(loser[0]), "epoch": str(rep.epoch)},
+        )
+    if verdict.outcome is Outcome.UNCHANGED and rep.epoch and rep.epoch > havip.epoch:
+        havip.epoch = rep.epoch  # the holder claimed again: what agents saw, the store keeps
     if verdict.outcome is Outcome.RECORDED:
         record_event(
             uow,
@@ -360,5 +382,5 @@ def _apply(
             cause=rep.cause or kind.value,
             latency_us=rep.latency_us,
         )
-        set_holder(havip, eni, host.id, verdict.at)
+        set_holder(havip, eni, host.id, verdict.at, rep.epoch)
     return verdict.outcome

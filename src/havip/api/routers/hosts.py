@@ -175,4 +175,5 @@ def _claim_report(body: c.Report) -> agents.ClaimReport:
         cause=body.cause,
         latency_us=body.latency_us,
         others=list(body.others),
+        epoch=body.epoch,
     )
