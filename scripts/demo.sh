@@ -3,8 +3,10 @@
 # keepalived instances, as the Tencent product page describes it. The lab builds the
 # page's scenario (VPC, subnet 172.17.16.0/24, members 172.17.16.7 and 172.17.16.13,
 # HaVip 172.17.16.3, a client probing it) in network namespaces, with a real control
-# plane and a real host agent; then one failover each way (a real crash of keepalived),
-# the lab's status, and everything removed again. Run as root.
+# plane, on three hosts (host namespaces on an underlay bridge, VXLAN between them, an
+# agent each: i1 on host 1, i2 on host 2, the client on host 3); then one failover each
+# way between the hosts (a real crash of keepalived), the lab's status, and everything
+# removed again. Run as root.
 # Options go to `havip lab up` (e.g. --advert-int 0.1 for VRRPv3 sub-second failover).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -13,7 +15,7 @@ bash scripts/setup.sh
 name=demo
 havip() { echo; echo "\$ havip $*"; .venv/bin/havip "$@"; }
 trap '.venv/bin/havip lab down --name "$name" >/dev/null 2>&1 || true' EXIT
-havip lab up --name "$name" "$@"
+havip lab up --name "$name" --hosts 3 "$@"
 havip lab status --name "$name"
 havip lab failover --name "$name" --mode kill
 havip lab failover --name "$name" --mode kill

@@ -12,6 +12,7 @@ import ipaddress
 import json
 import logging
 import os
+import secrets
 import shutil
 import signal
 import sys
@@ -249,7 +250,18 @@ class LabBuilder:
             netns.ip("link", "set", "eth0", "mtu", str(TUNNEL_MTU), netns=node.namespace)
         netns.configure_instance(node.namespace, "eth0", node.address, prefix, gateway_address(spec.subnet_cidr))
 
+    def claim_key(self) -> str:
+        """The lab's fleet claim key (a file only root reads): the agents sign their claim
+        messages to each other with it."""
+        path = self.paths.root / "claim.key"
+        if not path.exists():
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "w") as f:
+                f.write(secrets.token_hex(32))
+        return str(path)
+
     def start_agent(self, k: int) -> None:
+        several = ["--claim-key-file", self.claim_key()] if self.spec.hosts > 1 else []
         self.table.start(
             self.agent_proc(k),
             [
@@ -262,6 +274,7 @@ class LabBuilder:
                 "--netns",
                 host_namespace(self.spec.name, k),
                 *(self.scenario.agent_args() if k == 1 else []),
+                *several,
             ],
             env={"HAVIP_AGENT_TOKEN": self._agent_keys[k]},
         )
