@@ -42,8 +42,8 @@ class Lab:
     def status(self) -> dict[str, Any]:
         return cast(dict[str, Any], self.call("status")["status"])
 
-    def failover(self, mode: str) -> dict[str, Any]:
-        return cast(dict[str, Any], self.call("failover", mode=mode)["failover"])
+    def failover(self, mode: str, **options: Any) -> dict[str, Any]:
+        return cast(dict[str, Any], self.call("failover", mode=mode, **options)["failover"])
 
     def ns(self, instance: str) -> str:
         return str(next(i["namespace"] for i in self.status()["instances"] if i["name"] == instance))

@@ -58,6 +58,39 @@ def _fail_over_and_back(lab: Lab, mode: str) -> None:
         assert after["holder"] == result["new_holder"] and masters(after) == [result["new_holder"]]
 
 
+def _in_host(lab: Lab, k: int, *argv: str, stdin: str | None = None) -> str:
+    ns = lab.status()["hosts"][k - 1]["namespace"]
+    return subprocess.run(
+        ["ip", "netns", "exec", ns, *argv], input=stdin, capture_output=True, text=True, check=True
+    ).stdout
+
+
+def test_the_claim_reaches_the_clients_host_without_the_control_plane(lab: Lab) -> None:
+    """Frozen control plane: the agents' claim messages alone move the client's route."""
+    old = lab.status()["holder"]
+    result = lab.failover("kill", control_plane_down=True)
+    assert result["new_holder"] != old and result["first_answer_ms"] is not None, result
+    assert result["stale_answers_after_switch"] == 0, result
+    assert result["recorded_after_return_ms"] is not None, "the holder is recorded once the control plane is back"
+    assert lab.status()["holder"] == result["new_holder"]
+
+
+def test_a_lost_claim_message_is_repaired_through_the_control_plane(lab: Lab) -> None:
+    """Every claim message to the client's host dropped: it follows the control plane instead."""
+    table = "inet havip_test_drop"
+    _in_host(lab, 3, "nft", "-f", "-", stdin=f"table {table} {{ chain in {{ type filter hook input priority -50; "
+             "udp dport 4791 counter drop; }} }}")  # fmt: skip
+    try:
+        old = lab.status()["holder"]
+        result = lab.failover("kill")
+        assert result["new_holder"] != old and result["first_answer_ms"] is not None, result
+        assert result["stale_answers_after_switch"] == 0, result
+        dropped = _in_host(lab, 3, "nft", "list", "table", *table.split())
+        assert "counter packets 0 " not in dropped, dropped  # the message really was lost
+    finally:
+        _in_host(lab, 3, "nft", "delete", "table", *table.split())
+
+
 def test_kill_fails_over_between_hosts_both_ways(lab: Lab) -> None:
     _fail_over_and_back(lab, "kill")
 

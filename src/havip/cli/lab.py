@@ -183,12 +183,18 @@ def failover(
         "stops; link: the interface goes down; freeze: keepalived is SIGSTOPped; with several hosts, host: "
         "the master's whole host is lost (then brought back), partition: its underlay is cut (then healed).",
     ),
+    control_plane_down: bool = typer.Option(
+        False,
+        "--control-plane-down",
+        help="Freeze the control plane (SIGSTOP) before the failure and thaw it once the client is answered by "
+        "the new holder: the switch must happen without it (several hosts: the agents' claim messages).",
+    ),
 ) -> None:
     """Break the current master, wait for the switch, print a timeline, repair the old master."""
     if mode not in MODES:
         raise CliError("InvalidParameter", f"--mode must be one of {', '.join(MODES)}")
     out = _state(ctx).output
-    result = _call(_name(name), {"op": "failover", "mode": mode})["failover"]
+    result = _call(_name(name), {"op": "failover", "mode": mode, "control_plane_down": control_plane_down})["failover"]
     if out.json_output:
         out.raw(result)
         return
@@ -208,6 +214,12 @@ def failover(
     c.print(t)
     if result["switch_latency_ms"] is not None:
         c.print(f"switch latency (GARP received -> route acknowledged): {result['switch_latency_ms'] * 1000:.0f} µs")
+    if result.get("control_plane_down"):
+        back = result.get("recorded_after_return_ms")
+        c.print(
+            "the control plane was down during the switch; it recorded the new holder "
+            + (f"{back:.0f} ms after it came back" if back is not None else "(not seen)")
+        )
     c.print(f"probes lost during the failover: {result['lost_probes']}")
     for path, p in (result.get("paths") or {}).items():
         c.print(f"probes lost on the {path} path: {p['lost_probes']}")

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import signal
 import sys
 import time
 from dataclasses import dataclass
@@ -53,7 +54,7 @@ class Failures:
         detect = 3 * spec.advert_int + spec.advert_int + 2 * spec.check_interval + 1
         return max(10.0, 3 * detect)
 
-    def failover(self, mode: str, target: str | None = None) -> dict[str, Any]:
+    def failover(self, mode: str, target: str | None = None, control_plane_down: bool = False) -> dict[str, Any]:
         if mode not in MODES:
             raise FailoverError(f"unknown failover mode {mode!r}; modes: {', '.join(MODES)}")
         lab = self.lab
@@ -67,20 +68,46 @@ class Failures:
             self._check_host_mode(mode, old)
         members = [n for n in lab.nodes.values() if n.role == "member" and n is not old]
         held = self._hold_connection() if lab.scenario.name == "eip" else None
+        serve = lab.table.procs["serve"].pid
+        cp_back_ms: float | None = None
+        if control_plane_down:  # frozen: every request to it hangs, as to a machine that is gone
+            lab.table.signal(serve, signal.SIGSTOP)
         injected = time.time_ns()
         log.info("failover: injecting %s into %s", mode, old.name)
         self.inject(mode, old)
         repaired = False
         try:
             try:
-                wait_until(
-                    "another member to take the VIP",
-                    lambda: (h := lab.holder()) is not None and h != old.name,
-                    self._timeout(),
-                    interval=0.01,
-                )
+                if control_plane_down:
+                    wait_until(
+                        "the client's first answer from another member, with the control plane down",
+                        lambda: any(
+                            a.instance in {m.name for m in members} for a in read_answers(lab.paths.probe_log, injected)
+                        ),
+                        self._timeout(),
+                        interval=0.01,
+                    )
+                    lab.table.signal(serve, signal.SIGCONT)
+                    back = time.time_ns()
+                    wait_until(
+                        "the control plane to record the new holder",
+                        lambda: (h := lab.holder()) is not None and h != old.name,
+                        self._timeout(),
+                        interval=0.01,
+                    )
+                    cp_back_ms = (time.time_ns() - back) / 1e6
+                else:
+                    wait_until(
+                        "another member to take the VIP",
+                        lambda: (h := lab.holder()) is not None and h != old.name,
+                        self._timeout(),
+                        interval=0.01,
+                    )
             except BuildError as exc:
                 raise FailoverError(f"{exc}; the old master was repaired") from exc
+            finally:
+                if control_plane_down:
+                    lab.table.signal(serve, signal.SIGCONT)
             new_name = lab.holder()
             new = next(n for n in members if n.name == new_name)
             event = self._switch_event(new, injected)
@@ -146,6 +173,8 @@ class Failures:
                     "holder_after_repair": still,
                     "holder_stayed": still == new.name,
                     "healed": mode == "partition",
+                    "control_plane_down": control_plane_down,
+                    "recorded_after_return_ms": cp_back_ms,
                     "event": event,
                     "paths": paths,
                     "connection": connection,

@@ -53,7 +53,11 @@ class Supervisor:
         if op == "failover":
             with self._lock:
                 try:
-                    result = self.failures.failover(str(request.get("mode", "kill")), request.get("instance"))
+                    result = self.failures.failover(
+                        str(request.get("mode", "kill")),
+                        request.get("instance"),
+                        control_plane_down=bool(request.get("control_plane_down", False)),
+                    )
                 except FailoverError as exc:
                     return {"ok": False, "error": str(exc)}
             return {"ok": True, "failover": result}
