@@ -11,6 +11,7 @@ import ipaddress
 import itertools
 import re
 from collections.abc import Callable, Collection, Iterable
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 
 from havip.domain.errors import Conflict, InvalidParameter
@@ -334,13 +335,15 @@ def next_vni(highest: int | None, used: Callable[[], Collection[int]]) -> int:
     """The VNI of a new VPC: one above the highest in use (``FIRST_VNI`` for the first VPC).
 
     Once the top of the range is taken, the lowest free VNI from ``FIRST_VNI`` up (then
-    from 1), which ``used`` (every VNI in use; called only then) tells."""
+    from 1), which ``used`` (every VNI in use; called only then; a set is used as it is)
+    tells."""
     lo, hi = VNI_RANGE
     if highest is None or highest < FIRST_VNI:
         return FIRST_VNI
     if highest < hi:
         return highest + 1
-    taken = set(used())
+    given = used()
+    taken = given if isinstance(given, AbstractSet | range) else set(given)
     free = next((v for v in itertools.chain(range(FIRST_VNI, hi + 1), range(lo, FIRST_VNI)) if v not in taken), None)
     if free is None:
         raise Conflict("every VNI (1 to 16777215) is in use; no VPC can be created", code="InsufficientVni")
