@@ -30,7 +30,12 @@ def check_consistent(store: Store, *, tokens_name_resources: bool = True) -> dic
         allocations = uow.allocations.find()
         tokens = uow.idempotency.find()
         events = uow.events.find(kind=["associated", "unassociated"])
-        others = {v.id for v in uow.vpcs.find()} | {s.id for s in uow.subnets.find()}
+        vpcs = uow.vpcs.find()
+        others = {v.id for v in vpcs} | {s.id for s in uow.subnets.find()}
+        underlays = [h.underlay for h in uow.hosts.find() if h.underlay is not None]
+    assert len({v.vni for v in vpcs}) == len(vpcs), "two VPCs with one VNI"
+    assert all(v.vni is not None and 1 <= v.vni < 2**24 for v in vpcs), "a VPC without a valid VNI"
+    assert len(set(underlays)) == len(underlays), "two hosts with one underlay address"
     owners: dict[str, Mapping[str, object]] = {"havip": havips, "network_interface": enis, "eip": eips}
     owned = {(a.owner_type, a.owner_id, a.ip) for a in allocations}
     assert len({(a.subnet_id, a.ip) for a in allocations}) == len(allocations), "an address with two owners"

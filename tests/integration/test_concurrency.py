@@ -69,6 +69,19 @@ def test_20_concurrent_havip_creates_respect_the_quota_of_5(
     check_consistent(store)
 
 
+def test_12_concurrent_vpc_creates_get_12_distinct_vnis(
+    where: Connect, store: Store, boot: Bootstrap, tenant: Caller
+) -> None:
+    answers = race(
+        where, boot.tenant_token, 12, lambda c, i: c.request("POST", "/v1/vpcs", json={"cidr": f"10.{i}.0.0/16"})
+    )
+    assert outcomes(answers) == {"201": 12}
+    vnis = [a.json()["vni"] for a in answers]
+    assert sorted(vnis) == list(range(1000, 1012))
+    assert sorted(v["vni"] for v in tenant.get("/v1/vpcs")["items"]) == sorted(vnis)
+    check_consistent(store)
+
+
 def test_15_concurrent_associations_respect_10_members(
     where: Connect, store: Store, boot: Bootstrap, tenant: Caller, net: Net
 ) -> None:

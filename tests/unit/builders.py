@@ -48,9 +48,9 @@ class Cloud:
         _, key = accounts.create_account(self.operator, name)
         return self.ctx(accounts.authenticate(self.store.uow, key.token))
 
-    def host(self, name: str) -> tuple[Host, Ctx]:
+    def host(self, name: str, underlay: str | None = None) -> tuple[Host, Ctx]:
         """A host and its agent's context."""
-        host, key = compute.create_host(self.operator, name=name)
+        host, key = compute.create_host(self.operator, name=name, underlay=underlay)
         return host, self.ctx(accounts.authenticate(self.store.uow, key.token))
 
     def set_quota(self, name: str, value: int, account_id: str | None = None) -> None:

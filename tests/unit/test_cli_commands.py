@@ -152,6 +152,10 @@ CREATES = [
     Case("host", ("host", "create", "h1", "--region", "r1"), "POST", "/v1/hosts", body={"name": "h1", "region": "r1"},
          token=OPERATOR, answer={"host": ITEM, "agent_key": {"id": "key-a", "token": "key-a.agent-secret"}},
          shows="key-a.agent-secret"),
+    Case("host-underlay", ("host", "create", "h2", "--underlay", "192.0.2.12"), "POST", "/v1/hosts",
+         body={"name": "h2", "underlay": "192.0.2.12"}, token=OPERATOR,
+         answer={"host": {**ITEM, "underlay": "192.0.2.12"}, "agent_key": {"id": "key-b", "token": "key-b.secret"}},
+         shows="192.0.2.12"),
     Case("account", ("account", "create", "team-a"), "POST", "/v1/accounts", body={"name": "team-a"},
          token=OPERATOR, answer={"account": ITEM, "key": {"id": "key-t", "token": "key-t.team-secret"}},
          shows="key-t.team-secret"),
@@ -171,6 +175,11 @@ UPDATES = [
          body={"host": "h2", "device": "tap0", "secondary_ips": ["172.17.16.20"]}),
     Case("havip", ("havip", "update", "havip-1", "--binding-mode", "explicit"), "PATCH", "/v1/havips/havip-1",
          body={"binding_mode": "explicit"}),
+    Case("host", ("host", "update", "h1", "--underlay", "192.0.2.11"), "PATCH", "/v1/hosts/h1",
+         body={"underlay": "192.0.2.11"}, token=OPERATOR, answer={**ITEM, "underlay": "192.0.2.11"},
+         shows="192.0.2.11"),
+    Case("host-no-underlay", ("host", "update", "h1", "--underlay", ""), "PATCH", "/v1/hosts/h1",
+         body={"underlay": ""}, token=OPERATOR),
 ]
 
 ACTIONS = [

@@ -470,3 +470,38 @@ def test_is_holder(member_type: MemberType, member_id: str, expected: bool) -> N
     havip = _havip()
     havip.holder_instance_id, havip.holder_interface_id = "i-1", "eni-1"
     assert rules.is_holder(havip, member_type, member_id) is expected
+
+
+@pytest.mark.parametrize(
+    ("address", "code"),
+    [
+        ("", "InvalidUnderlay.Malformed"),
+        ("192.0.2", "InvalidUnderlay.Malformed"),
+        ("fe80::1", "InvalidUnderlay.Malformed"),
+        ("0.0.0.0", "InvalidUnderlay.NotUnicast"),
+        ("127.0.0.53", "InvalidUnderlay.NotUnicast"),
+        ("169.254.0.1", "InvalidUnderlay.NotUnicast"),
+        ("224.0.0.18", "InvalidUnderlay.NotUnicast"),
+        ("255.255.255.255", "InvalidUnderlay.NotUnicast"),
+    ],
+)
+def test_an_underlay_must_be_a_unicast_ipv4_address(address: str, code: str) -> None:
+    _raises(lambda: rules.check_underlay(address), InvalidParameter, code)
+
+
+def test_an_underlay_is_kept_in_its_canonical_form() -> None:
+    assert rules.check_underlay(" 192.0.2.11 ") == "192.0.2.11"
+    assert rules.check_underlay("10.255.0.1") == "10.255.0.1"
+
+
+def test_vnis_count_up_from_1000_and_fill_gaps_only_at_the_top() -> None:
+    def unused() -> list[int]:
+        raise AssertionError("the VNIs in use are read only at the top of the range")
+
+    assert rules.next_vni(None, unused) == rules.FIRST_VNI == 1000
+    assert rules.next_vni(1000, unused) == 1001
+    top = rules.VNI_RANGE[1]
+    assert top == 16_777_215
+    assert rules.next_vni(top, lambda: [1000, 1001, top]) == 1002
+    assert rules.next_vni(top, lambda: range(1000, top + 1)) == 1
+    _raises(lambda: rules.next_vni(top, lambda: range(1, top + 1)), Conflict, "InsufficientVni")

@@ -2,19 +2,23 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import itertools
 import threading
 from collections.abc import Callable
+from typing import Any
 
 import pytest
 
 from havip.domain.claims import Outcome, ReportKind
+from havip.domain.desired import DesiredPeer
 from havip.domain.errors import Forbidden, HavipError, InvalidParameter, NotFound
 from havip.domain.model import BindingMode, EventKind, HaVipEvent, Host, MemberType, NetworkInterface
-from havip.service import agents, havips, network
+from havip.service import agents, compute, havips, network
 from havip.service.agents import ClaimReport
 from havip.service.context import Ctx, Page
+from havip.service.fakes import FakeRepository
 
 from .builders import Cloud
 
@@ -285,3 +289,77 @@ def test_concurrent_claims_leave_exactly_one_holder(pair: Pair) -> None:
     assert pair.holder() in (pair.a.id, pair.b.id)
     for before, after in itertools.pairwise(changes):  # one chain: each change starts from the last holder
         assert after.previous_interface_id == before.interface_id
+
+
+# ---------------------------------------------------------------- several hosts
+
+
+def test_a_host_with_an_underlay_sees_its_peers_and_their_interfaces(pair: Pair) -> None:
+    cloud = pair.cloud
+    for host, address in ((pair.h1, "192.0.2.11"), (pair.h2, "192.0.2.12")):
+        compute.update_host(cloud.operator, host.name, underlay=address)
+    vpc = network.get_vpc(cloud.tenant, network.get_subnet(cloud.tenant, pair.subnet_id).vpc_id)
+
+    one = agents.desired_state(pair.agent1, "h1")
+    assert (one.underlay, one.vnis) == ("192.0.2.11", {vpc.id: vpc.vni})
+    assert one.peers == [DesiredPeer(host="h2", underlay="192.0.2.12")]
+    [remote] = one.remote_interfaces
+    assert (remote.id, remote.host, remote.instance_id, remote.addresses) == (
+        pair.b.id,
+        "h2",
+        pair.inst_b.id,
+        pair.b.addresses,
+    )
+    assert remote.claimable == [pair.havip_id]
+
+    two = agents.desired_state(pair.agent2, "h2")
+    assert {r.id: r.claimable for r in two.remote_interfaces} == {pair.a.id: [pair.havip_id], pair.c.id: []}
+
+
+def test_a_host_without_an_underlay_is_neither_a_peer_nor_given_peers(pair: Pair) -> None:
+    before = agents.desired_state(pair.agent2, "h2")
+    compute.update_host(pair.cloud.operator, "h1", underlay="192.0.2.11")
+    one = agents.desired_state(pair.agent1, "h1")
+    assert (one.peers, one.remote_interfaces) == ([], [])
+    two = agents.desired_state(pair.agent2, "h2")
+    assert (two.underlay, two.vnis, two.peers, two.remote_interfaces) == (None, {}, [], [])
+    assert dataclasses.replace(two, revision=before.revision) == before
+
+
+def test_the_desired_state_costs_the_same_queries_with_many_remote_interfaces(
+    cloud: Cloud, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No query per interface or per HaVip: the reads of h1's state do not grow with h2's interfaces."""
+    h1, agent1 = cloud.host("h1")
+    h2, _ = cloud.host("h2", underlay="192.0.2.12")
+    compute.update_host(cloud.operator, "h1", underlay="192.0.2.11")
+    cloud.set_quota("havips_per_account", 50)
+    cloud.set_quota("havips_per_vpc", 50)
+    subnet = cloud.network()
+    cloud.instance(subnet, h1)
+    calls: list[str] = []
+    find, get = FakeRepository.find, FakeRepository.get
+
+    def counted_find(self: FakeRepository[Any], **kw: Any) -> Any:
+        calls.append("find")
+        return find(self, **kw)
+
+    def counted_get(self: FakeRepository[Any], ident: str) -> Any:
+        calls.append("get")
+        return get(self, ident)
+
+    def reads(n: int) -> int:
+        for _ in range(n):
+            _, eni = cloud.instance(subnet, h2)
+            h = cloud.havip(subnet).havip.id
+            havips.associate(cloud.tenant, h, MemberType.NETWORK_INTERFACE, eni.id)
+        calls.clear()
+        with monkeypatch.context() as m:
+            m.setattr(FakeRepository, "find", counted_find)
+            m.setattr(FakeRepository, "get", counted_get)
+            state = agents.desired_state(agent1, "h1")
+        assert len(state.remote_interfaces) == len({e.id for e in state.remote_interfaces})
+        return len(calls)
+
+    few = reads(2)
+    assert reads(20) == few

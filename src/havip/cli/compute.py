@@ -17,6 +17,10 @@ from havip.cli.resources import Filter, Resource, add_standard, body, changes, s
 CLIENT_TOKEN_HELP = "An idempotency token: retrying a create with the same token returns the first result."
 HOST_HELP = "The host (id or name) whose agent plugs the interface in."
 DEVICE_HELP = "The host-side device: a veth end or the existing tap of a VM."
+UNDERLAY_HELP = (
+    "Its unicast IPv4 address on the underlay network, unique among hosts: the other hosts of its VPCs "
+    "tunnel their traffic to it. Without one the host works alone."
+)
 
 
 def primary_ip(instance: Item) -> object:
@@ -78,6 +82,7 @@ HOST = Resource(
         "id",
         "name",
         "region",
+        "underlay",
         ("AGENT", agent_field("state")),
         ("LAST SEEN", agent_field("last_seen_at")),
         ("VERSION", agent_field("version")),
@@ -202,16 +207,31 @@ def host_create(
     name: str = typer.Argument(..., help="The host's name (unique); agents and --host options use it."),
     region: str | None = typer.Option(None, "--region", help="The region (default: the server's default region)."),
     description: str | None = typer.Option(None, "--description", help="A free-text description."),
+    underlay: str | None = typer.Option(None, "--underlay", help=UNDERLAY_HELP),
 ) -> None:
     """Register a host and issue its agent key (shown once)."""
     state = state_of(ctx)
-    answer = state.client("operator").create("hosts", body(name=name, region=region, description=description))
+    fields = body(name=name, region=region, description=description, underlay=underlay)
+    answer = state.client("operator").create("hosts", fields)
     if state.output.json_output:
         state.output.raw(answer)
         return
     host = answer.get("host") or {}
     state.output.item(host, title=HOST.label(host))
     state.output.issued_key("agent key", answer.get("agent_key") or {})
+
+
+@host_app.command("update")
+def host_update(
+    ctx: typer.Context,
+    ident: str = typer.Argument(..., metavar="HOST", help="The host (id or name)."),
+    description: str | None = typer.Option(None, "--description", help="The new description."),
+    underlay: str | None = typer.Option(None, "--underlay", help=UNDERLAY_HELP + ' "" removes it.'),
+) -> None:
+    """Change a host's description or underlay address."""
+    state = state_of(ctx)
+    host = state.client("operator").update("hosts", ident, changes(description=description, underlay=underlay))
+    state.output.item(host, title=HOST.label(host))
 
 
 add_standard(instance_app, INSTANCE)

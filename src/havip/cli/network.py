@@ -37,7 +37,7 @@ VPC = Resource(
     "vpcs",
     "VPC",
     "VPCs",
-    columns("id", "cidr", "name", "region", ("ACCOUNT", "account_id")),
+    columns("id", "cidr", ("VNI", "vni"), "name", "region", ("ACCOUNT", "account_id")),
     filters=(Filter("--region", "region", "Only VPCs of this region."),),
 )
 SUBNET = Resource(

@@ -12,6 +12,14 @@ class HostCreate(Request):
     name: str
     region: str | None = None
     description: str = ""
+    underlay: str | None = Field(
+        default=None, description="its unicast IPv4 address on the underlay network (unique); none: one host"
+    )
+
+
+class HostUpdate(Request):
+    description: str | None = None
+    underlay: str | None = Field(default=None, description='the new underlay address; "" removes it')
 
 
 class HostAgent(BaseModel):
@@ -30,6 +38,7 @@ class Host(Resource):
     region: str
     description: str
     created_at: UtcDatetime
+    underlay: str | None = Field(default=None, description="its IPv4 address on the underlay network; none: one host")
     agent: HostAgent | None = None
 
 

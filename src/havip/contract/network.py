@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pydantic import Field
+
 from havip.contract.common import Request, Resource, UtcDatetime
 from havip.domain.model import NextHopType
 
@@ -28,6 +30,7 @@ class Vpc(Resource):
     name: str
     description: str
     created_at: UtcDatetime
+    vni: int = Field(description="the VXLAN network identifier its traffic between hosts is carried in")
 
 
 class SubnetCreate(Request):

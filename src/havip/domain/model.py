@@ -117,7 +117,9 @@ class Host:
     """A hypervisor (a network namespace in tests and in the lab) running one agent.
 
     ``agent_*`` and ``applied_revision`` are what its agent said on its last long poll
-    (a heartbeat, never a change of the desired state: it bumps no revision)."""
+    (a heartbeat, never a change of the desired state: it bumps no revision). A host with
+    an ``underlay`` address reaches the other such hosts of its VPCs over a tunnel; a host
+    without one keeps every address of its VPCs it does not hold itself in the sink."""
 
     id: str
     name: str
@@ -127,6 +129,7 @@ class Host:
     agent_seen_at: dt.datetime | None = None
     agent_version: str | None = None
     applied_revision: int | None = None
+    underlay: str | None = None  # its IPv4 address on the underlay network (tunnel, claim messages); None: one host
 
 
 class AgentState(enum.StrEnum):
@@ -146,6 +149,10 @@ def agent_state(seen_at: dt.datetime | None, now: dt.datetime, lease: float) -> 
 
 @dataclass
 class Vpc:
+    """A VPC. ``vni`` is allocated by the control plane at creation (unique, never
+    reused while the VPC exists): the VXLAN network identifier its traffic between
+    hosts is carried in."""
+
     id: str
     account_id: str
     region: str
@@ -153,6 +160,7 @@ class Vpc:
     name: str = ""
     description: str = ""
     created_at: dt.datetime = field(default_factory=utcnow)
+    vni: int | None = None
 
 
 @dataclass

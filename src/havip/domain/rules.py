@@ -8,8 +8,10 @@ it holds. Called by the service layer; never by adapters directly.
 from __future__ import annotations
 
 import ipaddress
+import itertools
 import re
-from collections.abc import Collection, Iterable
+from collections.abc import Callable, Collection, Iterable
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 
 from havip.domain.errors import Conflict, InvalidParameter
@@ -294,6 +296,58 @@ def check_host_name(name: str) -> str:
             "host name must be 1-63 characters of letters, digits, '-', '_' or '.'", code="InvalidName.Malformed"
         )
     return name
+
+
+# never a host's unicast address on an underlay: "this network", loopback, link-local, multicast and the rest of
+# class E, the limited broadcast
+_NOT_UNDERLAY_RANGES = tuple(
+    ipaddress.IPv4Network(n) for n in ("0.0.0.0/8", "127.0.0.0/8", "169.254.0.0/16", "224.0.0.0/4", "240.0.0.0/4")
+)
+
+
+def check_underlay(address: str) -> str:
+    """A host's underlay address: a unicast IPv4 address another host can send a tunnel's packets to.
+
+    Returns its canonical form. Uniqueness among hosts is the service's to check (it needs the store)."""
+    try:
+        addr = ipaddress.IPv4Address(address.strip())
+    except ValueError as exc:
+        raise InvalidParameter(
+            f"underlay address {address!r} is not a valid IPv4 address (e.g. 192.0.2.11)",
+            code="InvalidUnderlay.Malformed",
+        ) from exc
+    if clash := next((r for r in _NOT_UNDERLAY_RANGES if addr in r), None):
+        raise InvalidParameter(
+            f"underlay address {addr} is in {clash}, which holds no host's unicast address "
+            "(this network, loopback, link-local, multicast, reserved or broadcast)",
+            code="InvalidUnderlay.NotUnicast",
+        )
+    return str(addr)
+
+
+VNI_RANGE = (1, 2**24 - 1)
+"""The VXLAN network identifiers (24 bits; 0 is not used)."""
+FIRST_VNI = 1000
+"""Where the control plane starts allocating VNIs (below it: left for an operator's own tunnels)."""
+
+
+def next_vni(highest: int | None, used: Callable[[], Collection[int]]) -> int:
+    """The VNI of a new VPC: one above the highest in use (``FIRST_VNI`` for the first VPC).
+
+    Once the top of the range is taken, the lowest free VNI from ``FIRST_VNI`` up (then
+    from 1), which ``used`` (every VNI in use; called only then; a set is used as it is)
+    tells."""
+    lo, hi = VNI_RANGE
+    if highest is None or highest < FIRST_VNI:
+        return FIRST_VNI
+    if highest < hi:
+        return highest + 1
+    given = used()
+    taken = given if isinstance(given, AbstractSet | range) else set(given)
+    free = next((v for v in itertools.chain(range(FIRST_VNI, hi + 1), range(lo, FIRST_VNI)) if v not in taken), None)
+    if free is None:
+        raise Conflict("every VNI (1 to 16777215) is in use; no VPC can be created", code="InsufficientVni")
+    return free
 
 
 _AGENT_VERSION_RE = re.compile(r"^[A-Za-z0-9.+_-]{1,64}$")

@@ -20,6 +20,8 @@ from havip.domain.desired import (
     DesiredEip,
     DesiredHaVip,
     DesiredInterface,
+    DesiredPeer,
+    DesiredRemoteInterface,
     DesiredRoute,
     DesiredState,
     DesiredSubnet,
@@ -30,6 +32,7 @@ from havip.domain.model import (
     Eip,
     EventKind,
     HaVip,
+    HaVipMember,
     Host,
     NetworkInterface,
     NextHopType,
@@ -86,29 +89,34 @@ def desired_state(ctx: Ctx, host_ref: str, heartbeat: Heartbeat | None = None) -
     query per kind, not one per HaVip), and ``may_claim`` is asked only about the
     interfaces it could allow: the host's interfaces of the HaVip's subnet, and in
     explicit mode only the members among them (it refuses every other one).
+
+    A host with an underlay address also gets its VPCs' VNIs, the interfaces of those
+    VPCs placed on other hosts with an underlay (one more query), what each of them may
+    claim (judged as the local claimants are) and those hosts as its peers. A host
+    without one gets none of that: the addresses it does not hold stay in the sink.
     """
     with ctx.uow() as uow:
         host = _own_host(ctx, uow, host_ref)
         local = uow.interfaces.find(host_id=host.id, order_by="id")
         vpc_ids = sorted({e.vpc_id for e in local})
-        vpcs = {v.id: v.cidr for v in uow.vpcs.find(id=vpc_ids)} if vpc_ids else {}
+        vpc_rows = uow.vpcs.find(id=vpc_ids) if vpc_ids else []
         subnets: list[Subnet] = uow.subnets.find(vpc_id=vpc_ids, order_by="id") if vpc_ids else []
         havips: list[HaVip] = uow.havips.find(vpc_id=vpc_ids, order_by="id") if vpc_ids else []
-        hosts = {h.id: h.name for h in uow.hosts.find()}
+        all_hosts = uow.hosts.find()
+        hosts = {h.id: h.name for h in all_hosts}
+        remote = _remote_interfaces(uow, host, all_hosts, vpc_ids)
         havip_ids = [h.id for h in havips]
         members_of = group_by(_find_in(uow.members, "havip_id", havip_ids), lambda m: m.havip_id)
         havip_eips = _find_in(uow.eips, "havip_id", havip_ids, "created_at")
         eips_of = group_by(havip_eips, lambda e: e.havip_id)
-        local_in = group_by(local, lambda e: e.subnet_id)
-        local_as = {**group_by(local, lambda e: e.instance_id), **{e.id: [e] for e in local}}
+        local_claims = _Claimants(local)
+        remote_claims = _Claimants(remote)
+        claimable: dict[str, list[str]] = {}
         out_havips = []
         for h in havips:
             members = members_of.get(h.id, [])
-            if h.binding_mode is BindingMode.SUBNET:
-                candidates = local_in.get(h.subnet_id, [])
-            else:
-                candidates = sorted({e.id: e for m in members for e in local_as.get(m.member_id, [])}.values(), key=_id)
-            claimants = [e.id for e in candidates if may_claim(h, e, members)]
+            for e in remote_claims.of(h, members):
+                claimable.setdefault(e, []).append(h.id)
             out_havips.append(
                 DesiredHaVip(
                     id=h.id,
@@ -116,17 +124,19 @@ def desired_state(ctx: Ctx, host_ref: str, heartbeat: Heartbeat | None = None) -
                     subnet_id=h.subnet_id,
                     ip=h.ip,
                     binding_mode=h.binding_mode.value,
-                    claimants=claimants,
+                    claimants=local_claims.of(h, members),
                     holder_interface_id=h.holder_interface_id,
                     holder_host=hosts.get(h.holder_host_id) if h.holder_host_id else None,
                     eips=[e.ip for e in eips_of.get(h.id, [])],
                 )
             )
         routes = uow.route_entries.find(vpc_id=vpc_ids, order_by="id") if vpc_ids else []
+        by_id = {h.id: h for h in all_hosts}
+        peers = sorted({str(e.host_id) for e in remote}, key=lambda i: by_id[i].name)
         state = DesiredState(
             revision=uow.revision(),
             host=host.name,
-            vpcs=vpcs,
+            vpcs={v.id: v.cidr for v in vpc_rows},
             subnets=[DesiredSubnet(s.id, s.vpc_id, s.cidr, rules.gateway_address(s.cidr)) for s in subnets],
             interfaces=[
                 DesiredInterface(
@@ -143,10 +153,55 @@ def desired_state(ctx: Ctx, host_ref: str, heartbeat: Heartbeat | None = None) -
             havips=out_havips,
             routes=_desired_routes(uow, routes, havips),
             eips=_desired_eips(uow, havips, havip_eips, local),
+            underlay=host.underlay,
+            vnis={v.id: v.vni for v in vpc_rows if v.vni is not None} if host.underlay else {},
+            peers=[DesiredPeer(host=by_id[i].name, underlay=str(by_id[i].underlay)) for i in peers],
+            remote_interfaces=[
+                DesiredRemoteInterface(
+                    id=e.id,
+                    vpc_id=e.vpc_id,
+                    subnet_id=e.subnet_id,
+                    instance_id=e.instance_id,
+                    host=by_id[str(e.host_id)].name,
+                    addresses=e.addresses,
+                    claimable=claimable.get(e.id, []),
+                )
+                for e in remote
+            ],
         )
     if heartbeat is not None:
         _record_heartbeat(ctx, host, heartbeat)
     return state
+
+
+def _remote_interfaces(
+    uow: UnitOfWork, host: Host, all_hosts: list[Host], vpc_ids: list[str]
+) -> list[NetworkInterface]:
+    """The interfaces of ``vpc_ids`` placed on other hosts with an underlay, in id order (one
+    query); none when ``host`` has no underlay itself."""
+    if host.underlay is None or not vpc_ids:
+        return []
+    others = [h.id for h in all_hosts if h.underlay is not None and h.id != host.id]
+    if not others:
+        return []
+    found = _find_in(uow.interfaces, "host_id", others, vpc_id=vpc_ids)
+    return sorted(found, key=_id)
+
+
+class _Claimants:
+    """Which interfaces of a set may claim a HaVip, asking ``may_claim`` only about those it
+    could allow: the set's interfaces of the HaVip's subnet, in explicit mode only the members."""
+
+    def __init__(self, interfaces: list[NetworkInterface]) -> None:
+        self._in = group_by(interfaces, lambda e: e.subnet_id)
+        self._as = {**group_by(interfaces, lambda e: e.instance_id), **{e.id: [e] for e in interfaces}}
+
+    def of(self, h: HaVip, members: list[HaVipMember]) -> list[str]:
+        if h.binding_mode is BindingMode.SUBNET:
+            candidates = self._in.get(h.subnet_id, [])
+        else:
+            candidates = sorted({e.id: e for m in members for e in self._as.get(m.member_id, [])}.values(), key=_id)
+        return [e.id for e in candidates if may_claim(h, e, members)]
 
 
 def _id(e: NetworkInterface) -> str:

@@ -1,7 +1,9 @@
 """Hosts, instances and network interfaces (ENIs).
 
 An instance is created with its primary network interface in one transaction. An
-interface's placement (host and device) tells the host's agent which port is its.
+interface's placement (host and device) tells the host's agent which port is its. A
+host's underlay address (unique among hosts) is where the other hosts of its VPCs send
+their tunnelled traffic.
 """
 
 from __future__ import annotations
@@ -22,20 +24,56 @@ from havip.service.ports import UnitOfWork
 # ---------------------------------------------------------------- hosts
 
 
-def create_host(ctx: Ctx, *, name: str, region: str | None = None, description: str = "") -> tuple[Host, IssuedKey]:
-    """Register a host; returns its agent credential (shown once)."""
+def create_host(
+    ctx: Ctx, *, name: str, region: str | None = None, description: str = "", underlay: str | None = None
+) -> tuple[Host, IssuedKey]:
+    """Register a host (with its underlay address, when it has one); returns its agent credential (shown once)."""
     require_operator(ctx)
     rules.check_host_name(name)
     rules.check_description(description)
     region = check_region(ctx, region)
+    address = rules.check_underlay(underlay) if underlay else None
     with ctx.uow(write=True) as uow:
         if uow.hosts.count(name=name):
             raise Conflict(f"a host named {name!r} already exists", code="InvalidName.Duplicate")
-        host = Host(ids.new_id("host"), name, region, description, ctx.now())
+        if address is not None:
+            _check_underlay_free(uow, address, None)
+        host = Host(ids.new_id("host"), name, region, description, ctx.now(), underlay=address)
         uow.hosts.add(host)
         key = issue_key(uow, Role.AGENT, host_id=host.id, description=f"agent of host {name}")
         uow.commit()
         return host, key
+
+
+def update_host(ctx: Ctx, ref: str, *, description: str | None = None, underlay: str | None = None) -> Host:
+    """Change a host's description or underlay address (``underlay=""`` removes it).
+
+    A new underlay address changes the desired state of the host and of every host that
+    shares a VPC with it (their tunnel towards it), so it bumps the revision."""
+    require_operator(ctx)
+    if description is not None:
+        rules.check_description(description)
+    address = rules.check_underlay(underlay) if underlay else None  # "" (and None: unchanged) give None
+    with ctx.uow(write=True) as uow:
+        host = resolve_host(uow, ref)
+        if description is not None:
+            host.description = description
+        if underlay is not None and address != host.underlay:
+            if address is not None:
+                _check_underlay_free(uow, address, host.id)
+            host.underlay = address
+            uow.bump_revision()
+        uow.commit()
+        return host
+
+
+def _check_underlay_free(uow: UnitOfWork, address: str, host_id: str | None) -> None:
+    clash = [h for h in uow.hosts.find(underlay=address) if h.id != host_id]
+    if clash:
+        raise Conflict(
+            f"underlay address {address} is already the underlay of host {clash[0].name}",
+            code="InvalidUnderlay.InUse",
+        )
 
 
 @dataclass(frozen=True, kw_only=True)

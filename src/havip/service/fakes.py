@@ -82,7 +82,8 @@ TABLES: dict[str, type[Any]] = {
 UNIQUE: dict[str, tuple[tuple[str, ...], ...]] = {
     "accounts": (("name",),),
     "quota_overrides": (("account_id", "name"),),
-    "hosts": (("name",),),
+    "hosts": (("name",), ("underlay",)),
+    "vpcs": (("vni",),),
     "interfaces": (("mac",), ("host_id", "device")),
     "havips": (("subnet_id", "ip"),),
     "members": (("havip_id", "member_id"),),

@@ -1,6 +1,7 @@
 """VPCs, subnets (vSwitches) and route tables.
 
-A VPC gets its system route table in the same transaction that creates it.
+A VPC gets its system route table and its VNI (``rules.next_vni``, allocated under the
+write lock) in the same transaction that creates it.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from havip.domain.errors import NotFound
 from havip.domain.model import RouteTable, Subnet, Vpc
 from havip.service.common import check_client_token, remember, replay
 from havip.service.context import Ctx, Page, acting_account, check_region, get_owned, scope_filters
+from havip.service.ports import UnitOfWork
 
 
 def create_vpc(
@@ -44,7 +46,7 @@ def create_vpc(
         if uow.accounts.get(acc) is None:
             raise NotFound("Account", acc)
         now = ctx.now()
-        vpc = Vpc(ids.new_id("vpc"), acc, region, cidr, name, description, created_at=now)
+        vpc = Vpc(ids.new_id("vpc"), acc, region, cidr, name, description, created_at=now, vni=_allocate_vni(uow))
         uow.vpcs.add(vpc)
         uow.route_tables.add(
             RouteTable(ids.new_id("route_table"), acc, region, vpc.id, name=f"system ({vpc.id})", created_at=now)
@@ -53,6 +55,12 @@ def create_vpc(
         uow.bump_revision()
         uow.commit()
         return vpc
+
+
+def _allocate_vni(uow: UnitOfWork) -> int:
+    """The next VNI, under the write lock (the store's unique constraint is the last line behind it)."""
+    highest = uow.vpcs.find(order_by="-vni", limit=1)
+    return rules.next_vni(highest[0].vni if highest else None, lambda: [v.vni for v in uow.vpcs.find() if v.vni])
 
 
 def list_vpcs(ctx: Ctx, page: Page, account_id: str | None = None, region: str | None = None) -> tuple[list[Vpc], int]:

@@ -96,6 +96,7 @@ hosts = Table(
     Column("agent_seen_at", UtcDateTime(), nullable=True),
     Column("agent_version", String(64), nullable=True),
     Column("applied_revision", BigInteger(), nullable=True),
+    Column("underlay", String(15), nullable=True, unique=True),
 )
 
 vpcs = Table(
@@ -108,6 +109,7 @@ vpcs = Table(
     Column("name", String(128), nullable=False),
     Column("description", String(256), nullable=False),
     _created(),
+    Column("vni", Integer, nullable=False, unique=True),
 )
 
 subnets = Table(

@@ -50,7 +50,9 @@ def list_hosts(ctx: CtxDep, page: PageDep) -> c.ListOf[c.Host]:
 
 @router.post("", status_code=201, response_model=c.HostCreated, summary="Register a host (operator)")
 def create_host(ctx: CtxDep, body: c.HostCreate) -> c.HostCreated:
-    host, key = svc.create_host(ctx, name=body.name, region=body.region, description=body.description)
+    host, key = svc.create_host(
+        ctx, name=body.name, region=body.region, description=body.description, underlay=body.underlay
+    )
     return c.HostCreated(
         host=views.host(host, svc.agent_health(ctx, host, revision=0)), agent_key=views.issued_key(key)
     )
@@ -59,6 +61,12 @@ def create_host(ctx: CtxDep, body: c.HostCreate) -> c.HostCreated:
 @router.get("/{host}", response_model=c.Host, summary="Show a host (by id or name)")
 def get_host(ctx: CtxDep, host: str) -> c.Host:
     return views.host(*svc.get_host(ctx, host))
+
+
+@router.patch("/{host}", response_model=c.Host, summary="Change a host's description or underlay address (operator)")
+def update_host(ctx: CtxDep, host: str, body: c.HostUpdate) -> c.Host:
+    updated = svc.update_host(ctx, host, description=body.description, underlay=body.underlay)
+    return views.host(*svc.get_host(ctx, updated.id))
 
 
 @router.delete("/{host}", status_code=204, summary="Remove a host and its agent key (operator)")
