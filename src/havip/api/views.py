@@ -53,6 +53,7 @@ def havip(v: HaVipView) -> c.HaVip:
             instance_id=h.holder_instance_id,
             host_id=h.holder_host_id,
             since=h.holder_since,
+            epoch=h.epoch,
         )
     return c.HaVip(
         id=h.id,

@@ -35,6 +35,7 @@ class Holder(BaseModel):
     instance_id: str | None
     host_id: str | None
     since: UtcDatetime | None
+    epoch: int = Field(0, description="the claim epoch it holds by: a claim must carry a higher one to move it")
 
 
 class Member(Resource):

@@ -68,7 +68,7 @@ class Failures:
             self._check_host_mode(mode, old)
         members = [n for n in lab.nodes.values() if n.role == "member" and n is not old]
         held = self._hold_connection() if lab.scenario.name == "eip" else None
-        serve = lab.table.procs["serve"].pid
+        serve = lab.table.procs["serve"].pid if control_plane_down else 0
         cp_back_ms: float | None = None
         if control_plane_down:  # frozen: every request to it hangs, as to a machine that is gone
             lab.table.signal(serve, signal.SIGSTOP)

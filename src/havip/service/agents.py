@@ -128,6 +128,7 @@ def desired_state(ctx: Ctx, host_ref: str, heartbeat: Heartbeat | None = None) -
                     holder_interface_id=h.holder_interface_id,
                     holder_host=hosts.get(h.holder_host_id) if h.holder_host_id else None,
                     eips=[e.ip for e in eips_of.get(h.id, [])],
+                    epoch=h.epoch,
                 )
             )
         routes = uow.route_entries.find(vpc_id=vpc_ids, order_by="id") if vpc_ids else []

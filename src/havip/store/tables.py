@@ -178,6 +178,7 @@ havips = Table(
     Column("holder_instance_id", String(ID), nullable=True),
     Column("holder_host_id", String(ID), nullable=True),
     Column("holder_since", UtcDateTime(), nullable=True),
+    Column("epoch", BigInteger, nullable=False, server_default="0"),
     _created(),
     Column("updated_at", UtcDateTime(), nullable=False),
     UniqueConstraint("subnet_id", "ip", name="uq_havips_subnet_ip"),
