@@ -83,7 +83,13 @@ def test_a_claim_moves_the_holder_and_is_recorded(tenant: Caller, net: Net, pair
         "holder-changed"
     )
     view = tenant.get(f"/v1/havips/{pair.havip}")
-    assert view["holder"] == {"interface_id": pair.e1, "instance_id": pair.i1, "host_id": net.h1, "since": at(1)}
+    assert view["holder"] == {
+        "interface_id": pair.e1,
+        "instance_id": pair.i1,
+        "host_id": net.h1,
+        "since": at(1),
+        "epoch": 1,
+    }
     [event] = tenant.get(f"/v1/havips/{pair.havip}/events", params={"kind": "holder_changed"})["items"]
     assert (event["interface_id"], event["instance_id"], event["host_id"]) == (pair.e1, pair.i1, net.h1)
     assert (event["previous_interface_id"], event["cause"], event["latency_us"], event["at"]) == (
@@ -363,3 +369,21 @@ def test_a_report_from_the_future_is_refused_and_changes_nothing(tenant: Caller,
         json={"havip_id": pair.havip, "interface_id": pair.e1, "kind": "claim", "at": future.isoformat()},
     )
     assert tenant.get(f"/v1/havips/{pair.havip}")["holder"] is None
+
+
+def test_claims_are_ordered_by_their_epochs_and_a_tie_is_a_split_brain(tenant: Caller, net: Net, pair: Pair) -> None:
+    """A claim with a higher epoch wins even when its time is older (clocks never order claims);
+    a lower one is stale; the holder's own epoch from another host is one split brain with both
+    claimants, won by the lower host name (h1)."""
+    assert report(net.agent_h1, "h1", pair.havip, pair.e1, at(10), epoch=5) == "holder-changed"
+    assert report(net.agent_h2, "h2", pair.havip, pair.e2, at(1), epoch=6) == "holder-changed"
+    assert report(net.agent_h1, "h1", pair.havip, pair.e1, at(20), epoch=4) == "stale"
+    holder = tenant.get(f"/v1/havips/{pair.havip}")["holder"]
+    assert (holder["interface_id"], holder["epoch"]) == (pair.e2, 6)
+    assert report(net.agent_h1, "h1", pair.havip, pair.e1, at(21), epoch=6) == "holder-changed"
+    [split] = tenant.get(f"/v1/havips/{pair.havip}/events", params={"kind": "split_brain"})["items"]
+    assert (split["interface_id"], split["previous_interface_id"]) == (pair.e1, pair.e2)
+    holder = tenant.get(f"/v1/havips/{pair.havip}")["holder"]
+    assert (holder["interface_id"], holder["epoch"]) == (pair.e1, 7), "a tie won: the next epoch, never the same"
+    state = net.agent_h2.get("/v1/hosts/h2/desired-state")
+    assert state["havips"][0]["epoch"] == 7
