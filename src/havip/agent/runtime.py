@@ -195,7 +195,7 @@ class Agent:
         ids = [h.id for h in state.havips]
         generation, local = self.ledger.begin(fetch_tick, ids)
         observed = self.kernel.state.read()
-        step = reconcile_pass(state, observed, local, self.uplink, self.settings.nft)
+        step = reconcile_pass(state, observed, local, self.uplink, self.settings.nft, self.settings.tunnel)
         desired, acts = step.desired, step.actions
         self._refuse_ports(step.refused)
         switched = {r.dst for r in desired.routes if r.havip_id}
