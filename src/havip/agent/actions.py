@@ -60,7 +60,8 @@ class DeleteLink:
 class CreateTunnel:
     """The host's VXLAN-GPE device in collect_md mode (``type vxlan gpe external dstport
     PORT``), aliased ``havip:tunnel``, with ``mtu``, up; kept when it is already so.
-    A device of that name with another UDP port is recreated."""
+    A device of that name with another UDP port is recreated. Also sets the host's
+    net.ipv4.fwmark_reflect=1 (see ``marks.RULE_PREF_TUNNEL_REPLY``)."""
 
     name: str
     port: int

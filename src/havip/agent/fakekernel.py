@@ -58,6 +58,7 @@ class FakeState:
         self.rules: set[Rule] = set()
         self.nft: dict[tuple[str, str], str] = {}
         self.host_ready = False
+        self.fwmark_reflect = False
         self.counters: dict[str, int] = {}
         self.applied: list[a.Action] = []
         self.reads = 0
@@ -86,6 +87,7 @@ class FakeState:
             return Observed(
                 complete=True,
                 host_ready=self.host_ready,
+                fwmark_reflect=self.fwmark_reflect,
                 links=dict(self.links),
                 routes=frozenset(self.routes.values()),
                 neighs=frozenset(self.neighs.values()),
@@ -146,6 +148,7 @@ class FakeState:
                 up=True,
                 uplink_sysctls_ok=True,
             )
+            self.fwmark_reflect = True
         elif isinstance(act, a.ConfigureUplink):
             self.links[act.device] = replace(self._device(act.device), uplink_sysctls_ok=True)
         elif isinstance(act, a.AddRule):

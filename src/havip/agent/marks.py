@@ -20,9 +20,14 @@ RULE_PREFS = (RULE_PREF_LOOKUP, RULE_PREF_UNREACHABLE)
 # The tunnel's policy rules (a host with an underlay address only), after the ports':
 #   10002: tun_id <VNI> lookup <vpc table>   (a decapsulated packet: its VPC from its VNI)
 #   10003: iif <tunnel> unreachable          (a VNI without a rule never reaches the main table)
+#   10004: iif lo fwmark PORT|T lookup T suppress_prefixlength 0
+#          (the host's own ICMP errors about a port's packet, e.g. fragmentation-needed
+#          when it does not fit the tunnel, go back through the VPC's table:
+#          net.ipv4.fwmark_reflect gives them the mark the havip_tunnel table set)
 RULE_PREF_TUNNEL = 10002
 RULE_PREF_TUNNEL_UNREACHABLE = 10003
-TUNNEL_RULE_PREFS = (RULE_PREF_TUNNEL, RULE_PREF_TUNNEL_UNREACHABLE)
+RULE_PREF_TUNNEL_REPLY = 10004
+TUNNEL_RULE_PREFS = (RULE_PREF_TUNNEL, RULE_PREF_TUNNEL_UNREACHABLE, RULE_PREF_TUNNEL_REPLY)
 
 # VPC routing tables are allocated from this range.
 TABLE_MIN = 20000
@@ -48,6 +53,7 @@ MARK_MASK = 0xFFFF0000
 MARK_FULL = 0xFFFFFFFF
 MARK_INBOUND = 0x48560000  # "HV": arrived by the uplink for an EIP
 MARK_EGRESS = 0x48570000  # "HW": sent from an address that has an EIP
+MARK_PORT = 0x48580000  # "HX": came from a port (with a tunnel; unless already marked for an EIP)
 
 # Devices the agent configured carry an ifalias with this prefix:
 #   havip:port:<interface id>   an adopted device (a tap or veth someone else created)
@@ -110,6 +116,10 @@ def inbound_mark(table: int) -> int:
 
 def egress_mark(table: int) -> int:
     return MARK_EGRESS | table
+
+
+def port_mark(table: int) -> int:
+    return MARK_PORT | table
 
 
 def is_our_nft_table(name: str) -> bool:

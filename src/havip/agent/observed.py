@@ -82,6 +82,7 @@ class Observed:
     neighs: frozenset[Neigh] = frozenset()
     rules: frozenset[Rule] = frozenset()
     nft: Mapping[tuple[str, str], str] = field(default_factory=dict)  # (family, name) -> digest ("" unknown)
+    fwmark_reflect: bool = False  # net.ipv4.fwmark_reflect=1 (set with the tunnel: its ICMP errors)
 
     def vpc_tables(self) -> dict[str, int]:
         """VPC id -> table, from the sinks' aliases and names (keeps tables stable)."""

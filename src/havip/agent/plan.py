@@ -62,7 +62,7 @@ def plan(
         if p.create_peer and p.device not in links:
             acts.append(CreateVeth(p.device, p.create_peer))
     tun = desired.tunnel
-    if tun is not None and not _is_tunnel(links.get(tun.device), tun.port, tun.mtu):
+    if tun is not None and not (_is_tunnel(links.get(tun.device), tun.port, tun.mtu) and observed.fwmark_reflect):
         acts.append(CreateTunnel(name=tun.device, port=tun.port, mtu=tun.mtu))
     bind, unbind = selector.plan(desired, observed)
     acts += bind
@@ -153,6 +153,18 @@ def _wanted_tunnel_rules(desired: DesiredHost) -> set[Rule]:
     p = marks.RTPROT_HAVIP
     out = {Rule(priority=marks.RULE_PREF_TUNNEL, iif=None, table=t, proto=p, tun_id=vni) for vni, t in tun.vnis}
     out.add(Rule(priority=marks.RULE_PREF_TUNNEL_UNREACHABLE, iif=tun.device, table=None, proto=p))
+    for t in {port.table for port in desired.ports}:
+        out.add(
+            Rule(
+                priority=marks.RULE_PREF_TUNNEL_REPLY,
+                iif="lo",
+                table=t,
+                proto=p,
+                fwmark=marks.port_mark(t),
+                fwmask=marks.MARK_FULL,
+                suppress_prefixlength=0,
+            )
+        )
     return out
 
 
@@ -160,10 +172,12 @@ def _tunnel_rules(desired: DesiredHost, observed: Observed) -> tuple[list[Action
     wanted = _wanted_tunnel_rules(desired)
     have = {r for r in observed.rules if marks.is_our_tunnel_rule(r.priority, r.proto)}
     adds: list[Action] = [
-        AddRule(r.priority, r.iif, r.table, tun_id=r.tun_id) for r in sorted(wanted - have, key=_rule_key)
+        AddRule(r.priority, r.iif, r.table, r.fwmark, r.fwmask, r.suppress_prefixlength, r.tun_id)
+        for r in sorted(wanted - have, key=_rule_key)
     ]
     dels: list[Action] = [
-        DeleteRule(r.priority, r.iif, r.table, tun_id=r.tun_id) for r in sorted(have - wanted, key=_rule_key)
+        DeleteRule(r.priority, r.iif, r.table, r.fwmark, r.fwmask, r.suppress_prefixlength, r.tun_id)
+        for r in sorted(have - wanted, key=_rule_key)
     ]
     return adds, dels
 

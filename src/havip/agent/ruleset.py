@@ -38,7 +38,10 @@ atomically by the data plane (``nft -f``):
   known host (``tunnel_unknown_host``), it does not carry IPv4 (``tunnel_bad_proto``), its
   VNI is not one of this host's VPCs (``tunnel_foreign_vni``), or its inner source is
   not one that host may send in that VNI (``tunnel_foreign_source``: its interfaces'
-  addresses, the HaVips they may claim, the route entries they forward for).
+  addresses, the HaVips they may claim, the route entries they forward for). It also
+  marks what arrives from a port (``marks.MARK_PORT`` | table, unless the EIP path marked
+  it already), so the host's ICMP errors about it (fragmentation-needed: it does not fit
+  the tunnel) find the VPC's table (``marks.RULE_PREF_TUNNEL_REPLY``).
 
 Each table carries ``comment "havip:<digest>"``, the SHA-256 of its body, so the
 planner can tell from a read-back whether it must be replaced. Pure: text in, text out.
@@ -51,7 +54,7 @@ import ipaddress
 from collections.abc import Iterable, Sequence
 
 from havip.agent import marks
-from havip.agent.desired import DesiredHost
+from havip.agent.desired import DesiredHost, Port
 from havip.agent.settings import NftLimits
 from havip.agent.tunnel import Tunnel
 
@@ -87,7 +90,7 @@ def render_tables(desired: DesiredHost, limits: NftLimits | None = None) -> dict
     if desired.eips and desired.uplink is not None:
         out[("ip", marks.NFT_NAT)] = _finish("ip", marks.NFT_NAT, _nat_body(desired))
     if desired.tunnel is not None:
-        out[("ip", marks.NFT_TUNNEL)] = _finish("ip", marks.NFT_TUNNEL, _tunnel_body(desired.tunnel))
+        out[("ip", marks.NFT_TUNNEL)] = _finish("ip", marks.NFT_TUNNEL, _tunnel_body(desired.tunnel, desired.ports))
     return out
 
 
@@ -278,7 +281,7 @@ def _nat_body(desired: DesiredHost) -> list[str]:
     return body
 
 
-def _tunnel_body(tun: Tunnel) -> list[str]:
+def _tunnel_body(tun: Tunnel, ports: Sequence[Port]) -> list[str]:
     body = [f"\tcounter {reason} {{ }}" for reason in TUNNEL_DROP_REASONS]
     body += _set("hosts", "ipv4_addr", tun.peers)
     body += _map("vnis", "typeof @th,96,24", sorted({str(vni) for vni, _table in tun.vnis}, key=int))
@@ -288,8 +291,18 @@ def _tunnel_body(tun: Tunnel) -> list[str]:
         [f"{s.underlay} . {s.vni} . {_int_range(s.cidr)}" for s in tun.sources],
         flags="interval",
     )
+    body += _map(
+        "port_mark",
+        "type ifname : mark",
+        [f"{_q(p.device)} : {marks.port_mark(p.table):#x}" for p in sorted(ports, key=lambda p: p.device)],
+    )
     udp = f"udp dport {tun.port}"
     body += [
+        "\tchain mark_ports {",
+        # after the EIP path's raw prerouting marks (priority raw), before routing
+        "\t\ttype filter hook prerouting priority mangle; policy accept;",
+        "\t\tmeta mark 0 meta mark set iifname map @port_mark",
+        "\t}",
         "\tchain input {",
         "\t\ttype filter hook input priority filter; policy accept;",
         f"\t\t{udp} ip saddr != @hosts counter name tunnel_unknown_host drop",

@@ -75,6 +75,7 @@ HOST_SYSCTLS = {
     "net/ipv4/conf/all/send_redirects": "0",
     "net/ipv4/conf/default/send_redirects": "0",
 }
+FWMARK_REFLECT = "net/ipv4/fwmark_reflect"
 _NFT_TABLE = re.compile(r'^table (\w+) (\S+) \{\n(?:\s*comment "([^"]*)")?', re.MULTILINE)
 
 
@@ -189,9 +190,11 @@ class Dataplane:
             for r in self._dump.rules()
         }
         host_ready = all(_read_sysctl(k) == v for k, v in HOST_SYSCTLS.items())
+        fwmark_reflect = _read_sysctl(FWMARK_REFLECT) == "1"
         return Observed(
             complete=True,
             host_ready=host_ready,
+            fwmark_reflect=fwmark_reflect,
             links=links,
             routes=frozenset(routes),
             neighs=frozenset(neighs),
@@ -326,6 +329,7 @@ class Dataplane:
             kind="vxlan",
             vxlan_gpe=True,
             vxlan_collect_metadata=1,
+            vxlan_learning=0,  # the kernel's default, and GPE refuses it (no MACs to learn)
             vxlan_port=act.port,
         )
         idx = self._ifindex(act.name)
@@ -333,6 +337,7 @@ class Dataplane:
         for k, v in UPLINK_SYSCTLS.items():
             _write_sysctl(k.format(dev=act.name), v)
         self._ipr.link("set", index=idx, mtu=act.mtu, ifalias=marks.ALIAS_TUNNEL, state="up")
+        _write_sysctl(FWMARK_REFLECT, "1")
 
     def _configure_uplink(self, act: a.ConfigureUplink) -> None:
         self._ifindex(act.device)
