@@ -279,6 +279,13 @@ def test_instances_on_two_hosts_reach_each_other_and_the_vip_held_across(two: Ho
     assert v.a2.ip not in routes and "encap" not in routes
     assert ping(v.a1, v.a2.ip, timeout=0.3) == 0
 
+    # no underlay any more: one host again, nothing of the tunnel left
+    apply(h1, dataclasses.replace(alone, underlay=None, vnis={}))
+    observed = h1.dp.read()
+    assert marks.TUNNEL_DEVICE not in observed.links
+    assert not [r for r in observed.rules if marks.is_our_tunnel_rule(r.priority, r.proto)]
+    assert ("ip", marks.NFT_TUNNEL) not in observed.nft
+
 
 def test_full_size_tcp_crosses_and_a_too_big_df_packet_gets_frag_needed(two: Hosts) -> None:
     v = one_vpc(two, mtu=1464)  # what docs/agent.md asks of a hypervisor's instances
