@@ -65,6 +65,8 @@ def pyroute2_read(
                     up=bool(msg["flags"] & IFF_UP),
                     kind=kind,
                     has_ipv4=msg["index"] in with_ipv4,
+                    mtu=msg.get("mtu") or 0,
+                    tunnel_port=data.get("IFLA_VXLAN_PORT") if kind == "vxlan" and data is not None else None,
                     port_sysctls_ok=name != "lo" and dp._sysctls_ok(PORT_SYSCTLS, name),
                     uplink_sysctls_ok=name != "lo" and dp._sysctls_ok(UPLINK_SYSCTLS, name),
                 )
@@ -101,6 +103,7 @@ def pyroute2_read(
                         fwmark=msg.get("fwmark"),
                         fwmask=msg.get("fwmask") if msg.get("fwmark") is not None else None,
                         suppress_prefixlength=None if suppress in (None, NO_SUPPRESS) else suppress,
+                        tun_id=msg.get("tun_id"),
                     )
                 )
             return links, frozenset(routes), frozenset(neighs), frozenset(rules)
@@ -139,6 +142,8 @@ def populate(lab: Lab) -> None:
         "rule add pref 200 lookup main suppress_prefixlength 0",
         f"rule add pref 300 fwmark 0x5 lookup {t1}",
         "rule add from 10.9.0.0/16 lookup 300",
+        "rule add pref 400 tun_id 100 lookup 300",
+        "link add vx0 type vxlan external dstport 4791",
         f"route add default via 198.51.100.253 dev uplink table {egress} proto 77",
         f"route add blackhole 10.50.0.0/16 table {t1}",
         f"route add 10.60.0.0/16 table {t0} nexthop via 10.0.0.11 dev p-i1 onlink nexthop via 10.0.0.12 dev p-i2 onlink",
@@ -171,6 +176,7 @@ def test_raw_dumps_read_what_pyroute2_read(lab: Lab) -> None:
     }
     assert observed.links["d-alias"].alias == "havip:other" and observed.links["d-alias"].has_ipv4
     assert any(r.gateway for r in observed.routes) and any(r.fwmask for r in observed.rules)
+    assert observed.links["vx0"].tunnel_port == 4791 and any(r.tun_id == 100 for r in observed.rules)
     assert observed.links == links
     assert observed.routes == routes
     assert observed.neighs == neighs

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from havip.agent.observed import Encap
+
 
 @dataclass(frozen=True)
 class SetHostSysctls:
@@ -54,6 +56,18 @@ class DeleteLink:
     name: str
 
 
+@dataclass(frozen=True, kw_only=True)
+class CreateTunnel:
+    """The host's VXLAN-GPE device in collect_md mode (``type vxlan gpe external dstport
+    PORT``), aliased ``havip:tunnel``, with ``mtu``, up; kept when it is already so.
+    A device of that name with another UDP port is recreated. Also sets the host's
+    net.ipv4.fwmark_reflect=1 (see ``marks.RULE_PREF_TUNNEL_REPLY``)."""
+
+    name: str
+    port: int
+    mtu: int
+
+
 @dataclass(frozen=True)
 class ConfigureUplink:
     """rp_filter=0 and forwarding=1 on the uplink; its address and links stay as they are."""
@@ -69,6 +83,7 @@ class AddRule:
     fwmark: int | None = None
     fwmask: int | None = None
     suppress_prefixlength: int | None = None
+    tun_id: int | None = None
 
 
 @dataclass(frozen=True)
@@ -79,16 +94,19 @@ class DeleteRule:
     fwmark: int | None = None
     fwmask: int | None = None
     suppress_prefixlength: int | None = None
+    tun_id: int | None = None
 
 
 @dataclass(frozen=True)
 class ReplaceRoute:
-    """``dst dev device`` (scope link), or ``dst via gateway dev device onlink``."""
+    """``dst dev device`` (scope link), or ``dst via gateway dev device onlink``, or
+    ``dst encap ip id VNI dst UNDERLAY dev <tunnel>`` (``encap``: into the tunnel)."""
 
     table: int
     dst: str
     device: str
     gateway: str | None = None
+    encap: Encap | None = None
 
 
 @dataclass(frozen=True)
@@ -136,6 +154,7 @@ Action = (
     | ConfigurePort
     | ReleasePort
     | DeleteLink
+    | CreateTunnel
     | ConfigureUplink
     | AddRule
     | DeleteRule

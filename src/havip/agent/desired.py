@@ -5,12 +5,15 @@ model of it: the wire model is converted at the agent's edge) into what the kern
 host must contain: one routing table and sink per VPC, one port per
 interface placed here, one VIP route per HaVip held on this host, one route per route
 table entry (via its next hop's port, a HaVip's via its holder), the EIPs to translate
-(with an uplink), and the inputs of the anti-spoofing ruleset. Called by the agent loop
-before ``plan``. Pure: no I/O, no clock.
+(with an uplink), and the inputs of the anti-spoofing ruleset. A host with an underlay
+address also gets the tunnel (``tunnel.py``: the device, a route per address of its VPCs
+that lives on a peer, a rule per VNI, what the tunnel may receive). Called by the agent
+loop before ``plan``. Pure: no I/O, no clock.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import hashlib
 import ipaddress
@@ -18,6 +21,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from havip.agent import marks
+from havip.agent.observed import Encap
+from havip.agent.settings import TunnelSettings
+from havip.agent.tunnel import Tunnel, TunnelRoute, tunnel_of
 from havip.domain.desired import DesiredState
 
 # --------------------------------------------------------------------------- output
@@ -70,9 +76,10 @@ class EntryRoute:
     vpc_id: str
     table: int
     dst: str
-    device: str  # the next hop's port; the VPC's sink while the next hop is not here
+    device: str  # the next hop's port; the VPC's sink while the next hop is not here; the tunnel
     gateway: str | None = None  # the next hop's address (onlink); None on the sink
     havip_id: str | None = None  # switched together with this HaVip's VIP
+    encap: Encap | None = None  # the next hop is on a peer: into the tunnel towards it
 
 
 @dataclass(frozen=True)
@@ -106,6 +113,8 @@ class DesiredHost:
     routes: tuple[EntryRoute, ...] = ()
     eips: tuple[EipNat, ...] = ()  # only with an uplink
     uplink: Uplink | None = None
+    tunnel: Tunnel | None = None  # None: one host, no tunnel
+    tunnel_routes: tuple[TunnelRoute, ...] = ()
     problems: tuple[str, ...] = field(default=(), compare=False)
 
     def switched_routes(self, havip_id: str) -> tuple[str, ...]:
@@ -158,6 +167,7 @@ def build_desired(
     existing_tables: Mapping[str, int] | None = None,
     local_holders: Mapping[str, str] | None = None,
     uplink: Uplink | None = None,
+    tunnel: TunnelSettings | None = None,
 ) -> DesiredHost:
     """What this host's kernel must contain.
 
@@ -166,6 +176,7 @@ def build_desired(
     agent has already acted on and the control plane has not yet confirmed: they win
     over the control plane's holder so a resync never undoes a fresh claim. ``uplink``
     is the host's way to the internet (``havip agent --uplink``); EIPs need one.
+    ``tunnel`` sets the tunnel device's MTU and port when the state has an underlay.
     """
     local_holders = local_holders or {}
     interfaces = sorted(state.interfaces, key=lambda i: i.id)
@@ -216,15 +227,26 @@ def build_desired(
     if eips and uplink is None:
         problems.append(f"{len(eips)} EIP(s) in this host's VPCs, but the agent has no uplink (--uplink)")
         eips = []
+    tun = tunnel_of(state, tables, local_holders, tunnel or TunnelSettings(), problems)
+    routes = _entry_routes(state, tables, by_id, holders, problems)
+    if tun is not None:  # an entry whose next hop is on a peer: into the tunnel towards it
+        routes = [
+            dataclasses.replace(r, device=tun.tunnel.device, gateway=None, encap=tun.entries[r.route_id])
+            if r.route_id in tun.entries
+            else r
+            for r in routes
+        ]
     return DesiredHost(
         revision=state.revision,
         vpcs=tuple(Vpc(v, tables[v], state.vpcs.get(v, "")) for v in sorted(tables)),
         ports=tuple(ports),
         vips=tuple(vips),
         havip_ips=tuple(sorted({h.ip for h in state.havips if h.vpc_id in vpc_ids}, key=ipaddress.IPv4Address)),
-        routes=tuple(_entry_routes(state, tables, by_id, holders, problems)),
+        routes=tuple(routes),
         eips=tuple(eips),
         uplink=uplink,
+        tunnel=tun.tunnel if tun is not None else None,
+        tunnel_routes=tun.routes if tun is not None else (),
         problems=tuple(problems),
     )
 

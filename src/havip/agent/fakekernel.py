@@ -59,6 +59,7 @@ class FakeState:
         self.rules: set[Rule] = set()
         self.nft: dict[tuple[str, str], str] = {}
         self.host_ready = False
+        self.fwmark_reflect = False
         self.counters: dict[str, int] = {}
         self.applied: list[a.Action] = []
         self.reads = 0
@@ -87,6 +88,7 @@ class FakeState:
             return Observed(
                 complete=True,
                 host_ready=self.host_ready,
+                fwmark_reflect=self.fwmark_reflect,
                 links=dict(self.links),
                 routes=frozenset(self.routes.values()),
                 neighs=frozenset(self.neighs.values()),
@@ -133,9 +135,21 @@ class FakeState:
         elif isinstance(act, a.ReleasePort):
             self.links[act.device] = replace(self._device(act.device), alias=None)
         elif isinstance(act, a.DeleteLink):
-            self.links.pop(act.name, None)
-            self.routes = {k: r for k, r in self.routes.items() if r.device != act.name}
-            self.neighs = {k: n for k, n in self.neighs.items() if n.device != act.name}
+            self._delete_link(act.name)
+        elif isinstance(act, a.CreateTunnel):
+            old = self.links.get(act.name)
+            if old is None or old.kind != "vxlan" or old.tunnel_port != act.port:
+                self._delete_link(act.name)
+                self.links[act.name] = Link(name=act.name, index=next(self._index), kind="vxlan")
+            self.links[act.name] = replace(
+                self.links[act.name],
+                alias=marks.ALIAS_TUNNEL,
+                mtu=act.mtu,
+                tunnel_port=act.port,
+                up=True,
+                uplink_sysctls_ok=True,
+            )
+            self.fwmark_reflect = True
         elif isinstance(act, a.ConfigureUplink):
             self.links[act.device] = replace(self._device(act.device), uplink_sysctls_ok=True)
         elif isinstance(act, a.AddRule):
@@ -145,7 +159,12 @@ class FakeState:
         elif isinstance(act, a.ReplaceRoute):
             self._device(act.device)
             self.routes[(act.table, act.dst)] = Route(
-                table=act.table, dst=act.dst, device=act.device, proto=marks.RTPROT_HAVIP, gateway=act.gateway
+                table=act.table,
+                dst=act.dst,
+                device=act.device,
+                proto=marks.RTPROT_HAVIP,
+                gateway=act.gateway,
+                encap=act.encap,
             )
         elif isinstance(act, a.DeleteRoute):
             self.routes.pop((act.table, act.dst), None)
@@ -161,6 +180,12 @@ class FakeState:
         else:  # pragma: no cover - the Action union is closed
             raise DataplaneError(f"the fake kernel cannot apply {act!r}")
 
+    def _delete_link(self, name: str) -> None:
+        """As the kernel: the device's routes and neighbours go with it."""
+        self.links.pop(name, None)
+        self.routes = {k: r for k, r in self.routes.items() if r.device != name}
+        self.neighs = {k: n for k, n in self.neighs.items() if n.device != name}
+
     @staticmethod
     def _rule(act: a.AddRule | a.DeleteRule) -> Rule:
         return Rule(
@@ -171,6 +196,7 @@ class FakeState:
             fwmark=act.fwmark,
             fwmask=act.fwmask,
             suppress_prefixlength=act.suppress_prefixlength,
+            tun_id=act.tun_id,
         )
 
     def move(self, m: Move) -> None:

@@ -17,6 +17,18 @@ RULE_PREF_LOOKUP = 10000
 RULE_PREF_UNREACHABLE = 10001
 RULE_PREFS = (RULE_PREF_LOOKUP, RULE_PREF_UNREACHABLE)
 
+# The tunnel's policy rules (a host with an underlay address only), after the ports':
+#   10002: tun_id <VNI> lookup <vpc table>   (a decapsulated packet: its VPC from its VNI)
+#   10003: iif <tunnel> unreachable          (a VNI without a rule never reaches the main table)
+#   10004: iif lo fwmark PORT|T lookup T suppress_prefixlength 0
+#          (the host's own ICMP errors about a port's packet, e.g. fragmentation-needed
+#          when it does not fit the tunnel, go back through the VPC's table:
+#          net.ipv4.fwmark_reflect gives them the mark the havip_tunnel table set)
+RULE_PREF_TUNNEL = 10002
+RULE_PREF_TUNNEL_UNREACHABLE = 10003
+RULE_PREF_TUNNEL_REPLY = 10004
+TUNNEL_RULE_PREFS = (RULE_PREF_TUNNEL, RULE_PREF_TUNNEL_UNREACHABLE, RULE_PREF_TUNNEL_REPLY)
+
 # VPC routing tables are allocated from this range.
 TABLE_MIN = 20000
 TABLE_MAX = 29999
@@ -41,21 +53,29 @@ MARK_MASK = 0xFFFF0000
 MARK_FULL = 0xFFFFFFFF
 MARK_INBOUND = 0x48560000  # "HV": arrived by the uplink for an EIP
 MARK_EGRESS = 0x48570000  # "HW": sent from an address that has an EIP
+MARK_PORT = 0x48580000  # "HX": came from a port (with a tunnel; unless already marked for an EIP)
 
 # Devices the agent configured carry an ifalias with this prefix:
 #   havip:port:<interface id>   an adopted device (a tap or veth someone else created)
 #   havip:veth:<interface id>   a veth the agent created itself (deleted with the port)
 #   havip:sink:<vpc id>         the IFB sink of a VPC's catch-all routes
+#   havip:tunnel                the host's VXLAN-GPE device (several hosts)
 ALIAS_PREFIX = "havip:"
 ALIAS_PORT = "havip:port:"
 ALIAS_VETH = "havip:veth:"
 ALIAS_SINK = "havip:sink:"
+ALIAS_TUNNEL = "havip:tunnel"
+
+# The one tunnel device of a host with an underlay address (under domain.rules'
+# RESERVED_DEVICE_PREFIX, so no interface can name it).
+TUNNEL_DEVICE = "havip-tun"
 
 # nftables tables the agent owns.
 NFT_PREFIX = "havip_"
 NFT_ANTISPOOF = "havip_antispoof"  # family netdev
 NFT_GARP = "havip_garp"  # family arp
 NFT_NAT = "havip_nat"  # family ip: EIP translation, marks and conntrack zones
+NFT_TUNNEL = "havip_tunnel"  # family ip: what the tunnel may receive (underlay, VNI, inner source)
 
 # The one gateway MAC every port of every VPC answers with.
 GATEWAY_MAC = "ee:ff:ff:ff:ff:ff"
@@ -73,6 +93,10 @@ def is_our_alias(alias: str | None) -> bool:
 
 def is_our_rule(priority: int | None, protocol: int | None) -> bool:
     return priority in RULE_PREFS and protocol == RTPROT_HAVIP
+
+
+def is_our_tunnel_rule(priority: int | None, protocol: int | None) -> bool:
+    return priority in TUNNEL_RULE_PREFS and protocol == RTPROT_HAVIP
 
 
 def is_our_nat_rule(priority: int | None, protocol: int | None) -> bool:
@@ -95,6 +119,10 @@ def inbound_mark(table: int) -> int:
 
 def egress_mark(table: int) -> int:
     return MARK_EGRESS | table
+
+
+def port_mark(table: int) -> int:
+    return MARK_PORT | table
 
 
 def is_our_nft_table(name: str) -> bool:

@@ -10,8 +10,17 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from havip.agent import marks
+
+
+class Encap(NamedTuple):
+    """A route's lightweight tunnel (``encap ip id VNI dst UNDERLAY``): where the tunnel
+    device sends what the route carries."""
+
+    vni: int
+    dst: str  # the peer host's underlay address
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -28,6 +37,8 @@ class Link:
     # what the uplink needs: rp_filter=0 (a reply's way back is in a VPC table), forwarding=1
     uplink_sysctls_ok: bool = False
     has_ipv4: bool = False  # carries an IPv4 address (never a port: the host uses it)
+    mtu: int = 0
+    tunnel_port: int | None = None  # a VXLAN device's UDP port
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -37,6 +48,7 @@ class Route:
     device: str | None
     proto: int
     gateway: str | None = None  # a route entry's next hop (onlink); None for device routes
+    encap: Encap | None = None  # a route into the tunnel: its VNI and the peer's underlay
 
 
 @dataclass(frozen=True)
@@ -56,6 +68,7 @@ class Rule:
     fwmark: int | None = None
     fwmask: int | None = None
     suppress_prefixlength: int | None = None
+    tun_id: int | None = None  # FRA_TUN_ID: packets decapsulated with this VNI
 
 
 @dataclass(frozen=True)
@@ -69,6 +82,7 @@ class Observed:
     neighs: frozenset[Neigh] = frozenset()
     rules: frozenset[Rule] = frozenset()
     nft: Mapping[tuple[str, str], str] = field(default_factory=dict)  # (family, name) -> digest ("" unknown)
+    fwmark_reflect: bool = False  # net.ipv4.fwmark_reflect=1 (set with the tunnel: its ICMP errors)
 
     def vpc_tables(self) -> dict[str, int]:
         """VPC id -> table, from the sinks' aliases and names (keeps tables stable)."""

@@ -17,7 +17,7 @@ from havip.agent.adoption import Refusal, admit
 from havip.agent.desired import DesiredHost, Uplink, build_desired
 from havip.agent.observed import Observed
 from havip.agent.plan import plan
-from havip.agent.settings import NftLimits
+from havip.agent.settings import NftLimits, TunnelSettings
 from havip.domain.desired import DesiredState
 
 
@@ -34,8 +34,10 @@ def reconcile_pass(
     local_holders: Mapping[str, str] | None = None,
     uplink: Uplink | None = None,
     limits: NftLimits | None = None,
+    tunnel: TunnelSettings | None = None,
 ) -> Pass:
-    desired, refused = admit(build_desired(state, observed.vpc_tables(), local_holders, uplink), observed.links)
+    built = build_desired(state, observed.vpc_tables(), local_holders, uplink, tunnel)
+    desired, refused = admit(built, observed.links)
     return Pass(desired, refused, plan(desired, observed, limits=limits))
 
 

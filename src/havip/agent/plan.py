@@ -19,6 +19,7 @@ from havip.agent.actions import (
     ConfigurePort,
     ConfigureUplink,
     CreateSink,
+    CreateTunnel,
     CreateVeth,
     DeleteLink,
     DeleteNeigh,
@@ -31,12 +32,12 @@ from havip.agent.actions import (
     SetHostSysctls,
 )
 from havip.agent.desired import DesiredHost
-from havip.agent.observed import Link, Observed, Rule
+from havip.agent.observed import Encap, Link, Observed, Rule
 from havip.agent.selector import IifRules, TableSelector
 from havip.agent.settings import NftLimits
 
 DEFAULT_ROUTE = "0.0.0.0/0"
-Via = tuple[str, str | None]  # (device, gateway)
+Via = tuple[str, str | None, Encap | None]  # (device, gateway, tunnel)
 
 
 def plan(
@@ -60,8 +61,13 @@ def plan(
     for p in desired.ports:
         if p.create_peer and p.device not in links:
             acts.append(CreateVeth(p.device, p.create_peer))
+    tun = desired.tunnel
+    if tun is not None and not (_is_tunnel(links.get(tun.device), tun.port, tun.mtu) and observed.fwmark_reflect):
+        acts.append(CreateTunnel(name=tun.device, port=tun.port, mtu=tun.mtu))
     bind, unbind = selector.plan(desired, observed)
     acts += bind
+    tunnel_adds, tunnel_dels = _tunnel_rules(desired, observed)
+    acts += tunnel_adds
     for p in desired.ports:
         link = links.get(p.device)
         if p.device in present and not _is_configured(link, p.alias, desired.gateway_mac):
@@ -78,12 +84,24 @@ def plan(
     acts += _fill_routes(desired, observed, present)
     acts += _fill_neighs(desired, observed, present)
     if observed.complete:
-        acts += _sweep(desired, observed, tables, unbind + nat_dels)
+        acts += _sweep(desired, observed, tables, unbind + nat_dels + tunnel_dels)
     return acts
 
 
 def _is_sink(link: Link | None, vpc_id: str) -> bool:
     return link is not None and link.alias == marks.ALIAS_SINK + vpc_id and link.up
+
+
+def _is_tunnel(link: Link | None, port: int, mtu: int) -> bool:
+    return (
+        link is not None
+        and link.alias == marks.ALIAS_TUNNEL
+        and link.kind == "vxlan"
+        and link.tunnel_port == port
+        and link.mtu == mtu
+        and link.up
+        and link.uplink_sysctls_ok
+    )
 
 
 def _is_configured(link: Link | None, alias: str, gateway_mac: str) -> bool:
@@ -102,25 +120,66 @@ def _wanted_routes(desired: DesiredHost, present: set[str], links: set[str]) -> 
     egress_vpcs = {e.vpc_id for e in desired.eips}
     sinks = {vpc.sink for vpc in desired.vpcs}
     for vpc in desired.vpcs:
-        out[(vpc.table, DEFAULT_ROUTE)] = (vpc.sink, None)
+        out[(vpc.table, DEFAULT_ROUTE)] = (vpc.sink, None, None)
         if vpc.vpc_id in egress_vpcs and vpc.cidr:
             # an EIP's traffic tries the VPC's routes first, minus the default (rule 9000):
             # an address of the VPC that nothing answers for must end in the sink, not leave
-            out[(vpc.table, vpc.cidr)] = (vpc.sink, None)
+            out[(vpc.table, vpc.cidr)] = (vpc.sink, None, None)
+    if desired.tunnel is not None:  # created earlier in the same plan, as the sinks
+        sinks.add(desired.tunnel.device)
+        for t in desired.tunnel_routes:
+            out[(t.table, t.dst)] = (desired.tunnel.device, None, t.encap)
     for p in desired.ports:
         if p.device in present:
             for a in p.addresses:
-                out[(p.table, f"{a}/32")] = (p.device, None)
+                out[(p.table, f"{a}/32")] = (p.device, None, None)
     for v in desired.vips:
         if v.device in present:
-            out[(v.table, f"{v.ip}/32")] = (v.device, None)
+            out[(v.table, f"{v.ip}/32")] = (v.device, None, None)
     for r in desired.routes:
         if r.device in present or r.device in sinks:
-            out[(r.table, r.dst)] = (r.device, r.gateway)
+            out[(r.table, r.dst)] = (r.device, r.gateway, r.encap)
     up = desired.uplink
     if desired.eips and up is not None and up.device in links:
-        out[(marks.EGRESS_TABLE, DEFAULT_ROUTE)] = (up.device, up.gateway)
+        out[(marks.EGRESS_TABLE, DEFAULT_ROUTE)] = (up.device, up.gateway, None)
     return out
+
+
+def _wanted_tunnel_rules(desired: DesiredHost) -> set[Rule]:
+    """One ``tun_id VNI lookup T`` per local VPC, then the tunnel's unreachable catch-all."""
+    tun = desired.tunnel
+    if tun is None:
+        return set()
+    p = marks.RTPROT_HAVIP
+    out = {Rule(priority=marks.RULE_PREF_TUNNEL, iif=None, table=t, proto=p, tun_id=vni) for vni, t in tun.vnis}
+    out.add(Rule(priority=marks.RULE_PREF_TUNNEL_UNREACHABLE, iif=tun.device, table=None, proto=p))
+    for t in {port.table for port in desired.ports}:
+        out.add(
+            Rule(
+                priority=marks.RULE_PREF_TUNNEL_REPLY,
+                iif="lo",
+                table=t,
+                proto=p,
+                fwmark=marks.port_mark(t),
+                fwmask=marks.MARK_FULL,
+                suppress_prefixlength=0,
+            )
+        )
+    return out
+
+
+def _tunnel_rules(desired: DesiredHost, observed: Observed) -> tuple[list[Action], list[Action]]:
+    wanted = _wanted_tunnel_rules(desired)
+    have = {r for r in observed.rules if marks.is_our_tunnel_rule(r.priority, r.proto)}
+    adds: list[Action] = [
+        AddRule(r.priority, r.iif, r.table, r.fwmark, r.fwmask, r.suppress_prefixlength, r.tun_id)
+        for r in sorted(wanted - have, key=_rule_key)
+    ]
+    dels: list[Action] = [
+        DeleteRule(r.priority, r.iif, r.table, r.fwmark, r.fwmask, r.suppress_prefixlength, r.tun_id)
+        for r in sorted(have - wanted, key=_rule_key)
+    ]
+    return adds, dels
 
 
 def _wanted_nat_rules(desired: DesiredHost) -> set[Rule]:
@@ -195,11 +254,11 @@ def _wanted_neighs(desired: DesiredHost, present: set[str]) -> dict[tuple[str, s
 
 
 def _fill_routes(desired: DesiredHost, observed: Observed, present: set[str]) -> list[Action]:
-    have = {(r.table, r.dst): (r.device, r.gateway) for r in observed.routes}
+    have = {(r.table, r.dst): (r.device, r.gateway, r.encap) for r in observed.routes}
     return [
-        ReplaceRoute(table, dst, dev, gateway)
-        for (table, dst), (dev, gateway) in sorted(_wanted_routes(desired, present, set(observed.links)).items())
-        if have.get((table, dst)) != (dev, gateway)
+        ReplaceRoute(table, dst, dev, gateway, encap)
+        for (table, dst), (dev, gateway, encap) in sorted(_wanted_routes(desired, present, set(observed.links)).items())
+        if have.get((table, dst)) != (dev, gateway, encap)
     ]
 
 
@@ -239,10 +298,12 @@ def _sweep(
             acts.append(DeleteNftTable(family, name))
     acts += unbind
     desired_links = {p.device for p in desired.ports} | {v.sink for v in desired.vpcs}
+    if desired.tunnel is not None:
+        desired_links.add(desired.tunnel.device)
     for name, link in sorted(observed.links.items()):
         if name in desired_links or not link.alias:
             continue
-        if link.alias.startswith((marks.ALIAS_VETH, marks.ALIAS_SINK)):
+        if link.alias.startswith((marks.ALIAS_VETH, marks.ALIAS_SINK, marks.ALIAS_TUNNEL)):
             acts.append(DeleteLink(name))
         elif link.alias.startswith(marks.ALIAS_PORT):
             acts.append(ReleasePort(name))

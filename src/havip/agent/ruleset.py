@@ -30,6 +30,19 @@ atomically by the data plane (``nft -f``):
   from an EIP's address is not tracked at all; a packet that would leave by the uplink
   from a VPC without its EIP as source is dropped (``egress_without_eip``).
 
+* ``ip havip_tunnel`` (only with an underlay address): what the tunnel may receive,
+  checked on the outer packet before the kernel decapsulates it (nft 1.0.6 cannot parse
+  the ``tunnel`` expression, so the VXLAN-GPE header is read as raw payload: next
+  protocol ``@th,88,8``, VNI ``@th,96,24``, inner IPv4 source ``@th,224,32``). A packet
+  to the tunnel's UDP port is dropped, and counted, when its underlay source is not a
+  known host (``tunnel_unknown_host``), it does not carry IPv4 (``tunnel_bad_proto``), its
+  VNI is not one of this host's VPCs (``tunnel_foreign_vni``), or its inner source is
+  not one that host may send in that VNI (``tunnel_foreign_source``: its interfaces'
+  addresses, the HaVips they may claim, the route entries they forward for). It also
+  marks what arrives from a port (``marks.MARK_PORT`` | table, unless the EIP path marked
+  it already), so the host's ICMP errors about it (fragmentation-needed: it does not fit
+  the tunnel) find the VPC's table (``marks.RULE_PREF_TUNNEL_REPLY``).
+
 Each table carries ``comment "havip:<digest>"``, the SHA-256 of its body, so the
 planner can tell from a read-back whether it must be replaced. Pure: text in, text out.
 """
@@ -37,11 +50,13 @@ planner can tell from a read-back whether it must be replaced. Pure: text in, te
 from __future__ import annotations
 
 import hashlib
+import ipaddress
 from collections.abc import Iterable, Sequence
 
 from havip.agent import marks
-from havip.agent.desired import DesiredHost
+from havip.agent.desired import DesiredHost, Port
 from havip.agent.settings import NftLimits
+from havip.agent.tunnel import Tunnel
 
 MAX_DEVICES_PER_CHAIN = 255
 INGRESS_PRIORITY = -500
@@ -56,6 +71,8 @@ DROP_REASONS = (
     "arp_request_flood",
     "bad_proto",
 )
+TUNNEL_DROP_REASONS = ("tunnel_unknown_host", "tunnel_bad_proto", "tunnel_foreign_vni", "tunnel_foreign_source")
+GPE_NEXT_IPV4 = 1
 RATE_SET_TIMEOUT = "60s"
 RATE_SET_SIZE = 65535
 DIGEST_PREFIX = "havip:"
@@ -72,6 +89,8 @@ def render_tables(desired: DesiredHost, limits: NftLimits | None = None) -> dict
         out[("arp", marks.NFT_GARP)] = _finish("arp", marks.NFT_GARP, _garp_body(desired.havip_ips))
     if desired.eips and desired.uplink is not None:
         out[("ip", marks.NFT_NAT)] = _finish("ip", marks.NFT_NAT, _nat_body(desired))
+    if desired.tunnel is not None:
+        out[("ip", marks.NFT_TUNNEL)] = _finish("ip", marks.NFT_TUNNEL, _tunnel_body(desired.tunnel, desired.ports))
     return out
 
 
@@ -260,6 +279,46 @@ def _nat_body(desired: DesiredHost) -> list[str]:
         "\t}",
     ]
     return body
+
+
+def _tunnel_body(tun: Tunnel, ports: Sequence[Port]) -> list[str]:
+    body = [f"\tcounter {reason} {{ }}" for reason in TUNNEL_DROP_REASONS]
+    body += _set("hosts", "ipv4_addr", tun.peers)
+    body += _map("vnis", "typeof @th,96,24", sorted({str(vni) for vni, _table in tun.vnis}, key=int))
+    body += _map(
+        "sources",
+        "typeof ip saddr . @th,96,24 . @th,224,32",
+        [f"{s.underlay} . {s.vni} . {_int_range(s.cidr)}" for s in tun.sources],
+        flags="interval",
+    )
+    body += _map(
+        "port_mark",
+        "type ifname : mark",
+        [f"{_q(p.device)} : {marks.port_mark(p.table):#x}" for p in sorted(ports, key=lambda p: p.device)],
+    )
+    udp = f"udp dport {tun.port}"
+    body += [
+        "\tchain mark_ports {",
+        # after the EIP path's raw prerouting marks (priority raw), before routing
+        "\t\ttype filter hook prerouting priority mangle; policy accept;",
+        "\t\tmeta mark 0 meta mark set iifname map @port_mark",
+        "\t}",
+        "\tchain input {",
+        "\t\ttype filter hook input priority filter; policy accept;",
+        f"\t\t{udp} ip saddr != @hosts counter name tunnel_unknown_host drop",
+        f"\t\t{udp} @th,88,8 != {GPE_NEXT_IPV4} counter name tunnel_bad_proto drop",
+        f"\t\t{udp} @th,96,24 != @vnis counter name tunnel_foreign_vni drop",
+        f"\t\t{udp} ip saddr . @th,96,24 . @th,224,32 != @sources counter name tunnel_foreign_source drop",
+        "\t}",
+    ]
+    return body
+
+
+def _int_range(cidr: str) -> str:
+    """A CIDR as the integer range a raw 32-bit payload field is compared with."""
+    net = ipaddress.IPv4Network(cidr)
+    first, last = int(net.network_address), int(net.broadcast_address)
+    return str(first) if first == last else f"{first}-{last}"
 
 
 def _allowed(addresses: Sequence[str], claimable: Sequence[str]) -> list[str]:

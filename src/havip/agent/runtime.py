@@ -200,7 +200,7 @@ class Agent:
         fetch = fetch or c.Fetched.of(0, 0, state)
         generation, local = self.ledger.begin(fetch)
         observed = self.kernel.state.read()
-        step = reconcile_pass(state, observed, local, self.uplink, self.settings.nft)
+        step = reconcile_pass(state, observed, local, self.uplink, self.settings.nft, self.settings.tunnel)
         desired, acts = step.desired, step.actions
         self._refuse_ports(step.refused)
         switched = {r.dst for r in desired.routes if r.havip_id}

@@ -122,6 +122,26 @@ class UplinkSettings:
 
 
 @dataclass(frozen=True)
+class TunnelSettings:
+    """The VXLAN-GPE tunnel between hosts (used only when the host has an underlay address)."""
+
+    mtu: int = 1464
+    """MTU of the tunnel device: the underlay's MTU minus 36 (outer IPv4 20, UDP 8, GPE 8).
+    A packet forwarded into the tunnel that is bigger and has DF set gets ICMP
+    fragmentation-needed back; set the instances' MTU to it, or raise the underlay's MTU
+    to this + 36 (docs/agent.md)."""
+
+    port: int = 4790
+    """UDP port of VXLAN-GPE (IANA's), on every host alike: a route cannot choose it."""
+
+    def __post_init__(self) -> None:
+        if not 576 <= self.mtu <= 65_535 - 36:
+            raise ValueError(f"tunnel mtu must be 576..{65_535 - 36}, not {self.mtu}")
+        if not 1 <= self.port <= 65_535:
+            raise ValueError(f"tunnel port must be 1..65535, not {self.port}")
+
+
+@dataclass(frozen=True)
 class LoopPolicy:
     """How the loop runner (``havip.agent.loops``) treats one loop's failures."""
 
@@ -159,6 +179,7 @@ class AgentSettings:
     discovery: DiscoverySettings = field(default_factory=DiscoverySettings)
     nft: NftLimits = field(default_factory=NftLimits)
     uplink: UplinkSettings = field(default_factory=UplinkSettings)
+    tunnel: TunnelSettings = field(default_factory=TunnelSettings)
     loops: LoopSettings = field(default_factory=LoopSettings)
     counters_interval: float = 5.0
     """Seconds between two reads of the nftables drop counters into the metrics."""

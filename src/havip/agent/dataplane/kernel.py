@@ -13,9 +13,11 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import ipaddress
 import json
 import re
 import socket
+import struct
 import subprocess
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -26,10 +28,11 @@ from pyroute2.netlink.exceptions import NetlinkError
 from havip.agent import actions as a
 from havip.agent import marks
 from havip.agent import ruleset as rs
+from havip.agent.dataplane.netlink import attr
 from havip.agent.dataplane.netns import Netns
 from havip.agent.dataplane.rtdump import RtDump
 from havip.agent.kernel import DataplaneError
-from havip.agent.observed import Link, Neigh, Observed, Route, Rule
+from havip.agent.observed import Encap, Link, Neigh, Observed, Route, Rule
 
 IFF_UP = 0x1
 NUD_PERMANENT = 0x80
@@ -39,6 +42,19 @@ RT_SCOPE_LINK = 253
 RT_SCOPE_UNIVERSE = 0
 RT_SCOPE_NOWHERE = 255
 RTNH_F_ONLINK = 4
+RTM_NEWROUTE = 24
+RTN_UNICAST = 1
+NLM_F_REPLACE = 0x100
+NLM_F_CREATE = 0x400
+NLA_F_NESTED = 0x8000
+RTA_DST = 1
+RTA_OIF = 4
+RTA_TABLE = 15
+RTA_ENCAP_TYPE = 21
+RTA_ENCAP = 22
+LWTUNNEL_ENCAP_IP = 2
+LWTUNNEL_IP_ID = 1
+LWTUNNEL_IP_DST = 2
 NO_SUPPRESS = 0xFFFFFFFF  # FRA_SUPPRESS_PREFIXLEN as the kernel reports "not set" (-1)
 
 PORT_SYSCTLS = {
@@ -59,6 +75,7 @@ HOST_SYSCTLS = {
     "net/ipv4/conf/all/send_redirects": "0",
     "net/ipv4/conf/default/send_redirects": "0",
 }
+FWMARK_REFLECT = "net/ipv4/fwmark_reflect"
 _NFT_TABLE = re.compile(r'^table (\w+) (\S+) \{\n(?:\s*comment "([^"]*)")?', re.MULTILINE)
 
 
@@ -96,6 +113,7 @@ class Dataplane:
             a.ConfigurePort: self._configure_port,
             a.ReleasePort: self._release_port,
             a.DeleteLink: self._delete_link,
+            a.CreateTunnel: self._create_tunnel,
             a.ConfigureUplink: self._configure_uplink,
             a.AddRule: self._add_rule,
             a.DeleteRule: self._delete_rule,
@@ -134,6 +152,8 @@ class Dataplane:
                 up=bool(msg.flags & IFF_UP),
                 kind=msg.kind,
                 has_ipv4=msg.ifindex in with_ipv4,
+                mtu=msg.mtu,
+                tunnel_port=msg.vxlan_port,
                 port_sysctls_ok=name != "lo" and self._sysctls_ok(PORT_SYSCTLS, name),
                 uplink_sysctls_ok=name != "lo" and self._sysctls_ok(UPLINK_SYSCTLS, name),
             )
@@ -146,6 +166,7 @@ class Dataplane:
                 device=names.get(r.oif) if r.oif is not None else None,
                 proto=r.proto,
                 gateway=r.gateway,
+                encap=Encap(*r.encap) if r.encap is not None else None,
             )
             for r in self._dump.routes()
             if marks.is_our_route_table(r.table)
@@ -164,13 +185,16 @@ class Dataplane:
                 fwmark=r.fwmark,
                 fwmask=r.fwmask if r.fwmark is not None else None,
                 suppress_prefixlength=None if r.suppress_prefixlen in (None, NO_SUPPRESS) else r.suppress_prefixlen,
+                tun_id=r.tun_id,
             )
             for r in self._dump.rules()
         }
         host_ready = all(_read_sysctl(k) == v for k, v in HOST_SYSCTLS.items())
+        fwmark_reflect = _read_sysctl(FWMARK_REFLECT) == "1"
         return Observed(
             complete=True,
             host_ready=host_ready,
+            fwmark_reflect=fwmark_reflect,
             links=links,
             routes=frozenset(routes),
             neighs=frozenset(neighs),
@@ -286,6 +310,35 @@ class Dataplane:
         with contextlib.suppress(OSError):  # no IPv6 on this kernel: nothing to disable
             _write_sysctl(f"net/ipv6/conf/{dev}/disable_ipv6", "1")
 
+    def _create_tunnel(self, act: a.CreateTunnel) -> None:
+        """The VXLAN-GPE collect_md device: created (a device of that name that is no
+        vxlan of this port is replaced: the name is reserved for the agent), then MTU,
+        rp_filter=0 and forwarding=1 (decapsulated packets are forwarded to ports), up."""
+        self._indexes.pop(act.name, None)
+        found = self._ipr.link_lookup(ifname=act.name)
+        if found:
+            links = self._dump.links()
+            mine = next((m for m in links if m.ifindex == found[0]), None)
+            if mine is None or mine.kind != "vxlan" or mine.vxlan_port != act.port:
+                self._nl(_ignore(errno.ENODEV), self._ipr.link, "del", index=found[0])
+        self._nl(
+            _ignore(errno.EEXIST),
+            self._ipr.link,
+            "add",
+            ifname=act.name,
+            kind="vxlan",
+            vxlan_gpe=True,
+            vxlan_collect_metadata=1,
+            vxlan_learning=0,  # the kernel's default, and GPE refuses it (no MACs to learn)
+            vxlan_port=act.port,
+        )
+        idx = self._ifindex(act.name)
+        self._disable_ipv6(act.name)
+        for k, v in UPLINK_SYSCTLS.items():
+            _write_sysctl(k.format(dev=act.name), v)
+        self._ipr.link("set", index=idx, mtu=act.mtu, ifalias=marks.ALIAS_TUNNEL, state="up")
+        _write_sysctl(FWMARK_REFLECT, "1")
+
     def _configure_uplink(self, act: a.ConfigureUplink) -> None:
         self._ifindex(act.device)
         for k, v in UPLINK_SYSCTLS.items():
@@ -314,6 +367,8 @@ class Dataplane:
             kw["fwmask"] = marks.MARK_FULL if act.fwmask is None else act.fwmask
         if act.suppress_prefixlength is not None:
             kw["suppress_prefixlen"] = act.suppress_prefixlength
+        if act.tun_id is not None:
+            kw["tun_id"] = act.tun_id
         return kw
 
     def _add_rule(self, act: a.AddRule) -> None:
@@ -323,12 +378,31 @@ class Dataplane:
         self._nl(_ignore(errno.ENOENT), self._ipr.rule, "del", **self._rule_args(act))
 
     def _replace_route(self, act: a.ReplaceRoute) -> None:
+        if act.encap is not None:
+            self._replace_tunnel_route(act, act.encap)
+            return
         via: dict[str, Any] = {"scope": RT_SCOPE_LINK}
         if act.gateway is not None:  # a next hop: its address, on the port without a connected route
             via = {"scope": RT_SCOPE_UNIVERSE, "gateway": act.gateway, "flags": RTNH_F_ONLINK}
         self._ipr.route(
             "replace", dst=act.dst, table=act.table, oif=self._ifindex(act.device), proto=marks.RTPROT_HAVIP, **via
         )
+
+    def _replace_tunnel_route(self, act: a.ReplaceRoute, encap: Encap) -> None:
+        """``dst encap ip id VNI dst PEER dev <tunnel> table T proto 77``, sent raw: pyroute2
+        0.9 has no encoder for the IP lightweight tunnel (LWTUNNEL_ENCAP_IP)."""
+        net = ipaddress.IPv4Network(act.dst)
+        body = struct.pack(
+            "BBBBBBBBI", socket.AF_INET, net.prefixlen, 0, 0, 0, marks.RTPROT_HAVIP, RT_SCOPE_LINK, RTN_UNICAST, 0
+        )
+        body += attr(RTA_TABLE, struct.pack("I", act.table))
+        body += attr(RTA_DST, net.network_address.packed)
+        body += attr(RTA_OIF, struct.pack("i", self._ifindex(act.device)))
+        body += attr(RTA_ENCAP_TYPE, struct.pack("H", LWTUNNEL_ENCAP_IP))
+        tunnel = attr(LWTUNNEL_IP_ID, struct.pack(">Q", encap.vni))
+        tunnel += attr(LWTUNNEL_IP_DST, ipaddress.IPv4Address(encap.dst).packed)
+        body += attr(RTA_ENCAP | NLA_F_NESTED, tunnel)
+        self._dump.request(RTM_NEWROUTE, NLM_F_REPLACE | NLM_F_CREATE, body)
 
     def _delete_route(self, act: a.DeleteRoute) -> None:
         self._nl(

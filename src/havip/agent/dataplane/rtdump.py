@@ -19,7 +19,15 @@ import struct
 from collections.abc import Iterator
 from typing import NamedTuple
 
-from havip.agent.dataplane.netlink import NETLINK_ROUTE, NLM_F_DUMP, NLM_F_REQUEST, NLMSG_DONE, NLMSG_ERROR, attrs
+from havip.agent.dataplane.netlink import (
+    NETLINK_ROUTE,
+    NLM_F_ACK,
+    NLM_F_DUMP,
+    NLM_F_REQUEST,
+    NLMSG_DONE,
+    NLMSG_ERROR,
+    attrs,
+)
 from havip.agent.dataplane.netns import Netns
 
 NLM_F_DUMP_INTR = 0x10  # the dumped table changed meanwhile: the dump may be inconsistent
@@ -30,6 +38,8 @@ RTM_GETNEIGH = 30
 RTM_GETRULE = 34
 IFLA_ADDRESS = 1
 IFLA_IFNAME = 3
+IFLA_MTU = 4
+IFLA_VXLAN_PORT = 15  # be16
 IFLA_LINKINFO = 18
 IFLA_IFALIAS = 20
 IFLA_EXT_MASK = 29
@@ -42,11 +52,17 @@ RTA_DST = 1
 RTA_OIF = 4
 RTA_GATEWAY = 5
 RTA_TABLE = 15
+RTA_ENCAP_TYPE = 21
+RTA_ENCAP = 22
+LWTUNNEL_ENCAP_IP = 2
+LWTUNNEL_IP_ID = 1  # be64
+LWTUNNEL_IP_DST = 2
 NDA_DST = 1
 NDA_LLADDR = 2
 FRA_IIFNAME = 3
 FRA_PRIORITY = 6
 FRA_FWMARK = 10
+FRA_TUN_ID = 12  # be64
 FRA_SUPPRESS_PREFIXLEN = 14
 FRA_TABLE = 15
 FRA_FWMASK = 16
@@ -62,6 +78,8 @@ class LinkMsg(NamedTuple):
     alias: str | None  # None: no alias, or an empty one
     mac: str  # lower-case "aa:bb:..."; "" when the device has no link-layer address
     kind: str | None  # IFLA_INFO_KIND; "tap" for a tun device in tap mode
+    mtu: int = 0
+    vxlan_port: int | None = None  # IFLA_VXLAN_PORT of a vxlan device
 
 
 class RouteMsg(NamedTuple):
@@ -70,6 +88,7 @@ class RouteMsg(NamedTuple):
     oif: int | None
     proto: int
     gateway: str | None
+    encap: tuple[int, str] | None = None  # LWTUNNEL_ENCAP_IP: (tunnel id, dst)
 
 
 class NeighMsg(NamedTuple):
@@ -88,6 +107,7 @@ class RuleMsg(NamedTuple):
     fwmark: int | None
     fwmask: int | None
     suppress_prefixlen: int | None  # as the kernel reports it (0xffffffff: not set)
+    tun_id: int | None = None
 
 
 def _attrs(data: bytes) -> dict[int, bytes]:
@@ -111,6 +131,10 @@ def _or(value: int | None, field: int) -> int:
     return field if value is None else value
 
 
+def _be64(value: bytes | None) -> int | None:
+    return None if value is None else int(struct.unpack_from(">Q", value)[0])
+
+
 def _ipv4(value: bytes | None) -> str | None:
     return None if value is None else str(ipaddress.IPv4Address(value[:4]))
 
@@ -124,6 +148,7 @@ def parse_link(body: bytes) -> LinkMsg:
     _family, _type, index, flags, _change = struct.unpack_from("BxHiII", body)
     at = _attrs(body[16:])
     kind = None
+    vxlan_port = None
     info = at.get(IFLA_LINKINFO)
     if info is not None:
         nested = _attrs(info)
@@ -133,6 +158,9 @@ def parse_link(body: bytes) -> LinkMsg:
             tun_type = _attrs(data).get(IFLA_TUN_TYPE)
             if tun_type is not None and tun_type[0] == IFF_TAP:
                 kind = "tap"
+        if kind == "vxlan" and data is not None:
+            port = _attrs(data).get(IFLA_VXLAN_PORT)
+            vxlan_port = None if port is None else int(struct.unpack_from(">H", port)[0])
     return LinkMsg(
         ifindex=index,
         flags=flags,
@@ -140,6 +168,8 @@ def parse_link(body: bytes) -> LinkMsg:
         alias=_str(at.get(IFLA_IFALIAS)) or None,
         mac=_hw(at.get(IFLA_ADDRESS)),
         kind=kind,
+        mtu=_u32(at.get(IFLA_MTU)) or 0,
+        vxlan_port=vxlan_port,
     )
 
 
@@ -147,12 +177,19 @@ def parse_route(body: bytes) -> RouteMsg:
     """An ``RTM_NEWROUTE`` body: rtmsg, then attributes (RTA_TABLE before rtm_table)."""
     _family, dst_len, _src_len, _tos, table, proto, _scope, _type, _flags = struct.unpack_from("BBBBBBBBI", body)
     at = _attrs(body[12:])
+    encap = None
+    kind, data = at.get(RTA_ENCAP_TYPE), at.get(RTA_ENCAP)
+    if kind is not None and struct.unpack_from("H", kind)[0] == LWTUNNEL_ENCAP_IP and data is not None:
+        nested = _attrs(data)
+        tun_id, dst = _be64(nested.get(LWTUNNEL_IP_ID)), _ipv4(nested.get(LWTUNNEL_IP_DST))
+        encap = (tun_id or 0, dst or "0.0.0.0")
     return RouteMsg(
         table=_or(_u32(at.get(RTA_TABLE)), table),
         dst=f"{_ipv4(at.get(RTA_DST)) or '0.0.0.0'}/{dst_len}",
         oif=_u32(at.get(RTA_OIF)),
         proto=proto,
         gateway=_ipv4(at.get(RTA_GATEWAY)),
+        encap=encap,
     )
 
 
@@ -177,6 +214,7 @@ def parse_rule(body: bytes) -> RuleMsg:
         fwmark=_u32(at.get(FRA_FWMARK)),
         fwmask=_u32(at.get(FRA_FWMASK)),
         suppress_prefixlen=_u32(at.get(FRA_SUPPRESS_PREFIXLEN)),
+        tun_id=_be64(at.get(FRA_TUN_ID)),
     )
 
 
@@ -219,6 +257,18 @@ class RtDump:
     def rules(self) -> list[RuleMsg]:
         """Every IPv4 policy rule."""
         return [parse_rule(b) for b in self.dump(RTM_GETRULE, struct.pack("BBBBBBBBI", socket.AF_INET, *[0] * 8))]
+
+    def request(self, kind: int, flags: int, body: bytes) -> None:
+        """One request with ``NLM_F_ACK`` (not a dump); raises OSError with the kernel's errno."""
+        self._seq += 1
+        seq = self._seq
+        self._sock.sendall(struct.pack("IHHII", 16 + len(body), kind, flags | NLM_F_REQUEST | NLM_F_ACK, seq, 0) + body)
+        for mtype, _flags, reply in self._replies(seq):
+            if mtype == NLMSG_ERROR:
+                (err,) = struct.unpack_from("i", reply)
+                if err:
+                    raise OSError(-err, f"rtnetlink request {kind}: {os.strerror(-err)}")
+                return
 
     def dump(self, kind: int, request: bytes) -> list[bytes]:
         """The bodies (after the netlink header) of every message answering one dump
