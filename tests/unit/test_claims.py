@@ -232,3 +232,13 @@ def test_an_epoch_only_grows() -> None:
     assert havip.epoch == 6
     set_holder(havip, _eni("eni-1"), "host-1", NOW, epoch=3)  # never backwards
     assert havip.epoch == 7
+
+
+def test_a_claim_from_the_holders_own_host_is_ordered_by_that_hosts_time() -> None:
+    """One agent's reports arrive in the order it made them: its epoch may lag the store's
+    (the store numbered a heal) and the claim still moves the holder."""
+    havip = _havip()
+    havip.holder_interface_id, havip.holder_since, havip.epoch = "eni-1", NOW - dt.timedelta(seconds=1), 3
+    order = ClaimOrder(2, "h1", "h1", same_host=True)
+    verdict = judge_report(havip, _eni("eni-2"), _member_pair(), ReportKind.CLAIM, NOW, NOW, order)
+    assert (verdict.outcome, verdict.contested) == (Outcome.HOLDER_CHANGED, False)

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field, replace
 from havip.agent import actions as a
 from havip.agent import arp, marks
 from havip.agent.flows import Flow, Kick
-from havip.agent.kernel import DataplaneError, Encap, Failures, Frame, Kernel, Logged, Move
+from havip.agent.kernel import DataplaneError, Failures, Frame, Kernel, Logged, Move
 from havip.agent.observed import Link, Neigh, Observed, Route, Rule
 
 PACKET_BROADCAST = 1
@@ -55,7 +55,6 @@ class FakeState:
         self.links: dict[str, Link] = {}
         self.routes: dict[tuple[int, str], Route] = {}
         self.neighs: dict[tuple[str, str], Neigh] = {}
-        self.tunnel_routes: dict[tuple[int, str], Encap] = {}  # the encapsulation of routes into the tunnel
         self.rules: set[Rule] = set()
         self.nft: dict[tuple[str, str], str] = {}
         self.host_ready = False
@@ -207,7 +206,9 @@ class FakeState:
                 raise DataplaneError(f"route switch of {m.vip}: No such device")
             if m.encap is not None:  # into the tunnel: the /32 and the route entries, no neighbour
                 for dst in (f"{m.vip}/32", *m.routes):
-                    self.routes[(m.table, dst)] = self.tunnel_route(m.table, dst, device, m.encap)
+                    self.routes[(m.table, dst)] = Route(
+                        table=m.table, dst=dst, device=device, proto=marks.RTPROT_HAVIP, encap=m.encap
+                    )
                 return
             self.neighs[(device, m.vip)] = Neigh(device, m.vip, m.mac, True)
             self.routes[(m.table, f"{m.vip}/32")] = Route(
@@ -217,11 +218,6 @@ class FakeState:
                 self.routes[(m.table, dst)] = Route(
                     table=m.table, dst=dst, device=device, proto=marks.RTPROT_HAVIP, gateway=m.vip
                 )
-
-    def tunnel_route(self, table: int, dst: str, device: str, encap: Encap) -> Route:
-        """The route the switch writes into the tunnel (what the kernel reads back)."""
-        self.tunnel_routes[(table, dst)] = encap
-        return Route(table=table, dst=dst, device=device, proto=marks.RTPROT_HAVIP)
 
 
 class _Readable:

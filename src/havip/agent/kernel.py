@@ -28,6 +28,7 @@ from typing import Protocol
 
 from havip.agent import actions as a
 from havip.agent.flows import Flow, Kick
+from havip.agent.observed import Encap as Encap
 from havip.agent.observed import Observed
 
 
@@ -44,14 +45,6 @@ class Frame:
     ifindex: int
     pkttype: int
     rx_ns: int  # kernel receive time, ns since the epoch
-
-
-@dataclass(frozen=True)
-class Encap:
-    """Into the tunnel: the VPC's VNI and the underlay address of the host that holds the VIP."""
-
-    vni: int
-    dst: str
 
 
 @dataclass(frozen=True)

@@ -80,9 +80,6 @@ NFT_TUNNEL = "havip_tunnel"  # family ip: what the tunnel may receive (underlay,
 # The one gateway MAC every port of every VPC answers with.
 GATEWAY_MAC = "ee:ff:ff:ff:ff:ff"
 
-# The host's tunnel to the other hosts (VXLAN-GPE, collect_md) and the agents' claim messages.
-TUNNEL_DEVICE = "havip-tun"
-
 # Sink devices are named after their table so the name alone is unique and short.
 SINK_NAME_PREFIX = "havip-s"
 

@@ -136,17 +136,27 @@ def tunnel_of(
 def _held_on_peers(
     state: DesiredState, vnis: Mapping[str, int], peers: Mapping[str, str], local_holders: Mapping[str, str]
 ) -> dict[str, str]:
-    """HaVip id -> the peer that holds it (never one this host holds, or claimed locally)."""
-    return {
-        h.id: h.holder_host
-        for h in state.havips
-        if h.vpc_id in vnis
-        and h.id not in local_holders
-        and h.holder_interface_id is not None
-        and h.holder_host is not None
-        and h.holder_host != state.host
-        and h.holder_host in peers
-    }
+    """HaVip id -> the peer that holds it: by a peer's claim this host acted on (its message
+    named an interface of that peer), else by the control plane's record (never one this host
+    holds, or claimed locally)."""
+    remote_host = {r.id: r.host for r in state.remote_interfaces}
+    out: dict[str, str] = {}
+    for h in state.havips:
+        if h.vpc_id not in vnis:
+            continue
+        if h.id in local_holders:
+            host = remote_host.get(local_holders[h.id])
+            if host is not None and host in peers:
+                out[h.id] = host
+            continue
+        if (
+            h.holder_interface_id is not None
+            and h.holder_host is not None
+            and h.holder_host != state.host
+            and h.holder_host in peers
+        ):
+            out[h.id] = h.holder_host
+    return out
 
 
 def _sources(

@@ -101,6 +101,7 @@ class ClaimOrder:
     epoch: int | None = None
     claimant_host: str = ""
     holder_host: str = ""
+    same_host: bool = False  # the holder is on the claimant's host: that host's own order stands
 
 
 def _aware(t: dt.datetime) -> dt.datetime:
@@ -118,10 +119,11 @@ def judge_report(
 ) -> Verdict:
     """The control plane's judgement of an agent's report (the agent acted first).
 
-    A claim with an epoch is ordered by it, never by time: above the holder's it moves
-    the holder, below it is stale, at the holder's own epoch (two hosts claimed at once)
-    the lower host name wins and the verdict is ``contested``. Without an epoch the times
-    order claims as before.
+    A claim from another host than the holder's is ordered by its epoch, never by time:
+    above the holder's it moves the holder, below it is stale, at the holder's own epoch
+    (two hosts claimed at once) the lower host name wins and the verdict is ``contested``.
+    The reports of one host arrive in the order its agent made them, so a claim from the
+    holder's own host, or one without an epoch, is ordered by its time as before.
 
     A report dated ahead of the control plane's clock beyond a small tolerance is
     refused (a host with a clock running ahead would otherwise pin the holder); a small
@@ -146,7 +148,7 @@ def judge_report(
     if havip.holder_interface_id == interface.id:
         return Verdict(Outcome.UNCHANGED, at)
     epoch = order.epoch if order is not None else None
-    if epoch is not None and order is not None and kind is ReportKind.CLAIM:
+    if epoch is not None and order is not None and kind is ReportKind.CLAIM and not order.same_host:
         if epoch > havip.epoch:
             return Verdict(Outcome.HOLDER_CHANGED, at)
         if epoch < havip.epoch:

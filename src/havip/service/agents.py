@@ -381,9 +381,11 @@ def _apply(
     rep: ClaimReport,
     now: dt.datetime,
 ) -> Outcome:
-    tie = rep.epoch is not None and rep.epoch == havip.epoch and havip.holder_host_id is not None
+    tie = rep.epoch is not None and rep.epoch == havip.epoch and havip.holder_host_id not in (None, host.id)
     holder_host = uow.hosts.get(str(havip.holder_host_id)) if tie else None  # read only to break a tie
-    order = ClaimOrder(rep.epoch, host.name, holder_host.name if holder_host else "")
+    order = ClaimOrder(
+        rep.epoch, host.name, holder_host.name if holder_host else "", same_host=havip.holder_host_id == host.id
+    )
     verdict = judge_report(havip, eni, uow.members.find(havip_id=havip.id), kind, rep.at, now, order)
     new: tuple[str | None, str | None] = (eni.id, eni.instance_id)
     if verdict.contested:  # two hosts claimed at the same epoch: one split brain, with both claimants
