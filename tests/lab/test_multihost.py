@@ -5,11 +5,14 @@ VXLAN. Real keepalived (VRRPv3, advert_int 0.1), real agents, one per host."""
 from __future__ import annotations
 
 import subprocess
+import time
 from collections.abc import Iterator
 
 import pytest
 
-from .labkit import Lab, build
+from havip.lab.probe import read_answers
+
+from .labkit import Lab, build, wait_until
 
 pytestmark = pytest.mark.lab
 
@@ -99,10 +102,14 @@ def test_a_lost_host_fails_over_and_comes_back_as_backup(lab: Lab) -> None:
     _fail_over_and_back(lab, "host")
 
 
-def test_a_partitioned_host_fails_over_and_heals_to_one_holder(lab: Lab) -> None:
+def test_a_partitioned_host_heals_to_one_holder_that_the_client_reaches(lab: Lab) -> None:
+    """The master's host loses its underlay: the other member takes over (keepalived hears no
+    adverts); while cut off, both are MASTER (a real split brain, whose cut-off side may win the
+    control plane back with its refresh announcements: not settled from VRRP evidence yet). Once
+    healed, VRRP keeps one master, the control plane agrees, and the client reaches it."""
     result = lab.failover("partition")
-    assert result["new_holder"] != result["old_holder"]
-    assert result["first_answer_ms"] is not None, result
     assert result["rejoined_as_backup"], result  # one MASTER again, and the control plane agrees
     st = lab.status()
     assert masters(st) == [st["holder"]]
+    since = time.time_ns()
+    wait_until(lambda: any(a.instance == st["holder"] for a in read_answers(lab.paths.probe_log, since)), 5)

@@ -173,7 +173,16 @@ class ClaimPath:
         view = self.ledger.view
         epochs = {p.vip.havip_id: p2p.next_epoch(self.ledger.holding(p.vip), p.vip.epoch) for p in claims}
         results = self._switch([(p.vip, p.port, p.frame.rx_ns) for p in claims], epochs)
-        announced: list[tuple[c.VipInfo, c.PortInfo, int, int]] = []
+        # the other hosts first: before anything else here can take the interpreter (the
+        # report the emit below queues wakes the reporter's thread)
+        self._announce(
+            view,
+            [
+                (p.vip, p.port, epochs[p.vip.havip_id], p.frame.rx_ns or acked)
+                for p, acked in zip(claims, results, strict=True)
+                if not isinstance(acked, DataplaneError)
+            ],
+        )
         for p, acked in zip(claims, results, strict=True):
             if isinstance(acked, DataplaneError):
                 self.metrics.switch_failures.labels(kind=c.SwitchBy.CLAIM.value).inc()
@@ -183,7 +192,6 @@ class ClaimPath:
                 )  # fmt: skip
                 continue
             epoch = epochs[p.vip.havip_id]
-            announced.append((p.vip, p.port, epoch, p.frame.rx_ns or acked))
             latency_us = max(0, (acked - p.frame.rx_ns) // 1000) if p.frame.rx_ns else None
             if latency_us is not None:
                 self.metrics.switch_latency.observe(latency_us / 1e6)
@@ -203,7 +211,6 @@ class ClaimPath:
                     epoch=epoch,
                 )
             )
-        self._announce(view, announced)
 
     def _switch(
         self, moves: list[tuple[c.VipInfo, c.PortInfo, int]], epochs: dict[str, int] | None = None
@@ -308,6 +315,12 @@ class ClaimPath:
             self.ledger.record_remote(
                 [(x.havip_id, x.interface_id, acked, x.epoch, batch.sender) for x, _vip, acked in done]
             )
+        if done and self.peers is not None and self.peer_key is not None:
+            ack = p2p.Ack(sender=view.host, seq=batch.seq, acked_ns=max(acked for _x, _v, acked in done))
+            try:
+                self.peers.send(source, p2p.encode(ack, self.peer_key))
+            except OSError as e:
+                event(log, "peer-ack-failed", peer=batch.sender, error=str(e), level=logging.WARNING)
         for (x, vip), r in zip(accepted, results, strict=True):
             if isinstance(r, DataplaneError):
                 self.metrics.switch_failures.labels(kind="peer").inc()
@@ -317,12 +330,6 @@ class ClaimPath:
             self.metrics.peer_claims.labels(result="applied").inc()
             event(log, "peer-claim-applied", peer=batch.sender, havip=x.havip_id, vip=vip.ip, interface=x.interface_id,
                   epoch=x.epoch, latency_us=max(0, acked - x.seen_ns) // 1000 if x.seen_ns else None)  # fmt: skip
-        if done and self.peers is not None and self.peer_key is not None:
-            ack = p2p.Ack(sender=view.host, seq=batch.seq, acked_ns=max(acked for _x, _v, acked in done))
-            try:
-                self.peers.send(source, p2p.encode(ack, self.peer_key))
-            except OSError as e:
-                event(log, "peer-ack-failed", peer=batch.sender, error=str(e), level=logging.WARNING)
 
     def _on_answer(self, seen: arp.ProbeAnswer) -> None:
         view = self.ledger.view

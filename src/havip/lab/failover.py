@@ -109,7 +109,9 @@ class Failures:
                 if control_plane_down:
                     lab.table.signal(serve, signal.SIGCONT)
             new_name = lab.holder()
-            new = next(n for n in members if n.name == new_name)
+            # a split brain (a partition) can hand the VIP back to the cut-off master already:
+            # the timeline is then the other member's, who took it first
+            new = next((n for n in members if n.name == new_name), members[0])
             event = self._switch_event(new, injected)
             interval_ns = int(lab.spec.probe_interval_ms * 1e6)
             try:
