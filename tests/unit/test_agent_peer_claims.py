@@ -159,3 +159,27 @@ def test_a_split_brain_across_hosts_ends_with_the_same_holder_everywhere() -> No
         for name in ("h1", "h2", "h3"):
             assert hosts[name].ledger.snapshot()[1] == {"havip-1": "eni-1"}, (order, name)
         assert hosts["h1"].sample("havip_agent_peer_claims_total", result="stale") == 1
+
+
+def test_a_probe_answer_never_takes_the_vip_back_from_a_peers_claim() -> None:
+    """i1 crashed on h1 with the VIP still on its interface; i2 on h2 claimed it. h1's next
+    discovery round hears i1 answer: the peer's claim outranks the answer (no heal back)."""
+    h1 = Host("h1", "eni-1", epoch=4, holder=None)
+    batch = p2p.ClaimBatch(
+        sender="h2",
+        seq=1,
+        sent_ns=1,
+        claims=(p2p.PeerClaim(havip_id="havip-1", interface_id="eni-2", epoch=5, seen_ns=1),),
+    )
+    h1.kernel.peers.deliver(p2p.encode(batch, KEY), UNDERLAY["h2"])
+    h1.path.step()
+    assert h1.ledger.snapshot()[1] == {"havip-1": "eni-2"}
+    h1.path.settings = DiscoverySettings(interval=3600, answer_window=0.0, claim_shield=0.0)
+    h1.path.request_round(c.RoundReason.ASKED)
+    h1.path.step()  # the probes
+    h1.kernel.arp.answer("tap-eni-1", VIP, MACS[2], "10.0.0.1")
+    h1.path.step()  # the answer, then the round (already due) is judged
+    assert h1.path.last_round is not None
+    assert h1.path.last_round.findings["havip-1"].finding is c.Finding.CLAIM_WINS
+    assert h1.ledger.snapshot()[1] == {"havip-1": "eni-2"}
+    assert not [e for e in h1.events if isinstance(e, c.Switched)]

@@ -389,10 +389,14 @@ class ClaimPath:
         findings: dict[str, c.RoundVerdict] = {}
         for vip in {v.havip_id: v for v, _p in rnd.targets}.values():
             current = view.vip_by_id(vip.havip_id) or vip
-            shielded = (
-                vip.havip_id in rnd.claimed or rnd.started_ns - self.ledger.last_claim_ns(vip.havip_id) < shield_ns
-            )
             holder = c.holder_of(current, view.host, local)
+            # a claim outranks an answer: this host's own recent one, or a peer's it acted on (the
+            # old master here may still have the address and answer, the new one announced there)
+            shielded = (
+                vip.havip_id in rnd.claimed
+                or rnd.started_ns - self.ledger.last_claim_ns(vip.havip_id) < shield_ns
+                or (holder is not None and holder in view.peers.remotes)
+            )
             verdict = c.decide_round(current, view.host, holder, rnd.answers.get(vip.havip_id, ()), shielded)
             findings[vip.havip_id] = verdict
             self.metrics.findings.labels(finding=verdict.finding.value).inc()
