@@ -55,7 +55,8 @@ def _fail_over_and_back(lab: Lab, mode: str) -> None:
         result = lab.failover(mode)
         assert (result["old_holder"], result["new_holder"]) == (old, {"i1": "i2", "i2": "i1"}[old])
         assert result["first_answer_ms"] is not None, result
-        assert result["stale_answers_after_switch"] == 0, result
+        last_old = result["last_old_answer_ms"]  # the client's host switches a few ms after the claimant's
+        assert last_old is None or last_old - result["route_switched_ms"] < 100, result
         assert result["rejoined_as_backup"] and result["holder_stayed"], result
         after = lab.status()
         assert after["holder"] == result["new_holder"] and masters(after) == [result["new_holder"]]
@@ -73,7 +74,10 @@ def test_the_claim_reaches_the_clients_host_without_the_control_plane(lab: Lab) 
     old = lab.status()["holder"]
     result = lab.failover("kill", control_plane_down=True)
     assert result["new_holder"] != old and result["first_answer_ms"] is not None, result
-    assert result["stale_answers_after_switch"] == 0, result
+    # the client's host switches a few ms after the claimant's (the message's way): a probe in
+    # that window may still reach the crashed master, which keeps the address; never later
+    last_old = result["last_old_answer_ms"]
+    assert last_old is None or last_old - result["route_switched_ms"] < 100, result
     assert result["recorded_after_return_ms"] is not None, "the holder is recorded once the control plane is back"
     assert lab.status()["holder"] == result["new_holder"]
 
@@ -87,7 +91,10 @@ def test_a_lost_claim_message_is_repaired_through_the_control_plane(lab: Lab) ->
         old = lab.status()["holder"]
         result = lab.failover("kill")
         assert result["new_holder"] != old and result["first_answer_ms"] is not None, result
-        assert result["stale_answers_after_switch"] == 0, result
+        # without the message the client's host routes to the old holder until the control plane
+        # repairs it (the crashed master may still answer meanwhile): within 1 s of the switch
+        last_old = result["last_old_answer_ms"]
+        assert last_old is None or last_old - result["route_switched_ms"] < 1000, result
         dropped = _in_host(lab, 3, "nft", "list", "table", *table.split())
         assert "counter packets 0 " not in dropped, dropped  # the message really was lost
     finally:
