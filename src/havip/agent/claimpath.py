@@ -240,9 +240,12 @@ class ClaimPath:
         if self.peers is None or self.peer_key is None or not view.tunnel or not claims:
             return
         by_peer: dict[str, list[p2p.PeerClaim]] = {}
+        hosts_of: dict[str, list[str]] = {}  # per VPC, once per batch: a mass failover claims 1,000 VIPs of one
         for vip, port, epoch, seen_ns in claims:
             claim = p2p.PeerClaim(havip_id=vip.havip_id, interface_id=port.interface_id, epoch=epoch, seen_ns=seen_ns)
-            for host in view.peers.peers_of(vip.vpc_id):
+            if vip.vpc_id not in hosts_of:
+                hosts_of[vip.vpc_id] = view.peers.peers_of(vip.vpc_id)
+            for host in hosts_of[vip.vpc_id]:
                 by_peer.setdefault(host, []).append(claim)
         now = time.time_ns()
         for host, items in by_peer.items():

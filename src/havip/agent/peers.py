@@ -35,6 +35,8 @@ import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
+from havip.domain.claims import outranks
+
 MAGIC = b"HVC1"
 DIGEST = 32
 MAX_DATAGRAM = 65_507  # UDP's limit over IPv4
@@ -190,14 +192,8 @@ class Holding:
 
 
 def newer(claim: Holding, held: Holding | None) -> bool:
-    """Does ``claim`` outrank ``held``? A higher epoch wins; at the same epoch the lower
-    host name (a stable rank every host computes alike: a split brain ends the same way
-    everywhere)."""
-    if held is None:
-        return True
-    if claim.epoch != held.epoch:
-        return claim.epoch > held.epoch
-    return claim.host < held.host
+    """Does ``claim`` outrank ``held`` (``domain.claims.outranks``: epoch, then host name)?"""
+    return held is None or outranks(claim.epoch, claim.host, held.epoch, held.host)
 
 
 def next_epoch(held: Holding | None, desired_epoch: int) -> int:

@@ -93,6 +93,16 @@ class Verdict:
     contested: bool = False
 
 
+def outranks(epoch: int, host: str, held_epoch: int, held_host: str) -> bool:
+    """Does a claim at ``epoch`` from ``host`` outrank one held at ``held_epoch`` from
+    ``held_host``? The higher epoch wins; at the same epoch the lower host name, a stable rank
+    that every host and the control plane compute alike, so a split brain ends the same way
+    everywhere. The one ordering rule of claims across hosts (the agents' claim messages use it too)."""
+    if epoch != held_epoch:
+        return epoch > held_epoch
+    return host < held_host
+
+
 @dataclass(frozen=True)
 class ClaimOrder:
     """What orders a claim against the holder's: its epoch (None: an agent that numbers no
@@ -155,7 +165,7 @@ def judge_report(
             return Verdict(Outcome.STALE, at)
         if havip.holder_interface_id is None:
             return Verdict(Outcome.HOLDER_CHANGED, at)
-        wins = order.claimant_host < order.holder_host
+        wins = outranks(epoch, order.claimant_host, havip.epoch, order.holder_host)
         return Verdict(Outcome.HOLDER_CHANGED if wins else Outcome.STALE, at, contested=True)
     if havip.holder_since is not None and at < _aware(havip.holder_since):
         return Verdict(Outcome.STALE, at)

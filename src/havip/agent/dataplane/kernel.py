@@ -13,11 +13,9 @@ from __future__ import annotations
 
 import contextlib
 import errno
-import ipaddress
 import json
 import re
 import socket
-import struct
 import subprocess
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -28,9 +26,9 @@ from pyroute2.netlink.exceptions import NetlinkError
 from havip.agent import actions as a
 from havip.agent import marks
 from havip.agent import ruleset as rs
-from havip.agent.dataplane.netlink import attr
 from havip.agent.dataplane.netns import Netns
 from havip.agent.dataplane.rtdump import RtDump
+from havip.agent.dataplane.switch import NLM_F_CREATE, NLM_F_REPLACE, RTM_NEWROUTE, route_body
 from havip.agent.kernel import DataplaneError
 from havip.agent.observed import Encap, Link, Neigh, Observed, Route, Rule
 
@@ -42,19 +40,6 @@ RT_SCOPE_LINK = 253
 RT_SCOPE_UNIVERSE = 0
 RT_SCOPE_NOWHERE = 255
 RTNH_F_ONLINK = 4
-RTM_NEWROUTE = 24
-RTN_UNICAST = 1
-NLM_F_REPLACE = 0x100
-NLM_F_CREATE = 0x400
-NLA_F_NESTED = 0x8000
-RTA_DST = 1
-RTA_OIF = 4
-RTA_TABLE = 15
-RTA_ENCAP_TYPE = 21
-RTA_ENCAP = 22
-LWTUNNEL_ENCAP_IP = 2
-LWTUNNEL_IP_ID = 1
-LWTUNNEL_IP_DST = 2
 NO_SUPPRESS = 0xFFFFFFFF  # FRA_SUPPRESS_PREFIXLEN as the kernel reports "not set" (-1)
 
 PORT_SYSCTLS = {
@@ -389,19 +374,8 @@ class Dataplane:
         )
 
     def _replace_tunnel_route(self, act: a.ReplaceRoute, encap: Encap) -> None:
-        """``dst encap ip id VNI dst PEER dev <tunnel> table T proto 77``, sent raw: pyroute2
-        0.9 has no encoder for the IP lightweight tunnel (LWTUNNEL_ENCAP_IP)."""
-        net = ipaddress.IPv4Network(act.dst)
-        body = struct.pack(
-            "BBBBBBBBI", socket.AF_INET, net.prefixlen, 0, 0, 0, marks.RTPROT_HAVIP, RT_SCOPE_LINK, RTN_UNICAST, 0
-        )
-        body += attr(RTA_TABLE, struct.pack("I", act.table))
-        body += attr(RTA_DST, net.network_address.packed)
-        body += attr(RTA_OIF, struct.pack("i", self._ifindex(act.device)))
-        body += attr(RTA_ENCAP_TYPE, struct.pack("H", LWTUNNEL_ENCAP_IP))
-        tunnel = attr(LWTUNNEL_IP_ID, struct.pack(">Q", encap.vni))
-        tunnel += attr(LWTUNNEL_IP_DST, ipaddress.IPv4Address(encap.dst).packed)
-        body += attr(RTA_ENCAP | NLA_F_NESTED, tunnel)
+        """``dst encap ip id VNI dst PEER dev <tunnel> table T proto 77``, sent raw (``switch.route_body``)."""
+        body = route_body(act.table, act.dst, self._ifindex(act.device), encap=encap)
         self._dump.request(RTM_NEWROUTE, NLM_F_REPLACE | NLM_F_CREATE, body)
 
     def _delete_route(self, act: a.DeleteRoute) -> None:

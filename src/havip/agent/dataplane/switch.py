@@ -61,11 +61,11 @@ def neigh_msg(seq: int, ifindex: int, ip: str, mac: str) -> bytes:
     return _msg(RTM_NEWNEIGH, NLM_F_REQUEST | NLM_F_ACK | NLM_F_REPLACE | NLM_F_CREATE, seq, body)
 
 
-def route_msg(
-    seq: int, table: int, dst: str, ifindex: int, gateway: str | None = None, encap: Encap | None = None
-) -> bytes:
-    """Replace ``dst`` (an address or a CIDR) by ``dev ifindex``, or ``via gateway dev ifindex
-    onlink``, or with ``encap`` by ``encap ip id VNI dst HOST dev ifindex`` (the tunnel)."""
+def route_body(table: int, dst: str, ifindex: int, gateway: str | None = None, encap: Encap | None = None) -> bytes:
+    """The rtmsg and attributes of ``dst`` (an address or a CIDR) ``dev ifindex``, or ``via
+    gateway dev ifindex onlink``, or with ``encap`` ``encap ip id VNI dst HOST dev ifindex``
+    (the tunnel), in ``table`` with the agent's protocol. pyroute2 0.9 has no encoder for the
+    IP lightweight tunnel, so the reconcile's tunnel routes use this too."""
     net = ipaddress.IPv4Network(dst)
     scope, flags = (RT_SCOPE_LINK, 0) if gateway is None else (RT_SCOPE_UNIVERSE, RTNH_F_ONLINK)
     body = struct.pack(
@@ -79,6 +79,14 @@ def route_msg(
         tunnel = attr(LWTUNNEL_IP_ID, struct.pack(">Q", encap.vni))
         tunnel += attr(LWTUNNEL_IP_DST, ipaddress.IPv4Address(encap.dst).packed)
         body += attr(RTA_ENCAP_TYPE, struct.pack("H", LWTUNNEL_ENCAP_IP)) + attr(RTA_ENCAP | NLA_F_NESTED, tunnel)
+    return body
+
+
+def route_msg(
+    seq: int, table: int, dst: str, ifindex: int, gateway: str | None = None, encap: Encap | None = None
+) -> bytes:
+    """Replace the route of ``route_body`` (one message, acked)."""
+    body = route_body(table, dst, ifindex, gateway, encap)
     return _msg(RTM_NEWROUTE, NLM_F_REQUEST | NLM_F_ACK | NLM_F_REPLACE | NLM_F_CREATE, seq, body)
 
 
