@@ -116,7 +116,7 @@ def havip_lab(spec: LabSpec, table: ProcessTable, progress: Callable[[str], None
         for node in builder.nodes.values():
             if node.keepalived is not None:
                 node.keepalived.stop(table)
-        for proc in [p for p in table.procs if p in ("serve", "agent", "probe") or p.startswith("service-")]:
+        for proc in [p for p in table.procs if p in ("serve", "probe") or p.startswith(("agent", "service-"))]:
             table.stop(proc)
         _remove_namespaces(spec.name)
         shutil.rmtree(paths.root, ignore_errors=True)

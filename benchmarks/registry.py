@@ -62,6 +62,9 @@ ENTRIES: tuple[Entry, ...] = (
         "the same pair behind OVN's virtual port, GARP to first answer",
         needs=("ovs-vsctl", "ovn-nbctl", "ovn-northd", "ovn-controller", "ethtool"),
     ),
+    Entry(
+        "crosshost", 8, "Claim across hosts", "GARP on one host to the route acknowledged on every other host, 10 hosts"
+    ),
 )
 
 BY_NAME = {e.name: e for e in ENTRIES}

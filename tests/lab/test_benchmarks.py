@@ -48,3 +48,16 @@ def test_failover_tiny(tmp_path: Path) -> None:
         assert m["noise_floor_ms"] is not None and isinstance(m["target"]["met"], bool)
     for png in ("failover_cdf.png", "failover_timeline.png"):
         assert (tmp_path / png).stat().st_size > 0
+
+
+def test_crosshost_tiny(tmp_path: Path) -> None:
+    r = run_tiny(tmp_path, "crosshost")
+    assert (r["params"]["claims"], r["params"]["hosts"]) == (4, 3)
+    assert 1 <= r["params"]["switched"] <= 4
+    assert_finite_dist(r["local_ms"], r["params"]["switched"])
+    assert len(r["samples_ms"]) + r["missed_a_host"] == r["params"]["switched"]
+    assert r["samples_ms"], "at least one claim reached every other host"
+    assert all(math.isfinite(x) and x > 0 for x in r["samples_ms"])
+    assert set(r["target"]) >= {"what", "met", "by_ms", "undecided"}
+    assert (tmp_path / "crosshost_cdf.png").stat().st_size > 0
+    assert "#8 Claim across hosts" in (tmp_path / "BENCHMARKS.md").read_text()

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 import random
+from pathlib import Path
 
 import pytest
 
+from benchmarks.crosshost import judge, match, read_events
 from benchmarks.stats import bootstrap_percentile, compare, compare_strata, percentile, split_self, summary
 
 pytestmark = pytest.mark.unit
@@ -71,3 +74,22 @@ def test_compare_strata_takes_the_difference_within_each_stratum() -> None:
     only_one = compare_strata(a, {"i1->i2": b["i1->i2"]})  # a stratum missing on one side is left out
     assert only_one.estimate == 1.0
     assert math.isnan(compare_strata({"x": []}, {"x": [1.0]}).estimate)
+
+
+def test_crosshost_matches_each_claim_to_every_other_host_by_epoch(tmp_path: Path) -> None:
+    local = [(5, 800), (6, 900), (7, 700)]
+    remote = {"2": [(5, 1500), (6, 2100)], "3": [(5, 1700), (6, 1900), (7, 1600)]}
+    local_ms, every_ms, each_ms, missed = match(local, remote, others=2)
+    assert local_ms == [0.8, 0.9, 0.7]
+    assert every_ms == [1.7, 2.1], "the slowest other host; epoch 7 never reached host 2"
+    assert sorted(each_ms) == [1.5, 1.6, 1.7, 1.9, 2.1] and missed == 1
+    r = judge(local_ms, every_ms, each_ms, missed)
+    assert r["target"]["met"] is False and r["missed_a_host"] == 1
+    log = tmp_path / "agent.log"
+    log.write_text(
+        '{"ts": "2026-12-03T09:00:00.000+00:00", "event": "claim-switched", "epoch": 1, "latency_us": 5}\n'
+        "not json\n"
+        '{"ts": "2020-01-01T00:00:00.000+00:00", "event": "claim-switched", "epoch": 0, "latency_us": 5}\n'
+    )
+    since = int(dt.datetime(2026, 12, 3, 9, 0, tzinfo=dt.UTC).timestamp() * 1e9)
+    assert [e["epoch"] for e in read_events(log, {"claim-switched"}, since)] == [1]
