@@ -446,13 +446,6 @@ OPS_HEAD = (
 DESIRED_HEAD = "| engine | path | runs | min (s) | p50 (s) | max (s) | target |\n|---|---|---|---|---|---|---|"
 
 
-def _verdict(t: dict[str, Any], unit: str) -> str:
-    """``fmt.verdict``, or "not shown" when the interval holds the limit (neither met nor missed)."""
-    if t.get("undecided"):
-        return "**not shown** (the 95% interval holds the limit)"
-    return fmt.verdict(t, unit)
-
-
 def _targets(r: dict[str, Any]) -> Iterator[tuple[str, str, dict[str, Any], str]]:
     """(engine, what, target, result text) for every judged number."""
     for e in r["engines"]:
@@ -489,12 +482,12 @@ def table(r: dict[str, Any]) -> str:
             s = d[path]["seconds"]
             lines.append(
                 f"| {e['engine']} | {path} | {int(s['n'])} | {fmt.f(s['min'], 3)} | {fmt.f(s['p50'], 3)} "
-                f"| {fmt.f(s['max'], 3)} | {_verdict(d[path]['target'], 's')} |"
+                f"| {fmt.f(s['max'], 3)} | {fmt.verdict(d[path]['target'], 's')} |"
             )
     lines.append("")
     for engine, what, t, text in _targets(r):
         unit = "s" if what.startswith("desired") else "ms"
-        lines.append(f"- {engine} {what}: {t['what']}: {_verdict(t, unit)}, {text}.")
+        lines.append(f"- {engine} {what}: {t['what']}: {fmt.verdict(t, unit)}, {text}.")
     return "\n".join(lines)
 
 
@@ -510,7 +503,7 @@ def section(r: dict[str, Any], out: Path, rel: Path) -> fmt.Section:
         ax.legend(fontsize="small")
     fmt.save(fig, out / "control_cdf.png")
     summary = [
-        f"| #4 control plane, {engine} {what} | {t['what']} | {_verdict(t, 's' if what.startswith('desired') else 'ms')} "
+        f"| #4 control plane, {engine} {what} | {t['what']} | {fmt.verdict(t, 's' if what.startswith('desired') else 'ms')} "
         f"{text} |"
         for engine, what, t, text in _targets(r)
     ]

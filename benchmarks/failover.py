@@ -168,7 +168,8 @@ def one_failover(
     spec = system.spec
     old = system.master()
     if old is None:
-        raise FailoverFailed(f"{system.kind}: no single MASTER before the failover")
+        states = ", ".join(f"{m.name} {m.keepalived.state(system.table)}" for m in system.members.values())
+        raise FailoverFailed(f"{system.kind}: no single MASTER before the failover ({states})")
     new = next(m for m in system.members.values() if m is not old)
     timeout = 10 * spec.advert_int + 5
     advert_ns = None

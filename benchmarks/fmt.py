@@ -50,9 +50,12 @@ def ci(i: dict[str, float] | None, digits: int = 2) -> str:
 
 
 def verdict(t: dict[str, Any], unit: str = "ms") -> str:
-    """``**met**`` / ``**missed** (by X unit)`` from a target dict {what, met, by_ms?}."""
+    """``**met**`` / ``**missed** (by X unit)`` / ``**not shown**`` from a target dict
+    {what, met, by_ms?, undecided?} (``stats.judge_below`` makes one)."""
     if t["met"]:
         return "**met**"
+    if t.get("undecided"):
+        return "**not shown** (the 95% interval holds the limit)"
     by = t.get("by_ms", t.get("by"))
     return f"**missed** (by {f(by)} {unit})" if by is not None else "**missed**"
 

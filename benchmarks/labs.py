@@ -75,7 +75,7 @@ class Member:
 class System:
     """A pair, a client probing the VIP every ``probe_interval_ms``, and its probe log."""
 
-    kind: str  # "havip" | "bridge" | "router" | "ovn"
+    kind: str  # "havip" | "bridge" | "router" | "ovn" | "havip-3-hosts" ...
     spec: LabSpec
     table: ProcessTable
     probe_log: Path
@@ -94,13 +94,15 @@ def _remove_namespaces(name: str) -> None:
 
 
 @contextmanager
-def havip_lab(spec: LabSpec, table: ProcessTable, progress: Callable[[str], None]) -> Iterator[System]:
+def havip_lab(
+    spec: LabSpec, table: ProcessTable, progress: Callable[[str], None], kind: str = "havip"
+) -> Iterator[System]:
     paths = LabPaths.of(spec.name)
     paths.root.mkdir(parents=True, mode=0o755)
     builder = LabBuilder(spec, paths, table, progress)
     try:
         builder.build()
-        system = System("havip", spec, table, paths.probe_log, builder=builder)
+        system = System(kind, spec, table, paths.probe_log, builder=builder)
         for node in builder.members():
             assert node.keepalived is not None
             peers = [m.address for m in builder.members() if m is not node]

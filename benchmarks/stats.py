@@ -11,6 +11,7 @@ import math
 import random
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass
+from typing import Any
 
 
 def percentile(sorted_values: Sequence[float], q: float) -> float:
@@ -102,6 +103,22 @@ def compare(
         Interval(m_a - m_b, percentile(diffs, 2.5), percentile(diffs, 97.5)),
         Interval(m_a / m_b if m_b else math.inf, percentile(ratios, 2.5), percentile(ratios, 97.5)),
     )
+
+
+def judge_below(interval: Interval, limit: float, what: str) -> dict[str, Any]:
+    """The one verdict rule for a target "under ``limit``", as a target dict for
+    ``fmt.verdict``: met when the whole 95% interval is under it, missed (by how much the
+    interval's low end is over it) when the whole interval is over it, otherwise (or with
+    no samples) not shown."""
+    empty = math.isnan(interval.low) or math.isnan(interval.high)
+    met = not empty and interval.below(limit)
+    missed = not empty and interval.above(limit)
+    return {
+        "what": what,
+        "met": met,
+        "undecided": not met and not missed,
+        "by_ms": None if empty else interval.low - limit,
+    }
 
 
 def split_self(values: Sequence[float]) -> tuple[list[float], list[float]]:

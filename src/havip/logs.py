@@ -42,6 +42,8 @@ FIELDS: Mapping[str, str] = {
     "reason": "why, as a short phrase or an enum value",
     "revision": "the desired-state revision",
     "latency_us": "a measured switch latency, in microseconds",
+    "announced_us": "from a claim's GARP to its claim messages sent to the other hosts, in microseconds",
+    "arrived_us": "from a claim's GARP on the claiming host to its claim message's arrival here, in microseconds",
     "error": "an error's text; with a traceback, the whole traceback",
     "count": "how many",
     "others": "how many others (e.g. other members that answered)",

@@ -19,6 +19,7 @@ import select
 import socket
 import struct
 import threading
+import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
@@ -26,14 +27,16 @@ import pytest
 
 from havip.agent import marks
 from havip.agent.dataplane import Dataplane
+from havip.agent.dataplane.peerlink import PeerLink
 from havip.domain.desired import DesiredPeer, DesiredRemoteInterface, DesiredState
 
-from .netlab import Instance, Lab, _checksum, ping, reconcile, sh
+from .netlab import Instance, Lab, _checksum, ping, reconcile, sh, wait_until
 from .states import Iface, State, Vip
 
 pytestmark = pytest.mark.kernel
 
 UNDERLAY = "10.255.0.{}"
+PEER_TEST_PORT = 4791
 PORT = 4790
 VIP = "10.0.0.3"
 IP_MTU_DISCOVER = 10
@@ -354,3 +357,22 @@ def test_the_receive_side_drops_and_counts_what_no_peer_may_send(two: Hosts) -> 
     # a VNI that passes the filter but has no rule never reaches the host's main table
     rules = sh("ip", "rule", "show", ns=h1.ns)
     assert f"iif {marks.TUNNEL_DEVICE} unreachable" in rules and "tun_id 100" in rules
+
+
+def test_claim_messages_cross_the_underlay_with_their_kernel_receive_time(two: Hosts) -> None:
+    """The agents' UDP link, opened in each host's namespace: a datagram from host 1's
+    underlay address arrives on host 2 with the sender's address and a kernel timestamp."""
+    h1, h2 = two.hosts
+    a = PeerLink(two.lab.runner(h1.ns), PEER_TEST_PORT)
+    b = PeerLink(two.lab.runner(h2.ns), PEER_TEST_PORT)
+    try:
+        before = time.time_ns()
+        a.send(h2.underlay, b"HVC1 hello")
+        got = wait_until(b.receive)
+        after = time.time_ns()
+        assert [(data, source) for data, source, _rx in got] == [(b"HVC1 hello", h1.underlay)]
+        assert before <= got[0][2] <= after, "the datagram's kernel receive time"
+        assert b.receive() == [], "nothing else queued"
+    finally:
+        a.close()
+        b.close()

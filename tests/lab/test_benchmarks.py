@@ -52,12 +52,19 @@ def test_failover_tiny(tmp_path: Path) -> None:
 
 def test_crosshost_tiny(tmp_path: Path) -> None:
     r = run_tiny(tmp_path, "crosshost")
-    assert (r["params"]["claims"], r["params"]["hosts"]) == (4, 3)
-    assert 1 <= r["params"]["switched"] <= 4
-    assert_finite_dist(r["local_ms"], r["params"]["switched"])
-    assert len(r["samples_ms"]) + r["missed_a_host"] == r["params"]["switched"]
-    assert r["samples_ms"], "at least one claim reached every other host"
-    assert all(math.isfinite(x) and x > 0 for x in r["samples_ms"])
-    assert set(r["target"]) >= {"what", "met", "by_ms", "undecided"}
+    p, c, rep, cl = r["params"], r["claims"], r["repair"], r["client"]
+    assert (p["claims"], p["hosts"], p["repairs"], p["failovers"]) == (4, 3, 2, 1)
+    assert 1 <= c["switched"] <= 4
+    assert_finite_dist(c["local_ms"], c["switched"])
+    assert len(c["samples_ms"]) + c["missed_a_host"] == c["switched"]
+    assert c["samples_ms"], "at least one claim reached every other host"
+    assert all(math.isfinite(x) and x > 0 for x in c["samples_ms"])
+    assert c["arrived_ms"]["n"] >= 1 and c["announced_ms"]["n"] >= 1
+    assert set(c["target"]) >= {"what", "met", "by_ms", "undecided"}
+    assert len(rep["samples_ms"]) + rep["unrepaired"] == 2 and rep["samples_ms"], "a lost message was repaired"
+    assert all(0 < x < 5000 for x in rep["samples_ms"])
+    assert {row["system"] for row in cl["runs"]} == {"havip-3-hosts", "havip-1-host", "bridge"}
+    assert cl["unanswered"] == {"havip-3-hosts": 0, "havip-1-host": 0, "bridge": 0}, cl["runs"]
     assert (tmp_path / "crosshost_cdf.png").stat().st_size > 0
-    assert "#8 Claim across hosts" in (tmp_path / "BENCHMARKS.md").read_text()
+    report = (tmp_path / "BENCHMARKS.md").read_text()
+    assert "#8 Claim across hosts" in report and "#8 repair of a lost claim message" in report

@@ -9,8 +9,18 @@ from pathlib import Path
 
 import pytest
 
-from benchmarks.crosshost import judge, match, read_events
-from benchmarks.stats import bootstrap_percentile, compare, compare_strata, percentile, split_self, summary
+from benchmarks import fmt
+from benchmarks.crosshost import compare_systems, judge, match, read_events, repaired_at, route_changes
+from benchmarks.stats import (
+    Interval,
+    bootstrap_percentile,
+    compare,
+    compare_strata,
+    judge_below,
+    percentile,
+    split_self,
+    summary,
+)
 
 pytestmark = pytest.mark.unit
 
@@ -93,3 +103,43 @@ def test_crosshost_matches_each_claim_to_every_other_host_by_epoch(tmp_path: Pat
     )
     since = int(dt.datetime(2026, 12, 3, 9, 0, tzinfo=dt.UTC).timestamp() * 1e9)
     assert [e["epoch"] for e in read_events(log, {"claim-switched"}, since)] == [1]
+
+
+def test_one_verdict_rule_met_missed_or_not_shown() -> None:
+    assert fmt.verdict(judge_below(Interval(1.0, 0.8, 1.9), 2.0, "x")) == "**met**"
+    missed = judge_below(Interval(3.0, 2.5, 3.5), 2.0, "x")
+    assert fmt.verdict(missed) == "**missed** (by 0.50 ms)"
+    assert fmt.verdict(judge_below(Interval(1.9, 1.5, 2.5), 2.0, "x")).startswith("**not shown**")
+    nan = float("nan")
+    assert fmt.verdict(judge_below(Interval(nan, nan, nan), 2.0, "x")).startswith("**not shown**"), "no samples"
+
+
+def test_route_changes_reads_ip_monitor_and_finds_when_every_other_host_followed() -> None:
+    text = (
+        "[2026-12-03T13:02:30.722641] 172.17.16.3 encap ip id 1000 src 0.0.0.0 dst 10.255.0.2 ttl 0 tos 0 "
+        "dev havip-tun table 100 scope link \n"
+        "[2026-12-03T13:02:30.800000] 10.0.0.9 dev x table 100\n"
+        "[2026-12-03T13:02:31.000000] 172.17.16.3 dev veth-i1 table 100 scope link\n"
+        "[2026-12-03T13:02:31.500000] Deleted 172.17.16.3 dev veth-i1 table 100 scope link\n"
+    )
+    rows = route_changes(text, "172.17.16.3")
+    assert [where for _ns, where in rows] == ["10.255.0.2", "local", "deleted"]
+    assert rows[1][0] - rows[0][0] == 277_359_000
+    changes = {1: [(10, "local")], 2: [(5, "10.255.0.1"), (30, "10.255.0.1")], 3: [(40, "10.255.0.1")]}
+    assert repaired_at(changes, claimant=1, underlay="10.255.0.1", since_ns=20) == 40
+    assert repaired_at(changes, claimant=1, underlay="10.255.0.1", since_ns=35) is None, "host 2 moved before"
+
+
+def test_compare_systems_by_direction() -> None:
+    rows = [
+        {"system": s, "from": f, "to": t, "first_answer_ms": v}
+        for s, f, t, v in [
+            ("m", "i1", "i2", 12.0), ("m", "i2", "i1", 22.0), ("havip-1-host", "i1", "i2", 10.0),
+            ("havip-1-host", "i2", "i1", 20.0), ("bridge", "i1", "i2", 9.0), ("bridge", "i2", "i1", 19.0),
+            ("bridge", "i1", "i2", 9.0), ("bridge", "i2", "i1", 19.0), ("m", "i1", "i2", None),
+        ]
+    ]  # fmt: skip
+    r = compare_systems(rows, "m")
+    assert r["vs_one_host_ms"]["estimate"] == 2.0 and r["vs_bridge_ms"]["estimate"] == 3.0
+    assert r["unanswered"] == {"m": 1, "havip-1-host": 0, "bridge": 0}
+    assert r["first_answer_ms"]["m"]["n"] == 2

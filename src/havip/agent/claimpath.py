@@ -175,7 +175,7 @@ class ClaimPath:
         results = self._switch([(p.vip, p.port, p.frame.rx_ns) for p in claims], epochs)
         # the other hosts first: before anything else here can take the interpreter (the
         # report the emit below queues wakes the reporter's thread)
-        self._announce(
+        announced = self._announce(
             view,
             [
                 (p.vip, p.port, epochs[p.vip.havip_id], p.frame.rx_ns or acked)
@@ -198,6 +198,7 @@ class ClaimPath:
             event(
                 log, "claim-switched", havip=p.vip.havip_id, vip=p.vip.ip, interface=p.port.interface_id,
                 port=p.port.device, latency_us=latency_us, epoch=epoch,
+                announced_us=max(0, announced - p.frame.rx_ns) // 1000 if announced and p.frame.rx_ns else None,
             )  # fmt: skip
             self.emit(
                 c.Switched(
@@ -234,11 +235,12 @@ class ClaimPath:
 
     # ------------------------------------------------------------ other hosts
 
-    def _announce(self, view: c.ClaimView, claims: list[tuple[c.VipInfo, c.PortInfo, int, int]]) -> None:
+    def _announce(self, view: c.ClaimView, claims: list[tuple[c.VipInfo, c.PortInfo, int, int]]) -> int:
         """Tell the agent of every other host of each claimed VIP's VPC, one datagram (or a
-        few, for a mass failover) per peer. A lost one is repaired by the control plane."""
+        few, for a mass failover) per peer. A lost one is repaired by the control plane.
+        Returns when the last datagram went out (ns since the epoch; 0: none did)."""
         if self.peers is None or self.peer_key is None or not view.tunnel or not claims:
-            return
+            return 0
         by_peer: dict[str, list[p2p.PeerClaim]] = {}
         hosts_of: dict[str, list[str]] = {}  # per VPC, once per batch: a mass failover claims 1,000 VIPs of one
         for vip, port, epoch, seen_ns in claims:
@@ -267,10 +269,11 @@ class ClaimPath:
         if len(self._awaiting) > 10_000:  # acks that never came (a peer down): forget the oldest
             for key in list(self._awaiting)[: len(self._awaiting) - 10_000]:
                 del self._awaiting[key]
+        return time.time_ns() if by_peer else 0
 
     def _drain_peers(self) -> None:
         assert self.peers is not None and self.peer_key is not None
-        for data, source in self.peers.receive():
+        for data, source, rx_ns in self.peers.receive():
             view = self.ledger.view
             try:
                 msg = p2p.decode(data, self.peer_key)
@@ -285,9 +288,9 @@ class ClaimPath:
                     if seen_ns:
                         self.metrics.peer_latency.observe(max(0, msg.acked_ns - seen_ns) / 1e9)
                 continue
-            self._apply_peer_claims(view, msg, source)
+            self._apply_peer_claims(view, msg, source, rx_ns)
 
-    def _apply_peer_claims(self, view: c.ClaimView, batch: p2p.ClaimBatch, source: str) -> None:
+    def _apply_peer_claims(self, view: c.ClaimView, batch: p2p.ClaimBatch, source: str, rx_ns: int = 0) -> None:
         """A peer's member announced these VIPs: route each into the tunnel towards the
         peer, in one netlink batch, if this host's own desired state allows it and nothing
         newer (by epoch) is held here; then acknowledge."""
@@ -332,7 +335,8 @@ class ClaimPath:
         for x, vip, acked in done:
             self.metrics.peer_claims.labels(result="applied").inc()
             event(log, "peer-claim-applied", peer=batch.sender, havip=x.havip_id, vip=vip.ip, interface=x.interface_id,
-                  epoch=x.epoch, latency_us=max(0, acked - x.seen_ns) // 1000 if x.seen_ns else None)  # fmt: skip
+                  epoch=x.epoch, latency_us=max(0, acked - x.seen_ns) // 1000 if x.seen_ns else None,
+                  arrived_us=max(0, rx_ns - x.seen_ns) // 1000 if x.seen_ns and rx_ns else None)  # fmt: skip
 
     def _on_answer(self, seen: arp.ProbeAnswer) -> None:
         view = self.ledger.view

@@ -348,13 +348,13 @@ class FakePeers(_Readable):
             self.inbox.append((data, source))
         self._signal()
 
-    def receive(self) -> list[tuple[bytes, str]]:
+    def receive(self) -> list[tuple[bytes, str, int]]:
         with self._lock:
             out = list(self.inbox)
             self.inbox.clear()
         for _ in out:
             self._drain_one()
-        return out
+        return [(data, source, 0) for data, source in out]
 
     def send(self, address: str, data: bytes) -> None:
         self.faults.check()

@@ -119,8 +119,9 @@ class NflogPort(Selectable, Protocol):
 class PeerPort(Selectable, Protocol):
     """The UDP socket on the host's underlay that carries claim messages between agents."""
 
-    def receive(self) -> list[tuple[bytes, str]]:
-        """Every datagram queued now: (data, the sender's address); never blocks."""
+    def receive(self) -> list[tuple[bytes, str, int]]:
+        """Every datagram queued now: (data, the sender's address, its kernel receive time
+        in ns since the epoch, 0: unknown); never blocks."""
         ...
 
     def send(self, address: str, data: bytes) -> None:

@@ -166,6 +166,21 @@ class ProcessTable:
         for name in reversed(list(self.procs)):
             self.stop(name)
 
+    def scoped(self, log_dir: Path) -> ProcessTable:
+        """A table of its own names and logs that shares this one's reaper: two labs run
+        side by side in one process (one reaper per process: two would steal each
+        other's children). Closing it stops nothing; ``stop_all`` stops only its own."""
+        view = object.__new__(_Scoped)
+        view.log_dir, view.procs = log_dir, {}
+        view.exited, view._lock, view._cond = self.exited, self._lock, self._cond
+        view._stop, view._reaper = self._stop, self._reaper
+        return view
+
     def close(self) -> None:
         self._stop.set()
         self._reaper.join(timeout=1)
+
+
+class _Scoped(ProcessTable):
+    def close(self) -> None:
+        pass  # the reaper belongs to the table it came from

@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import contextlib
 import socket
+import struct
 
 from havip.agent.dataplane.netns import Netns
 
 RCVBUF = 4 << 20  # a mass failover's datagrams from every peer at once
+SO_TIMESTAMPNS = getattr(socket, "SO_TIMESTAMPNS", 35)
 
 
 class PeerLink:
@@ -26,6 +28,7 @@ class PeerLink:
         try:
             with contextlib.suppress(OSError):
                 s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, RCVBUF)
+            s.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPNS, 1)  # each datagram's kernel receive time
             s.bind(("0.0.0.0", port))
         except BaseException:
             s.close()
@@ -35,14 +38,19 @@ class PeerLink:
     def fileno(self) -> int:
         return self._sock.fileno()
 
-    def receive(self) -> list[tuple[bytes, str]]:
-        out: list[tuple[bytes, str]] = []
+    def receive(self) -> list[tuple[bytes, str, int]]:
+        out: list[tuple[bytes, str, int]] = []
         while True:
             try:
-                data, (addr, _port) = self._sock.recvfrom(65535)
+                data, anc, _flags, (addr, _port) = self._sock.recvmsg(65535, socket.CMSG_SPACE(16))
             except (BlockingIOError, InterruptedError):
                 return out
-            out.append((data, str(addr)))
+            rx_ns = 0
+            for level, kind, payload in anc:
+                if level == socket.SOL_SOCKET and kind == SO_TIMESTAMPNS:
+                    sec, nsec = struct.unpack("qq", payload[:16])
+                    rx_ns = sec * 1_000_000_000 + nsec
+            out.append((data, str(addr), rx_ns))
 
     def send(self, address: str, data: bytes) -> None:
         self._sock.sendto(data, (address, self.port))
