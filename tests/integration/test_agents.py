@@ -89,6 +89,8 @@ def test_a_claim_moves_the_holder_and_is_recorded(tenant: Caller, net: Net, pair
         "host_id": net.h1,
         "since": at(1),
         "epoch": 1,
+        "host_agent": "up",  # h1's agent polled its desired state above: within its lease
+        "healthy": True,
     }
     [event] = tenant.get(f"/v1/havips/{pair.havip}/events", params={"kind": "holder_changed"})["items"]
     assert (event["interface_id"], event["instance_id"], event["host_id"]) == (pair.e1, pair.i1, net.h1)

@@ -298,3 +298,24 @@ def test_moving_an_interface_to_a_peer_changes_the_others_state(operator: Caller
     assert net.agent_h2.get("/v1/hosts/h2/desired-state")["peers"] == []  # h2 shares nothing with anyone now
     ops = operator.get("/v1/hosts/h3/desired-state")
     assert ops["peers"] == [{"host": "h1", "underlay": "192.0.2.31"}]
+
+
+def test_a_holder_on_a_host_whose_agent_went_silent_is_not_shown_healthy(
+    operator: Caller, tenant: Caller, net: Net, store: Store
+) -> None:
+    underlays(operator, h1="192.0.2.11", h2="192.0.2.12")
+    havip, _e1, e2, _e3 = pair(tenant, net)
+    body = {"havip_id": havip, "interface_id": e2, "kind": "claim", "at": T0.isoformat().replace("+00:00", "Z")}
+    net.agent_h2.post("/v1/hosts/h2/reports", body, status=200)
+    net.agent_h2.get("/v1/hosts/h2/desired-state", params={"agent_version": "test"})  # its heartbeat
+    holder = tenant.get(f"/v1/havips/{havip}")["holder"]
+    assert (holder["interface_id"], holder["host_agent"], holder["healthy"]) == (e2, "up", True)
+    with store.uow(write=True) as uow:  # h2's agent last polled an hour ago: its lease ran out
+        h2 = uow.hosts.get(net.h2)
+        assert h2 is not None and h2.agent_seen_at is not None
+        h2.agent_seen_at -= dt.timedelta(hours=1)
+        uow.commit()
+    for shown in (tenant.get(f"/v1/havips/{havip}"), tenant.get("/v1/havips")["items"][0]):
+        holder = shown["holder"]
+        assert (holder["interface_id"], holder["host_agent"], holder["healthy"]) == (e2, "down", False)
+    assert operator.get(f"/v1/hosts/{net.h2}")["agent"]["state"] == "down"

@@ -224,6 +224,14 @@ def test_havip_list_shows_holder_and_member_count(tmp_path: Path) -> None:
     assert unheld.split() == ["havip-2", "172.17.16.3", "Available", "explicit", "-", "0", "vsw-1", "web"]
 
 
+def test_a_holder_on_a_host_whose_agent_is_down_says_so(tmp_path: Path) -> None:
+    lost = {**HAVIP, "holder": {**HAVIP["holder"], "host_agent": "down", "healthy": False}}  # type: ignore[dict-item]
+    api = FakeApi({("GET", "/v1/havips"): page([lost])})
+    result = run(api, "havip", "list", home=tmp_path)
+    assert result.exit_code == 0, result.stderr
+    assert "eni-1 (i-1) [host agent down]" in result.stdout
+
+
 def test_havip_show_lists_fields_members_and_eips(tmp_path: Path) -> None:
     api = FakeApi({("GET", "/v1/havips/havip-1"): HAVIP})
     result = run(api, "havip", "show", "havip-1", home=tmp_path)

@@ -54,6 +54,8 @@ def havip(v: HaVipView) -> c.HaVip:
             host_id=h.holder_host_id,
             since=h.holder_since,
             epoch=h.epoch,
+            host_agent=v.holder_agent or m.AgentState.NEVER_SEEN,
+            healthy=v.holder_agent is m.AgentState.UP,
         )
     return c.HaVip(
         id=h.id,

@@ -28,7 +28,10 @@ def holder(havip: Item) -> object:
     if not isinstance(held, dict) or not held.get("interface_id"):
         return None
     instance = held.get("instance_id")
-    return f"{held['interface_id']} ({instance})" if instance else held["interface_id"]
+    cell = f"{held['interface_id']} ({instance})" if instance else str(held["interface_id"])
+    if held.get("healthy") is False:
+        cell += f" [host agent {held.get('host_agent', 'down')}]"  # the holder may be gone with its host
+    return cell
 
 
 def member_count(havip: Item) -> object:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pydantic import BaseModel, Field
 
 from havip.contract.common import Request, Resource, UtcDatetime
-from havip.domain.model import BindingMode, EventKind, HaVipStatus, MemberType
+from havip.domain.model import AgentState, BindingMode, EventKind, HaVipStatus, MemberType
 
 
 class HaVipCreate(Request):
@@ -36,6 +36,17 @@ class Holder(BaseModel):
     host_id: str | None
     since: UtcDatetime | None
     epoch: int = Field(0, description="the claim epoch it holds by: a claim must carry a higher one to move it")
+    host_agent: AgentState = Field(
+        AgentState.UP,
+        description=(
+            "the holder's host's agent as the control plane sees it now: 'up' (within its lease), "
+            "'down' (its lease ran out: the host may be lost, and the VIP with it, until another member "
+            "announces it), 'never-seen'"
+        ),
+    )
+    healthy: bool = Field(
+        True, description="the holder's host's agent is up; false: the holder may be gone (see host_agent)"
+    )
 
 
 class Member(Resource):

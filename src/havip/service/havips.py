@@ -13,6 +13,7 @@ from havip.domain import ids, quotas, rules, status
 from havip.domain.claims import clear_holder
 from havip.domain.errors import Conflict, InvalidParameter, NotFound
 from havip.domain.model import (
+    AgentState,
     BindingMode,
     Eip,
     EventKind,
@@ -20,7 +21,9 @@ from havip.domain.model import (
     HaVipEvent,
     HaVipMember,
     HaVipStatus,
+    Host,
     MemberType,
+    agent_state,
 )
 from havip.domain.quotas import Quota
 from havip.service.accounts import limit_of
@@ -37,23 +40,42 @@ class HaVipView:
     members: list[HaVipMember]
     eips: list[Eip]
     route_entry_ids: list[str]
+    holder_agent: AgentState | None = None
+    """The holder's host's agent as the control plane judges it now (None: no holder).
+    ``down``: its lease ran out, the host may be lost with the VIP on it."""
 
 
-def view(uow: UnitOfWork, havip: HaVip) -> HaVipView:
-    return views(uow, [havip])[0]
+def view(ctx: Ctx, uow: UnitOfWork, havip: HaVip) -> HaVipView:
+    return views(ctx, uow, [havip])[0]
 
 
-def views(uow: UnitOfWork, havips: list[HaVip]) -> list[HaVipView]:
-    """``view`` of many HaVips in three queries (members, EIPs, route entries), not three per HaVip."""
+def views(ctx: Ctx, uow: UnitOfWork, havips: list[HaVip]) -> list[HaVipView]:
+    """``view`` of many HaVips in four queries (members, EIPs, route entries, the holders'
+    hosts), not four per HaVip."""
     if not havips:
         return []
     ids_ = [h.id for h in havips]
     members = group_by(uow.members.find(havip_id=ids_), lambda m: m.havip_id)
     eips = group_by(uow.eips.find(havip_id=ids_), lambda e: e.havip_id)
     routes = group_by(uow.route_entries.find(next_hop_id=ids_), lambda r: r.next_hop_id)
+    host_ids = sorted({h.holder_host_id for h in havips if h.holder_host_id})
+    hosts = {x.id: x for x in uow.hosts.find(id=host_ids)} if host_ids else {}
     return [
-        HaVipView(h, members.get(h.id, []), eips.get(h.id, []), [r.id for r in routes.get(h.id, [])]) for h in havips
+        HaVipView(
+            h,
+            members.get(h.id, []),
+            eips.get(h.id, []),
+            [r.id for r in routes.get(h.id, [])],
+            _agent(ctx, hosts.get(h.holder_host_id)) if h.holder_interface_id and h.holder_host_id else None,
+        )
+        for h in havips
     ]
+
+
+def _agent(ctx: Ctx, host: Host | None) -> AgentState:
+    if host is None:
+        return AgentState.NEVER_SEEN
+    return agent_state(host.agent_seen_at, ctx.now(), ctx.settings.agent_lease)
 
 
 def create_havip(
@@ -89,7 +111,7 @@ def create_havip(
                 ),
             )
         ) is not None:
-            return view(uow, again)
+            return view(ctx, uow, again)
         quotas.check(
             Quota.HAVIPS_PER_ACCOUNT,
             limit_of(uow, acc, Quota.HAVIPS_PER_ACCOUNT),
@@ -140,13 +162,13 @@ def list_havips(
             f[key] = value
     with ctx.uow() as uow:
         items = uow.havips.find(limit=page.limit, offset=page.offset, **f)
-        return views(uow, items), uow.havips.count(**f)
+        return views(ctx, uow, items), uow.havips.count(**f)
 
 
 def get_havip(ctx: Ctx, havip_id: str) -> HaVipView:
     scope_filters(ctx)
     with ctx.uow() as uow:
-        return view(uow, get_owned(ctx, uow.havips, "HaVip", havip_id))
+        return view(ctx, uow, get_owned(ctx, uow.havips, "HaVip", havip_id))
 
 
 def update_havip(
@@ -170,7 +192,7 @@ def update_havip(
         havip.updated_at = ctx.now()
         uow.bump_revision()
         uow.commit()
-        return view(uow, havip)
+        return view(ctx, uow, havip)
 
 
 def delete_havip(ctx: Ctx, havip_id: str) -> None:
@@ -230,7 +252,7 @@ def associate(ctx: Ctx, havip_id: str, member_type: MemberType, member_id: str) 
         _event(uow, havip, EventKind.ASSOCIATED, now, cause="api", detail={"member": member_id})
         uow.bump_revision()
         uow.commit()
-        return view(uow, havip)
+        return view(ctx, uow, havip)
 
 
 def unassociate(ctx: Ctx, havip_id: str, member_id: str, *, force: bool = False) -> HaVipView:
@@ -260,7 +282,7 @@ def unassociate(ctx: Ctx, havip_id: str, member_id: str, *, force: bool = False)
         _event(uow, havip, EventKind.UNASSOCIATED, now, cause="api", detail={"member": member_id, "force": str(force)})
         uow.bump_revision()
         uow.commit()
-        return view(uow, havip)
+        return view(ctx, uow, havip)
 
 
 def _event(
