@@ -108,20 +108,26 @@ def test_two_claims_within_a_millisecond_end_with_one_holder_everywhere(lab: Lab
     ns = {i["name"]: i["namespace"] for i in st["instances"]}
     host_of = {i["name"]: i["host"] for i in st["instances"]}
     assert (host_of["i1"], host_of["i2"], host_of["client"]) == ("lab-host", "lab-host2", "lab-host3")
-    _announce_together((ns["client"], _mac(ns["client"])), (ns["client"], _mac(ns["client"])), st["vip"])
+    macs = {name: _mac(ns[name]) for name in ("i1", "i2", "client")}
     host3 = st["hosts"][2]["underlay"]
-    wait_until(
-        lambda: lab.status()["holder"] == "client" and _where(lab.status()) == [host3, host3, "local"], timeout=5
-    )
-    st = lab.status()
-    before = len(_split_brains(st))
-    gap = _announce_together((ns[order[0]], _mac(ns[order[0]])), (ns[order[1]], _mac(ns[order[1]])), st["vip"])
-    assert gap < 1.0, f"the two GARPs left {gap:.2f} ms apart"
+    for _attempt in range(5):  # the two GARPs must leave < 1 ms apart: on a busy machine, try again
+        _announce_together((ns["client"], macs["client"]), (ns["client"], macs["client"]), st["vip"])
+        wait_until(
+            lambda: lab.status()["holder"] == "client" and _where(lab.status()) == [host3, host3, "local"], timeout=5
+        )
+        st = lab.status()
+        before = len(_split_brains(st))
+        gap = _announce_together((ns[order[0]], macs[order[0]]), (ns[order[1]], macs[order[1]]), st["vip"])
+        if gap < 1.0:
+            break
+        time.sleep(1.0)  # the late one won outright (no tie): let it settle, then again
+    assert gap < 1.0, f"the two GARPs left {gap:.2f} ms apart five times"
     # a tie at the same epoch goes to the lower host name: lab-host (i1), whatever the order
     host1 = st["hosts"][0]["underlay"]
     wait_until(lambda: _where(lab.status()) == ["local", host1, host1], timeout=5)
-    after = wait_until(lambda: (s := lab.status())["holder"] == "i1" and len(_split_brains(s)) > before and s, 5)
-    new = _split_brains(after)[: len(_split_brains(after)) - before]
+    wait_until(lambda: (s := lab.status())["holder"] == "i1" and len(_split_brains(s)) > before, 5)
+    events = _split_brains(lab.status())
+    new = events[: len(events) - before]
     assert len(new) == 1, new
     assert {new[0]["from"], new[0]["to"]} == {"i1", "i2"}, new[0]
     time.sleep(1.0)  # nothing flaps afterwards: reports, reconciles and probe rounds agree
