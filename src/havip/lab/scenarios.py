@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from havip.client import HavipClient
 from havip.lab import netns
-from havip.lab.spec import namespace_prefix
+from havip.lab.spec import host_name, namespace_prefix
 
 if TYPE_CHECKING:
     from havip.lab.build import LabBuilder
@@ -127,10 +127,14 @@ class Scenario:
                 netns.sysctl(node.namespace, "net.ipv4.ip_forward", "1")
                 netns.run(netns.exec_args(node.namespace, "nft", "-f", "-"), stdin=GATEWAY_NAT)
 
-    def agent_args(self) -> list[str]:
-        if self.name == "eip":
+    def agent_args(self, host: int, hosts: int) -> list[str]:
+        """The agent of lab host ``host`` (of ``hosts``): in ``eip``, host 1 has the uplink
+        and translates the EIP; every other host sends the EIP's traffic to it (``--eip-host``)."""
+        if self.name != "eip":
+            return []
+        if host == 1:
             return ["--uplink", UPLINK, "--uplink-gateway", UPLINK_GATEWAY]
-        return []
+        return ["--eip-host", host_name(1)] if hosts > 1 else []
 
     def services(self, b: LabBuilder) -> None:
         if self.name == "gateway":
