@@ -9,7 +9,12 @@ remote namespace (``havip-<lab>-remote``, a host at 192.168.50.10) linked to eac
 member by its own ``eth1``, the members forwarding and masquerading toward it, and a
 probe from the client through the gateways (the remote host answers with the name of
 the gateway a request came through). Every address here exists only inside the lab's
-namespaces. The builder calls the hooks in build order; ``remove`` takes the EIP or the
+namespaces. Across hosts (``--hosts N``) the uplink is host 1's, whose agent translates the
+EIP; the other hosts' agents run with ``--eip-host`` naming it (``agent_args``), so the
+internet's packets for a holder elsewhere cross the tunnel and its answers come back to host 1
+(docs/agent.md, "EIPs across hosts"); the remote network is linked to each member directly,
+wherever its host is (each gateway has its own way there, as in the clouds), and the client
+reaches it through the tunnel towards the holder's host. The builder calls the hooks in build order; ``remove`` takes the EIP or the
 route entry away again (tests check that the host forgets it).
 """
 
