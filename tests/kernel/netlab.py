@@ -25,6 +25,7 @@ from typing import TypeVar
 from havip.agent import arp
 from havip.agent.dataplane import Dataplane, Netns
 from havip.agent.pipeline import reconcile_pass
+from havip.agent.settings import TunnelSettings
 from havip.domain.desired import DesiredState
 
 T = TypeVar("T")
@@ -149,10 +150,15 @@ class Lab:
         assert not left, f"namespaces left behind: {left}"
 
 
-def reconcile(dp: Dataplane, state: DesiredState, local_holders: dict[str, str] | None = None) -> list[object]:
+def reconcile(
+    dp: Dataplane,
+    state: DesiredState,
+    local_holders: dict[str, str] | None = None,
+    tunnel: TunnelSettings | None = None,
+) -> list[object]:
     """One agent pass (the agent's own ``reconcile_pass``): read, plan, apply; fails on
     any apply error. Returns the actions."""
-    acts = reconcile_pass(state, dp.read(), local_holders).actions
+    acts = reconcile_pass(state, dp.read(), local_holders, tunnel=tunnel).actions
     failures = dp.apply(acts)
     assert not failures, failures
     return list(acts)

@@ -7,7 +7,8 @@ transfer between instances on different hosts; a HaVip held on the other host; t
 with the same addresses on the same two hosts kept apart by their VNI; the receive side's
 drops (unknown underlay source, foreign VNI, foreign inner source), each counted, with
 VXLAN-GPE packets crafted by hand; ICMP fragmentation-needed for a too-big DF packet;
-re-applying plans nothing; a peer's removal removes its routes.
+re-applying plans nothing; a peer's removal removes its routes; with EIPs translated on a
+peer, the internet's packets from that peer to an EIP's address pass and nothing more.
 """
 
 from __future__ import annotations
@@ -28,10 +29,12 @@ import pytest
 from havip.agent import marks
 from havip.agent.dataplane import Dataplane
 from havip.agent.dataplane.peerlink import PeerLink
+from havip.agent.desired import build_desired
+from havip.agent.settings import TunnelSettings
 from havip.domain.desired import DesiredPeer, DesiredRemoteInterface, DesiredState
 
 from .netlab import Instance, Lab, _checksum, ping, reconcile, sh, wait_until
-from .states import Iface, State, Vip
+from .states import Eip, Iface, State, Vip
 
 pytestmark = pytest.mark.kernel
 
@@ -376,3 +379,54 @@ def test_claim_messages_cross_the_underlay_with_their_kernel_receive_time(two: H
     finally:
         a.close()
         b.close()
+
+
+def test_a_peer_that_translates_eips_may_send_the_internet_to_an_eip_and_nothing_else(two: Hosts) -> None:
+    """h1 translates the VPC's EIPs (``--eip-host h1`` on h2): h2 takes, from h1 in the VPC's
+    VNI, any source outside the VPC addressed to an EIP's private address (the VIP), and still
+    drops what it dropped before: a source inside the VPC that is not h1's, a translated
+    source to an address without an EIP, the same packet from a peer that does not translate.
+    h2's catch-all is the tunnel towards h1 (the VPC's own CIDR stays in the sink)."""
+    h1, h2 = two.hosts
+    v = one_vpc(two)
+    third = two.lab.add_ns(f"{two.lab.host}-h3")
+    two.plug(third, 3)  # a known peer of h2 that does not translate
+    eip = Eip("198.51.100.1", "vpc-1", VIP, havip_id="havip-1")
+    s2 = dataclasses.replace(v.s2, eips=[eip], peers=[*v.s2.peers, DesiredPeer(host="h3", underlay=UNDERLAY.format(3))])
+    settings = TunnelSettings(eip_host="h1")
+    reconcile(h2.dp, s2, tunnel=settings)
+    assert reconcile(h2.dp, s2, tunnel=settings) == [], "re-applying the same state must plan nothing"
+    (table,) = {p.table for p in build_desired(s2, tunnel=settings).ports}
+    routes = table_routes(h2, table)
+    (default,) = [line for line in routes.splitlines() if line.startswith("default")]
+    assert "encap ip id 100" in default and f"dst {h1.underlay}" in default, routes
+    assert f"10.0.0.0/24 dev {marks.sink_name(table)}" in routes, routes
+    before = tunnel_counters(h2)
+    internet = "203.0.113.9"
+    inbox = udp_receiver(v.a2, 7000)
+    cases = [
+        (h1.ns, h1.underlay, internet, VIP, b"translated"),
+        (h1.ns, h1.underlay, "10.0.0.77", VIP, b"a vpc source not h1's"),
+        (h1.ns, h1.underlay, internet, v.a2.ip, b"no eip on it"),
+        (third, UNDERLAY.format(3), internet, VIP, b"not the translator"),
+        (h1.ns, h1.underlay, v.a1.ip, v.a2.ip, b"h1's own instance"),
+    ]
+    with inbox:
+        for ns, source, inner, dst, payload in cases:
+            send_gpe(two.lab, ns, source, h2.underlay, gpe_packet(100, inner, dst, 7000, payload))
+        got = received(inbox)
+    assert sorted(got) == [(b"h1's own instance", v.a1.ip), (b"translated", internet)]
+    after = tunnel_counters(h2)
+    assert {k: after[k] - before.get(k, 0) for k in after} == {
+        "tunnel_unknown_host": 0,
+        "tunnel_bad_proto": 0,
+        "tunnel_foreign_vni": 0,
+        "tunnel_foreign_source": 3,
+    }
+    # without --eip-host the same state takes nothing translated (today's one-host rule)
+    reconcile(h2.dp, s2)
+    assert "default dev " + marks.sink_name(table) in table_routes(h2, table)
+    inbox = udp_receiver(v.a2, 7000)
+    with inbox:
+        send_gpe(two.lab, h1.ns, h1.underlay, h2.underlay, gpe_packet(100, internet, VIP, 7000, b"translated"))
+        assert received(inbox) == []

@@ -31,7 +31,9 @@ TABLE, VNI = 20000, 1001
 class Host:
     """One host's claim path on a fake kernel: a port for its member and the tunnel."""
 
-    def __init__(self, name: str, member: str | None, epoch: int = 0, holder: str | None = "eni-9") -> None:
+    def __init__(
+        self, name: str, member: str | None, epoch: int = 0, holder: str | None = "eni-9", eips: tuple[str, ...] = ()
+    ) -> None:
         self.name, self.kernel, self.metrics = name, FakeKernel(), AgentMetrics()
         self.kernel.state.add_device("havip-tun", kind="vxlan")
         ports = {}
@@ -56,6 +58,7 @@ class Host:
             holder_interface_id=holder,  # by default an earlier holder on a host long gone
             holder_host="h9" if holder else None,
             routes=("192.168.50.0/24",),
+            eips=eips,
             epoch=epoch,
         )
         self.view = c.ClaimView(
@@ -105,6 +108,20 @@ def test_a_claim_reaches_the_other_host_and_is_acknowledged() -> None:
     assert h3.sample("havip_agent_peer_claims_total", result="applied") == 1
     assert h1.deliver_from(h3) == 1  # the ack
     assert h1.sample("havip_agent_peer_switch_latency_seconds_count") == 1
+
+
+@pytest.mark.parametrize("eips", [pytest.param((), id="no-eip"), pytest.param(("198.51.100.1",), id="eip-here")])
+def test_a_peers_claim_of_a_vip_with_an_eip_translated_here_ends_its_flows(eips: tuple[str, ...]) -> None:
+    """The host with the uplink keeps the EIP's conntrack entries: a peer's claim moves the VIP
+    into the tunnel, and the claim path says so (``PeerMoved``: the flows loop resets them);
+    nothing is reported, the claimant reports its own claim."""
+    h1, h3 = Host("h1", "eni-1", epoch=4), Host("h3", None, epoch=4, eips=eips)
+    h1.kernel.arp.garp("tap-eni-1", VIP, MACS[2])
+    h1.path.step()
+    assert h3.deliver_from(h1) == 1
+    moved = [e for e in h3.events if isinstance(e, c.PeerMoved)]
+    assert [(m.vip.eips, m.peer) for m in moved] == ([(eips, "h1")] if eips else [])
+    assert not [e for e in h3.events if not isinstance(e, c.PeerMoved)]
 
 
 def test_forged_wrong_source_and_disallowed_claims_are_refused_and_counted() -> None:

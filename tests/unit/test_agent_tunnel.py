@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import ipaddress
 from dataclasses import replace
 
 import pytest
 
 from havip.agent import actions as a
 from havip.agent import marks
-from havip.agent.desired import DesiredHost, build_desired
+from havip.agent.desired import DesiredHost, Uplink, build_desired
 from havip.agent.fakekernel import FakeState
 from havip.agent.observed import Encap
 from havip.agent.plan import plan
@@ -17,7 +18,7 @@ from havip.agent.settings import TunnelSettings
 from havip.agent.tunnel import TunnelSource
 from havip.domain.desired import DesiredPeer, DesiredRemoteInterface, DesiredState
 
-from .agent_fixtures import Iface, Route, State, Vip
+from .agent_fixtures import Eip, Iface, Route, State, Vip
 
 pytestmark = pytest.mark.unit
 
@@ -200,3 +201,58 @@ def test_removing_a_peer_removes_its_routes_and_the_underlay_the_whole_tunnel() 
     assert {x.priority for x in gone if isinstance(x, a.DeleteRule)} == set(marks.TUNNEL_RULE_PREFS)
     assert not [r for r in fake.read().routes if r.encap is not None]
     assert applied(replace(world(), underlay=None), fake) == []
+
+
+# ------------------------------------------------------- EIPs translated on a peer
+
+
+def eip_world(holder_host: str = "h1") -> DesiredState:
+    """``world`` with an EIP on the HaVip (the VIP 10.0.0.3), translated by h2."""
+    return replace(world(holder_host=holder_host), eips=[Eip("198.51.100.1", "vpc-1", "10.0.0.3", "havip-1")])
+
+
+def test_with_eips_translated_on_a_peer_the_catch_all_goes_to_it_and_the_vpc_stays_here() -> None:
+    d = build_desired(eip_world(), tunnel=TunnelSettings(eip_host="h2"))
+    assert d.eips == () and not d.problems  # nothing to translate here, and nothing missing
+    assert tunnel_routes(d)["0.0.0.0/0"] == Encap(100, H2)
+    assert d.tunnel is not None
+    assert d.tunnel.translated == (TunnelSource(underlay=H2, vni=100, cidr="10.0.0.3/32"),)
+    assert d.tunnel.vpc_nets == ((100, "10.0.0.0/24"),)
+    routes = {
+        (r.table, r.dst): (r.device, r.encap) for r in plan(d, FakeState().read()) if isinstance(r, a.ReplaceRoute)
+    }
+    assert routes[(T, "0.0.0.0/0")] == (TUN, Encap(100, H2))
+    assert routes[(T, "10.0.0.0/24")] == (marks.sink_name(T), None)  # an unknown VPC address ends here
+    text = render_tables(d)[("ip", marks.NFT_TUNNEL)][1]
+    assert f"{H2} . 100 . {int(ipaddress.IPv4Address('10.0.0.3'))}," in text
+    assert "@th,96,24 . @th,224,32 @vpc_nets counter name tunnel_foreign_source drop" in text
+    assert "ip saddr . @th,96,24 . @th,256,32 != @translated counter name tunnel_foreign_source drop" in text
+    assert "vni_mark" not in text  # h1 translates nothing itself
+
+
+@pytest.mark.parametrize(
+    "eip_host",
+    [pytest.param(None, id="no-eip-host"), pytest.param("h1", id="this-host"), pytest.param("h9", id="not-a-peer")],
+)
+def test_without_a_translating_peer_the_vpc_keeps_its_sink_and_takes_nothing_translated(eip_host: str | None) -> None:
+    d = build_desired(eip_world(), tunnel=TunnelSettings(eip_host=eip_host))
+    assert "0.0.0.0/0" not in tunnel_routes(d)
+    assert d.tunnel is not None and d.tunnel.translated == () and d.tunnel.vpc_nets == ()
+    text = render_tables(d)[("ip", marks.NFT_TUNNEL)][1]
+    assert "@translated" not in text and "@vpc_nets" not in text
+    assert d.problems  # no uplink and no peer to send the EIP's traffic to: said so
+
+
+def test_the_translating_host_marks_a_peer_holders_packets_from_the_eip_address_for_the_uplink() -> None:
+    """h1 with the uplink, the VIP held on h2: the tunnel's VNI mark and the EIP's private
+    address give the egress mark and the VPC's conntrack zone, so the reply is un-NATed."""
+    d = build_desired(eip_world(holder_host="h2"), uplink=Uplink("uplink", "198.51.100.253"))
+    assert [e.eip for e in d.eips] == ["198.51.100.1"] and tunnel_routes(d)["10.0.0.3/32"] == Encap(100, H2)
+    tables = render_tables(d)
+    tunnel, nat = tables[("ip", marks.NFT_TUNNEL)][1], tables[("ip", marks.NFT_NAT)][1]
+    assert f"100 : {marks.tunnel_mark(T):#x}," in tunnel
+    assert "udp dport 4790 meta mark set @th,96,24 map @vni_mark" in tunnel
+    assert f'oifname "{TUN}" meta mark != 0 meta mark set 0' in tunnel  # the outer route never sees a VPC's mark
+    assert f"{marks.tunnel_mark(T):#x} . 10.0.0.3 : {marks.egress_mark(T):#x}," in nat
+    assert f"{marks.tunnel_mark(T):#x} : {T}," in nat
+    assert f'iifname "{TUN}" meta mark . ip saddr @tunnel_egress ct zone set meta mark map @tunnel_zone' in nat

@@ -153,8 +153,11 @@ def test_scenarios_in_the_spec_and_their_checks() -> None:
 def test_scenario_names_and_agent_arguments() -> None:
     assert inet_namespace("x1") == "havip-x1-inet" and remote_namespace("x1") == "havip-x1-remote"
     assert transit(2) == ("100.64.2.1", "100.64.2.2")
-    assert Scenario("eip").agent_args() == ["--uplink", "uplink", "--uplink-gateway", "198.51.100.253"]
-    assert Scenario("gateway").agent_args() == [] and Scenario("basic").agent_args() == []
+    assert Scenario("eip").agent_args(1, 1) == ["--uplink", "uplink", "--uplink-gateway", "198.51.100.253"]
+    assert Scenario("eip").agent_args(1, 3) == ["--uplink", "uplink", "--uplink-gateway", "198.51.100.253"]
+    # across hosts, every other host sends the EIP's traffic to host 1 (docs/agent.md)
+    assert Scenario("eip").agent_args(2, 3) == Scenario("eip").agent_args(3, 3) == ["--eip-host", "lab-host"]
+    assert Scenario("gateway").agent_args(1, 3) == [] and Scenario("basic").agent_args(2, 3) == []
 
 
 def test_peer_names_of_the_remote_service() -> None:

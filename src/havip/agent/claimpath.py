@@ -333,6 +333,8 @@ class ClaimPath:
                 event(log, "peer-claim-switch-failed", peer=batch.sender, havip=x.havip_id, vip=vip.ip, error=str(r),
                       level=logging.ERROR)  # fmt: skip
         for x, vip, acked in done:
+            if vip.eips:  # translated here: the flows to the old holder end (the resetter)
+                self.emit(c.PeerMoved(vip=vip, peer=batch.sender, acked_ns=acked))
             self.metrics.peer_claims.labels(result="applied").inc()
             event(log, "peer-claim-applied", peer=batch.sender, havip=x.havip_id, vip=vip.ip, interface=x.interface_id,
                   epoch=x.epoch, latency_us=max(0, acked - x.seen_ns) // 1000 if x.seen_ns else None,

@@ -384,4 +384,15 @@ class Found:
     at_ns: int
 
 
-ClaimEvent = Switched | Refused | Found
+@dataclass(frozen=True, kw_only=True)
+class PeerMoved:
+    """A peer's claim pointed ``vip`` into the tunnel towards that peer. Nothing to report
+    (the peer reports its claim); the flows of the VIP's EIPs translated here must end."""
+
+    vip: VipInfo
+    peer: str
+    acked_ns: int
+
+
+Reported = Switched | Refused | Found  # the events that become reports
+ClaimEvent = Reported | PeerMoved

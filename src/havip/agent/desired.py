@@ -225,7 +225,9 @@ def build_desired(
 
     eips = _eips(state, tables, by_id)
     if eips and uplink is None:
-        problems.append(f"{len(eips)} EIP(s) in this host's VPCs, but the agent has no uplink (--uplink)")
+        elsewhere = tunnel is not None and tunnel.eip_host not in (None, state.host) and state.underlay is not None
+        if not elsewhere:  # else the tunnel carries them to the peer that translates them
+            problems.append(f"{len(eips)} EIP(s) in this host's VPCs, but the agent has no uplink (--uplink)")
         eips = []
     tun = tunnel_of(state, tables, local_holders, tunnel or TunnelSettings(), problems)
     routes = _entry_routes(state, tables, by_id, holders, problems)

@@ -54,6 +54,7 @@ MARK_FULL = 0xFFFFFFFF
 MARK_INBOUND = 0x48560000  # "HV": arrived by the uplink for an EIP
 MARK_EGRESS = 0x48570000  # "HW": sent from an address that has an EIP
 MARK_PORT = 0x48580000  # "HX": came from a port (with a tunnel; unless already marked for an EIP)
+MARK_TUNNEL = 0x48590000  # "HY": came through the tunnel in a VPC whose EIPs this host translates
 
 # Devices the agent configured carry an ifalias with this prefix:
 #   havip:port:<interface id>   an adopted device (a tap or veth someone else created)
@@ -120,6 +121,10 @@ def egress_mark(table: int) -> int:
 
 def port_mark(table: int) -> int:
     return MARK_PORT | table
+
+
+def tunnel_mark(table: int) -> int:
+    return MARK_TUNNEL | table
 
 
 def is_our_nft_table(name: str) -> bool:

@@ -118,6 +118,8 @@ def _wanted_routes(desired: DesiredHost, present: set[str], links: set[str]) -> 
     """(table, dst) -> (device, gateway) of every route the host needs whose device is there."""
     out: dict[tuple[int, str], Via] = {}
     egress_vpcs = {e.vpc_id for e in desired.eips}
+    # EIPs translated on a peer: the catch-all is the tunnel towards it (below), the VPC's own CIDR stays here
+    egress_vpcs |= {t.vpc_id for t in desired.tunnel_routes if t.dst == DEFAULT_ROUTE}
     sinks = {vpc.sink for vpc in desired.vpcs}
     for vpc in desired.vpcs:
         out[(vpc.table, DEFAULT_ROUTE)] = (vpc.sink, None, None)

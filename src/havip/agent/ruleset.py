@@ -41,7 +41,13 @@ atomically by the data plane (``nft -f``):
   addresses, the HaVips they may claim, the route entries they forward for). It also
   marks what arrives from a port (``marks.MARK_PORT`` | table, unless the EIP path marked
   it already), so the host's ICMP errors about it (fragmentation-needed: it does not fit
-  the tunnel) find the VPC's table (``marks.RULE_PREF_TUNNEL_REPLY``).
+  the tunnel) find the VPC's table (``marks.RULE_PREF_TUNNEL_REPLY``). With EIPs
+  translated on a peer (``Tunnel.translated``) that peer may also send any source outside
+  the VPC to an EIP's private address; on the translating host it marks what arrives in a
+  VPC it translates for (``marks.MARK_TUNNEL`` | table, from the VNI) so ``havip_nat`` can
+  give a peer holder's packets from an EIP's address the egress mark and the VPC's zone.
+  A packet routed into the tunnel loses its mark (``unmark_encap``): the kernel looks the
+  outer packet's route up with it, and an egress mark would send it out of the uplink.
 
 Each table carries ``comment "havip:<digest>"``, the SHA-256 of its body, so the
 planner can tell from a read-back whether it must be replaced. Pure: text in, text out.
@@ -90,7 +96,9 @@ def render_tables(desired: DesiredHost, limits: NftLimits | None = None) -> dict
     if desired.eips and desired.uplink is not None:
         out[("ip", marks.NFT_NAT)] = _finish("ip", marks.NFT_NAT, _nat_body(desired))
     if desired.tunnel is not None:
-        out[("ip", marks.NFT_TUNNEL)] = _finish("ip", marks.NFT_TUNNEL, _tunnel_body(desired.tunnel, desired.ports))
+        translating = sorted({e.table for e in desired.eips}) if desired.uplink is not None else []
+        body = _tunnel_body(desired.tunnel, desired.ports, translating)
+        out[("ip", marks.NFT_TUNNEL)] = _finish("ip", marks.NFT_TUNNEL, body)
     return out
 
 
@@ -251,11 +259,28 @@ def _nat_body(desired: DesiredHost) -> list[str]:
         "type mark . ipv4_addr : ipv4_addr",
         [f"{marks.egress_mark(e.table):#x} . {e.private_ip} : {e.eip}" for e in eips],
     )
+    tunnel: list[str] = []
+    if desired.tunnel is not None:  # a holder on a peer: its packets from an EIP's address, back through the tunnel
+        body += _map(
+            "tunnel_egress",
+            "type mark . ipv4_addr : mark",
+            [f"{marks.tunnel_mark(e.table):#x} . {e.private_ip} : {marks.egress_mark(e.table):#x}" for e in eips],
+        )
+        body += _map(
+            "tunnel_zone",
+            "typeof meta mark : ct zone",
+            [f"{marks.tunnel_mark(t):#x} : {t}" for t in sorted({e.table for e in eips})],
+        )
+        tunnel = [
+            f"\t\tiifname {_q(desired.tunnel.device)} meta mark . ip saddr @tunnel_egress"
+            " ct zone set meta mark map @tunnel_zone meta mark set meta mark . ip saddr map @tunnel_egress return"
+        ]
     body += [
         "\tchain raw_prerouting {",
         "\t\ttype filter hook prerouting priority raw; policy accept;",
         f"\t\tiifname {uplink} ip daddr @eips meta mark set ip daddr map @eip_mark"
         " ct zone set ip daddr map @eip_zone return",
+        *tunnel,
         "\t\tiifname . ip saddr @egress_mark meta mark set iifname . ip saddr map @egress_mark"
         " ct zone set iifname map @egress_zone return",
         "\t\tiifname @ports notrack",
@@ -281,7 +306,9 @@ def _nat_body(desired: DesiredHost) -> list[str]:
     return body
 
 
-def _tunnel_body(tun: Tunnel, ports: Sequence[Port]) -> list[str]:
+def _tunnel_body(tun: Tunnel, ports: Sequence[Port], translating: Sequence[int] = ()) -> list[str]:
+    """``translating``: tables of the VPCs whose EIPs this host translates (the VNI's mark
+    lets ``havip_nat`` tell a peer holder's packets from an EIP's address)."""
     body = [f"\tcounter {reason} {{ }}" for reason in TUNNEL_DROP_REASONS]
     body += _set("hosts", "ipv4_addr", tun.peers)
     body += _map("vnis", "typeof @th,96,24", sorted({str(vni) for vni, _table in tun.vnis}, key=int))
@@ -296,8 +323,36 @@ def _tunnel_body(tun: Tunnel, ports: Sequence[Port]) -> list[str]:
         "type ifname : mark",
         [f"{_q(p.device)} : {marks.port_mark(p.table):#x}" for p in sorted(ports, key=lambda p: p.device)],
     )
+    vni_of = {table: vni for vni, table in tun.vnis}
+    marked = [f"{vni_of[t]} : {marks.tunnel_mark(t):#x}" for t in translating if t in vni_of]
+    if tun.translated:
+        body += _map(
+            "translated",
+            "typeof ip saddr . @th,96,24 . @th,256,32",
+            [f"{s.underlay} . {s.vni} . {_int_range(s.cidr)}" for s in tun.translated],
+            flags="interval",
+        )
+        body += _map(
+            "vpc_nets", "typeof @th,96,24 . @th,224,32", [f"{v} . {_int_range(c)}" for v, c in tun.vpc_nets], "interval"
+        )
+    if marked:
+        body += _map("vni_mark", "typeof @th,96,24 : meta mark", marked)
     udp = f"udp dport {tun.port}"
+    inner = f"{udp} ip saddr . @th,96,24 . @th,224,32 != @sources"
+    if tun.translated:  # a translated packet: any source outside the VPC, to an EIP's private address
+        source_checks = [
+            f"\t\t{inner} @th,96,24 . @th,224,32 @vpc_nets counter name tunnel_foreign_source drop",
+            f"\t\t{inner} ip saddr . @th,96,24 . @th,256,32 != @translated counter name tunnel_foreign_source drop",
+        ]
+    else:
+        source_checks = [f"\t\t{inner} counter name tunnel_foreign_source drop"]
     body += [
+        # the outer packet's route is the host's own: the kernel looks it up with the inner
+        # packet's mark, and an EIP's egress mark would send it out of the uplink
+        "\tchain unmark_encap {",
+        "\t\ttype filter hook postrouting priority filter; policy accept;",
+        f"\t\toifname {_q(tun.device)} meta mark != 0 meta mark set 0",
+        "\t}",
         "\tchain mark_ports {",
         # after the EIP path's raw prerouting marks (priority raw), before routing
         "\t\ttype filter hook prerouting priority mangle; policy accept;",
@@ -308,7 +363,8 @@ def _tunnel_body(tun: Tunnel, ports: Sequence[Port]) -> list[str]:
         f"\t\t{udp} ip saddr != @hosts counter name tunnel_unknown_host drop",
         f"\t\t{udp} @th,88,8 != {GPE_NEXT_IPV4} counter name tunnel_bad_proto drop",
         f"\t\t{udp} @th,96,24 != @vnis counter name tunnel_foreign_vni drop",
-        f"\t\t{udp} ip saddr . @th,96,24 . @th,224,32 != @sources counter name tunnel_foreign_source drop",
+        *source_checks,
+        *([f"\t\t{udp} meta mark set @th,96,24 map @vni_mark"] if marked else []),
         "\t}",
     ]
     return body

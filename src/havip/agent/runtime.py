@@ -61,7 +61,7 @@ def _utc(ns: int) -> dt.datetime:
     return dt.datetime.fromtimestamp(ns / 1e9, tz=dt.UTC)
 
 
-def report_of(ev: c.ClaimEvent) -> Queued:
+def report_of(ev: c.Reported) -> Queued:
     """The report a claim-path event becomes (with the local claim it settles)."""
     if isinstance(ev, c.Switched):
         claim = c.Claimed(ev.vip.havip_id, ev.port.interface_id, ev.at_ns, ev.epoch)
@@ -139,6 +139,9 @@ class Agent:
 
     def on_claim_event(self, ev: c.ClaimEvent) -> None:
         """Called on the claim path's thread: queue the report, hand the flows over."""
+        if isinstance(ev, c.PeerMoved):  # the peer reports it; this host's translations end
+            self._vip_moved(ev.vip, ev.acked_ns)
+            return
         self.reporter.put(report_of(ev))
         self.metrics.report_queue.set(self.reporter.pending())
         if isinstance(ev, c.Switched):
@@ -254,6 +257,9 @@ class Agent:
         of an EIP that is gone (its translation stays in conntrack otherwise)."""
         now = time.time_ns()
         vip_routes = {(v.table, f"{v.ip}/32"): (v.vpc_id, v.ip) for v in desired.vips}
+        vip_routes |= {  # a VIP moved into the tunnel (held on a peer): its EIPs' flows here end too
+            (t.table, t.dst): (t.vpc_id, t.dst.removesuffix("/32")) for t in desired.tunnel_routes if t.havip_id
+        }
         for act in applied:
             key = (act.table, act.dst) if isinstance(act, a.ReplaceRoute) else None
             vip = view.vips.get(vip_routes[key]) if key in vip_routes else None

@@ -134,6 +134,13 @@ class TunnelSettings:
     port: int = 4790
     """UDP port of VXLAN-GPE (IANA's), on every host alike: a route cannot choose it."""
 
+    eip_host: str | None = None
+    """The peer (host name) that translates the EIPs of this host's VPCs: a host whose agent
+    runs with ``--uplink`` (``havip agent --eip-host NAME``). With it, a VIP or address held
+    here that has an EIP gets the internet's traffic from that host through the tunnel, and
+    its replies (any destination outside the VPC) go back to it, where conntrack un-NATs
+    them. None: EIPs are translated only where their address lives (one host)."""
+
     def __post_init__(self) -> None:
         if not 576 <= self.mtu <= 65_535 - 36:
             raise ValueError(f"tunnel mtu must be 576..{65_535 - 36}, not {self.mtu}")

@@ -12,7 +12,12 @@ plane's state:
 * the receive side: one (VNI, table) per local VPC (a fib rule each) and what each peer
   may send in each VNI (``TunnelSource``): its interfaces' addresses, the VIPs they may
   claim, and the destinations of the route entries they are (or may become) the next hop
-  of, the rule the ports' ``forwards`` follow.
+  of, the rule the ports' ``forwards`` follow;
+* EIPs translated on a peer (``TunnelSettings.eip_host``, a host with an uplink): the
+  VPC's catch-all goes into the tunnel towards that peer instead of the sink (the VPC's
+  own CIDR stays in the sink), so a holder's replies to the internet reach the host whose
+  conntrack un-NATs them; and that peer may send, in the VPC's VNI, packets from any
+  source outside the VPC to the private address of an EIP (``translated``).
 
 Without an underlay it returns None and nothing of the one-host build changes. Called by
 ``desired.build_desired`` only. Pure: no I/O.
@@ -28,6 +33,8 @@ from havip.agent import marks
 from havip.agent.observed import Encap
 from havip.agent.settings import TunnelSettings
 from havip.domain.desired import DesiredRemoteInterface, DesiredState
+
+DEFAULT_ROUTE = "0.0.0.0/0"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -62,6 +69,10 @@ class Tunnel:
     vnis: tuple[tuple[int, int], ...] = ()  # (VNI, table) of each local VPC: the receive side's rules
     peers: tuple[str, ...] = ()  # underlay addresses of the known hosts
     sources: tuple[TunnelSource, ...] = ()
+    # EIPs translated on a peer: (its underlay, VNI, an EIP's private address /32) it may
+    # send to from any source outside the VPC (``vpc_nets``: (VNI, the VPC's CIDR))
+    translated: tuple[TunnelSource, ...] = ()
+    vpc_nets: tuple[tuple[int, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -122,6 +133,11 @@ def tunnel_of(
                 entries[e.id] = encap(e.vpc_id, held[e.next_hop_id])
         elif e.next_hop_interface_id in by_id:
             entries[e.id] = encap(e.vpc_id, by_id[e.next_hop_interface_id].host)
+    translated = _translated_by_peer(state, vnis, peers, settings.eip_host, problems)
+    for vpc_id in sorted({vpc_id for vpc_id, _ip in translated}):
+        routes[(tables[vpc_id], DEFAULT_ROUTE)] = TunnelRoute(
+            vpc_id=vpc_id, table=tables[vpc_id], dst=DEFAULT_ROUTE, encap=encap(vpc_id, str(settings.eip_host))
+        )
     tunnel = Tunnel(
         underlay=state.underlay,
         port=settings.port,
@@ -129,8 +145,36 @@ def tunnel_of(
         vnis=tuple(sorted((vni, tables[v]) for v, vni in vnis.items())),
         peers=tuple(sorted(set(peers.values()), key=ipaddress.IPv4Address)),
         sources=_sources(state, remotes, vnis, peers, problems),
+        translated=tuple(
+            sorted(
+                {
+                    TunnelSource(underlay=peers[str(settings.eip_host)], vni=vnis[v], cidr=f"{ip}/32")
+                    for v, ip in translated
+                },
+                key=lambda t: (t.vni, ipaddress.IPv4Network(t.cidr)),
+            )
+        ),
+        vpc_nets=tuple(sorted({(vnis[v], state.vpcs[v]) for v, _ip in translated if state.vpcs.get(v)})),
     )
     return TunnelBuild(tunnel, tuple(routes[k] for k in sorted(routes)), entries)
+
+
+def _translated_by_peer(
+    state: DesiredState,
+    vnis: Mapping[str, int],
+    peers: Mapping[str, str],
+    eip_host: str | None,
+    problems: list[str],
+) -> set[tuple[str, str]]:
+    """(VPC id, private address) of each EIP of a local VPC that ``eip_host`` translates
+    (none when this host is the translator itself, or there is none)."""
+    if eip_host is None or eip_host == state.host:
+        return set()
+    eips = [e for e in state.eips if e.vpc_id in vnis]
+    if eips and eip_host not in peers:
+        problems.append(f"EIP host {eip_host!r} is not a peer with an underlay: no EIP traffic crosses the tunnel")
+        return set()
+    return {(e.vpc_id, e.private_ip) for e in eips}
 
 
 def _held_on_peers(

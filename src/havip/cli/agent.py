@@ -89,6 +89,13 @@ def agent(
     uplink_gateway: str | None = typer.Option(
         None, "--uplink-gateway", help="The upstream router's address on --uplink: where EIP traffic leaves."
     ),
+    eip_host: str | None = typer.Option(
+        None,
+        "--eip-host",
+        help="Several hosts: the host (its name) whose agent runs with --uplink and translates the EIPs of this "
+        "host's VPCs; the internet's traffic to an address held here comes from it through the tunnel, and the "
+        "replies go back to it.",
+    ),
     claim_key_file: Path | None = typer.Option(
         None,
         "--claim-key-file",
@@ -108,7 +115,13 @@ def agent(
     from havip.agent.control import HttpControlPlane
     from havip.agent.dataplane import Dataplane, DataplaneError, Netns, kernel_for
     from havip.agent.runtime import Agent
-    from havip.agent.settings import AgentSettings, DiscoverySettings, FollowSettings, UplinkSettings
+    from havip.agent.settings import (
+        AgentSettings,
+        DiscoverySettings,
+        FollowSettings,
+        TunnelSettings,
+        UplinkSettings,
+    )
     from havip.client import HavipClient
 
     logs.install(getattr(logging, log_level.upper(), logging.INFO), log_format)
@@ -118,7 +131,12 @@ def agent(
         follow=replace(FollowSettings(), resync_interval=resync),
         discovery=replace(DiscoverySettings(), interval=discovery),
         uplink=UplinkSettings(uplink, uplink_gateway),
+        tunnel=replace(TunnelSettings(), eip_host=eip_host or None),
     )
+    if eip_host and uplink:
+        raise typer.BadParameter(
+            "a host with --uplink translates its EIPs itself: drop --eip-host", param_hint="--eip-host"
+        )
     peer_key = read_claim_key(claim_key_file) if claim_key_file is not None else None
     if not 1 <= peer_port <= 65535:
         raise typer.BadParameter(f"{peer_port} is not a UDP port", param_hint="--peer-port")
@@ -201,7 +219,8 @@ def one_shot_dump(client: Any, host: str, dp: Any, settings: Any) -> dict[str, A
     state = wire.to_domain()
     observed = dp.read()
     up = settings.uplink
-    step = reconcile_pass(state, observed, None, Uplink(up.device, up.gateway) if up.configured else None, settings.nft)
+    uplink = Uplink(up.device, up.gateway) if up.configured else None
+    step = reconcile_pass(state, observed, None, uplink, settings.nft, settings.tunnel)
     return {
         "desired_state": wire.model_dump(mode="json"),
         "desired_host": jsonable(step.desired),

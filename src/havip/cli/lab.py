@@ -87,12 +87,6 @@ def up(
         raise CliError("InvalidParameter", f"--scenario must be one of {', '.join(SCENARIOS)}")
     if not 1 <= hosts <= MAX_HOSTS:
         raise CliError("InvalidParameter", f"--hosts must be 1 to {MAX_HOSTS}, not {hosts}")
-    if hosts > 1 and scenario != "basic":
-        raise CliError(
-            "InvalidParameter",
-            f"the {scenario} scenario runs on one host for now: its uplink and translation are not yet carried "
-            "between hosts (use --hosts 1, or the basic scenario across hosts)",
-        )
     spec = LabSpec(
         name=_name(name),
         advert_int=advert_int,

@@ -273,7 +273,7 @@ class LabBuilder:
                 host_name(k),
                 "--netns",
                 host_namespace(self.spec.name, k),
-                *(self.scenario.agent_args() if k == 1 else []),
+                *self.scenario.agent_args(k, self.spec.hosts),
                 *several,
             ],
             env={"HAVIP_AGENT_TOKEN": self._agent_keys[k]},

@@ -9,7 +9,12 @@ remote namespace (``havip-<lab>-remote``, a host at 192.168.50.10) linked to eac
 member by its own ``eth1``, the members forwarding and masquerading toward it, and a
 probe from the client through the gateways (the remote host answers with the name of
 the gateway a request came through). Every address here exists only inside the lab's
-namespaces. The builder calls the hooks in build order; ``remove`` takes the EIP or the
+namespaces. Across hosts (``--hosts N``) the uplink is host 1's, whose agent translates the
+EIP; the other hosts' agents run with ``--eip-host`` naming it (``agent_args``), so the
+internet's packets for a holder elsewhere cross the tunnel and its answers come back to host 1
+(docs/agent.md, "EIPs across hosts"); the remote network is linked to each member directly,
+wherever its host is (each gateway has its own way there, as in the clouds), and the client
+reaches it through the tunnel towards the holder's host. The builder calls the hooks in build order; ``remove`` takes the EIP or the
 route entry away again (tests check that the host forgets it).
 """
 
@@ -21,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 from havip.client import HavipClient
 from havip.lab import netns
-from havip.lab.spec import namespace_prefix
+from havip.lab.spec import host_name, namespace_prefix
 
 if TYPE_CHECKING:
     from havip.lab.build import LabBuilder
@@ -127,10 +132,14 @@ class Scenario:
                 netns.sysctl(node.namespace, "net.ipv4.ip_forward", "1")
                 netns.run(netns.exec_args(node.namespace, "nft", "-f", "-"), stdin=GATEWAY_NAT)
 
-    def agent_args(self) -> list[str]:
-        if self.name == "eip":
+    def agent_args(self, host: int, hosts: int) -> list[str]:
+        """The agent of lab host ``host`` (of ``hosts``): in ``eip``, host 1 has the uplink
+        and translates the EIP; every other host sends the EIP's traffic to it (``--eip-host``)."""
+        if self.name != "eip":
+            return []
+        if host == 1:
             return ["--uplink", UPLINK, "--uplink-gateway", UPLINK_GATEWAY]
-        return []
+        return ["--eip-host", host_name(1)] if hosts > 1 else []
 
     def services(self, b: LabBuilder) -> None:
         if self.name == "gateway":
