@@ -74,7 +74,9 @@ def test_the_internet_client_reaches_the_eip_before_and_after_failover_each_way(
         new = result["new_holder"]
         assert (result["old_holder"], new) == (old, {"i1": "i2", "i2": "i1"}[old])
         path = result["paths"]["eip"]
-        assert path["first_answer_ms"] is not None and path["first_answer_ms"] >= result["route_switched_ms"]
+        # after the GARP that moved it, not after the ack the agent logged: the kernel applies the route
+        # before the agent reads its ack, which a busy machine can delay by a few ms
+        assert path["first_answer_ms"] is not None and path["first_answer_ms"] >= result["garp_seen_ms"]
         assert path["stale_answers_after_switch"] == 0
         assert answers(lab) == {f"{new}@{eip}"}
         assert lab.py_in(inet, HTTP.format(target=eip)) == new

@@ -90,7 +90,9 @@ def test_route_entry_traffic_reaches_the_new_holder_after_failover_each_way(lab:
         new = result["new_holder"]
         assert (result["old_holder"], new) == (old, {"i1": "i2", "i2": "i1"}[old])
         path = result["paths"]["route"]
-        assert path["first_answer_ms"] is not None and path["first_answer_ms"] >= result["route_switched_ms"]
+        # after the GARP that moved it, not after the ack the agent logged: the kernel applies the route
+        # before the agent reads its ack, which a busy machine can delay by a few ms
+        assert path["first_answer_ms"] is not None and path["first_answer_ms"] >= result["garp_seen_ms"]
         assert path["stale_answers_after_switch"] == 0
         assert route_dev(lab) == f"p-{new}"  # switched with the VIP, by the claim
         assert through(lab) == {f"{new}@{REMOTE_HOST}"}

@@ -101,7 +101,9 @@ def test_eip_follows_the_holder_across_hosts_each_way(eip_lab: Lab) -> None:
         new = result["new_holder"]
         assert (result["old_holder"], new) == (old, {"i1": "i2", "i2": "i1"}[old])
         path = result["paths"]["eip"]
-        assert path["first_answer_ms"] is not None and path["first_answer_ms"] >= result["route_switched_ms"]
+        # after the GARP that moved it, not after the ack the agent logged: the kernel applies the route
+        # before the agent reads its ack, which a busy machine can delay by a few ms
+        assert path["first_answer_ms"] is not None and path["first_answer_ms"] >= result["garp_seen_ms"]
         assert path["stale_answers_after_switch"] == 0
         assert eip_answers(lab) == {f"{new}@{eip}"}  # the answers carry the EIP, from host 1
         held = result["connection"]  # the idle connection to the old holder ends with a reset, as on one host
@@ -148,7 +150,9 @@ def test_gateway_route_follows_the_holder_across_hosts_each_way(gateway_lab: Lab
         new = result["new_holder"]
         assert (result["old_holder"], new) == (old, {"i1": "i2", "i2": "i1"}[old])
         path = result["paths"]["route"]
-        assert path["first_answer_ms"] is not None and path["first_answer_ms"] >= result["route_switched_ms"]
+        # after the GARP that moved it, not after the ack the agent logged: the kernel applies the route
+        # before the agent reads its ack, which a busy machine can delay by a few ms
+        assert path["first_answer_ms"] is not None and path["first_answer_ms"] >= result["garp_seen_ms"]
         assert path["stale_answers_after_switch"] == 0
         # the client's host (3) routes the entry into the tunnel towards the new holder's host
         route = in_host(lab, 3, "ip", "route", "show", "table", "all", "192.168.50.0/24")

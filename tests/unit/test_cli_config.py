@@ -96,3 +96,19 @@ def test_the_shipped_examples_are_valid(name: str) -> None:
     ctx = typer.Context(command(name))
     config.load(ctx, ROOT / "deploy" / file)
     assert ctx.default_map  # it set something
+
+
+@pytest.mark.parametrize(
+    ("args", "words"),
+    [
+        (["--tunnel-mtu", "100"], "tunnel mtu must be 576"),
+        (["--tunnel-port", "0"], "tunnel port must be 1..65535"),
+        (["--tunnel-port", "4791"], "cannot share UDP port 4791"),
+    ],
+)
+def test_bad_tunnel_options_are_refused_before_anything_runs(args: list[str], words: str) -> None:
+    from typer.testing import CliRunner
+
+    result = CliRunner().invoke(app, ["agent", "--server", "http://127.0.0.1:1", "--host", "hv", *args])
+    assert result.exit_code == 2, result.output
+    assert words in " ".join(result.output.replace("│", " ").split())  # rich wraps the message in a box

@@ -107,6 +107,15 @@ def agent(
     peer_port: int = typer.Option(
         4791, "--peer-port", help="The UDP port of the claim messages between agents (the same on every host)."
     ),
+    tunnel_mtu: int = typer.Option(
+        1464,
+        "--tunnel-mtu",
+        help="Several hosts: the MTU of the tunnel device havip-tun, the underlay's MTU minus 36 (set the instances' "
+        "MTU to it, or raise the underlay's; docs/agent.md, 'MTU').",
+    ),
+    tunnel_port: int = typer.Option(
+        4790, "--tunnel-port", help="Several hosts: the UDP port of the VXLAN-GPE tunnel (the same on every host)."
+    ),
     log_level: config_file.LogLevel = typer.Option(config_file.LogLevel.info, "--log-level", help="How much to log."),
     log_format: LogFormat = config_file.log_format_option(),
 ) -> None:
@@ -127,11 +136,19 @@ def agent(
     logs.install(getattr(logging, log_level.upper(), logging.INFO), log_format)
     if bool(uplink) != bool(uplink_gateway):
         raise typer.BadParameter("give both --uplink and --uplink-gateway, or neither", param_hint="--uplink")
+    try:
+        tunnel = TunnelSettings(mtu=tunnel_mtu, port=tunnel_port, eip_host=eip_host or None)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--tunnel-mtu/--tunnel-port") from exc
+    if tunnel.port == peer_port:
+        raise typer.BadParameter(
+            f"the tunnel and the claim messages cannot share UDP port {peer_port}", param_hint="--tunnel-port"
+        )
     settings = AgentSettings(
         follow=replace(FollowSettings(), resync_interval=resync),
         discovery=replace(DiscoverySettings(), interval=discovery),
         uplink=UplinkSettings(uplink, uplink_gateway),
-        tunnel=replace(TunnelSettings(), eip_host=eip_host or None),
+        tunnel=tunnel,
     )
     if eip_host and uplink:
         raise typer.BadParameter(
