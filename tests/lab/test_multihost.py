@@ -58,6 +58,13 @@ def _fail_over_and_back(lab: Lab, mode: str) -> None:
         last_old = result["last_old_answer_ms"]  # the client's host switches a few ms after the claimant's
         assert last_old is None or last_old - result["route_switched_ms"] < 100, result
         assert result["rejoined_as_backup"] and result["holder_stayed"], result
+        if mode == "kill":  # every host's agent says when it switched, and how
+            by_host = {h["host"]: h for h in result["hosts_switched"]}
+            claimant = {"i1": "lab-host", "i2": "lab-host2"}[result["new_holder"]]
+            assert set(by_host) == {"lab-host", "lab-host2", "lab-host3"}, result["hosts_switched"]
+            assert by_host[claimant]["how"] == "claim", by_host
+            assert all(h["how"] == "peer-claim" for n, h in by_host.items() if n != claimant), by_host
+            assert all(h["ms"] is not None and h["ms"] > 0 for h in by_host.values()), by_host
         after = lab.status()
         assert after["holder"] == result["new_holder"] and masters(after) == [result["new_holder"]]
 

@@ -206,6 +206,23 @@ def failover(
     if held:
         t.add_row(f"connection open with {held['opened_with']} ended: {held['outcome']}", _fmt_ms(held["ended_ms"]))
     c.print(t)
+    hosts = result.get("hosts_switched") or []
+    if hosts:
+        how = {
+            "claim": "its member's GARP",
+            "peer-claim": "the claimant's message",
+            "control-plane": "the control plane",
+        }
+        h = Table("host", "switched", "by", "GARP -> route here", box=None)
+        for row in hosts:
+            lat = row.get("latency_us")
+            h.add_row(
+                str(row["host"]),
+                _fmt_ms(row["ms"]) if row["ms"] is not None else "-",
+                how.get(str(row["how"]), str(row["how"])),
+                f"{lat / 1000:.2f} ms" if isinstance(lat, int) else "-",
+            )
+        c.print(h)
     if result["switch_latency_ms"] is not None:
         c.print(f"switch latency (GARP received -> route acknowledged): {result['switch_latency_ms'] * 1000:.0f} µs")
     if result.get("control_plane_down"):

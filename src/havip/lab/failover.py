@@ -29,9 +29,10 @@ from havip.domain.rules import gateway_address
 from havip.lab import netns
 from havip.lab.build import BuildError, LabBuilder, Node, wait_until
 from havip.lab.connection import Held, read_held
+from havip.lab.hostswitch import host_switches
 from havip.lab.probe import read_answers
 from havip.lab.scenarios import inet_namespace
-from havip.lab.spec import UNDERLAY_NIC, host_namespace
+from havip.lab.spec import UNDERLAY_NIC, host_name, host_namespace
 from havip.lab.timeline import Timeline, analyse
 
 log = logging.getLogger("havip.lab")
@@ -179,6 +180,7 @@ class Failures:
                     "recorded_after_return_ms": cp_back_ms,
                     "event": event,
                     "paths": paths,
+                    "hosts_switched": self._host_switches(injected),
                     "connection": connection,
                 }
             )
@@ -186,6 +188,16 @@ class Failures:
             if not repaired:  # whatever failed after the inject, the old master is repaired
                 self.repair(mode, old)
         return result
+
+    def _host_switches(self, injected_ns: int) -> list[dict[str, object]]:
+        """Several hosts: when each switched the VIP (its agent's log), in host order."""
+        lab = self.lab
+        if lab.spec.hosts < 2:
+            return []
+        logs = {
+            host_name(k): lab.table.log_dir / f"{LabBuilder.agent_proc(k)}.log" for k in range(1, lab.spec.hosts + 1)
+        }
+        return [s.as_dict() for s in host_switches(logs, lab.spec.vip, injected_ns)]
 
     def _masters(self) -> list[str]:
         lab = self.lab
