@@ -1,9 +1,10 @@
 """What a host's agent needs and what it reports: desired state and claims.
 
 Only an agent credential reaches these use cases, and only for its own host. The
-desired state is derived from the store (never stored twice) and carries the store's
-revision so the agent can watch for changes. Claims re-check ``may_claim``: the
-control plane is the authority on who holds a HaVip, the agent only acts first.
+desired state is derived from the store (never stored twice) and carries its host's
+revision (set by every write that changes it) so the agent can watch for changes.
+Claims re-check ``may_claim``: the control plane is the authority on who holds a
+HaVip, the agent only acts first.
 """
 
 from __future__ import annotations
@@ -135,7 +136,7 @@ def desired_state(ctx: Ctx, host_ref: str, heartbeat: Heartbeat | None = None) -
         by_id = {h.id: h for h in all_hosts}
         peers = sorted({str(e.host_id) for e in remote}, key=lambda i: by_id[i].name)
         state = DesiredState(
-            revision=uow.revision(),
+            revision=host.revision,
             host=host.name,
             vpcs={v.id: v.cidr for v in vpc_rows},
             subnets=[DesiredSubnet(s.id, s.vpc_id, s.cidr, rules.gateway_address(s.cidr)) for s in subnets],
@@ -301,10 +302,11 @@ def _record_heartbeat(ctx: Ctx, host: Host, beat: Heartbeat) -> None:
         uow.commit()
 
 
-def current_revision(ctx: Ctx, host_ref: str) -> int:
+def current_revision(ctx: Ctx, host_ref: str) -> tuple[str, int]:
+    """(the host's id, its revision): what a long poll compares, in one indexed read."""
     with ctx.uow() as uow:
-        _own_host(ctx, uow, host_ref)
-        return uow.revision()
+        host = _own_host(ctx, uow, host_ref)
+        return host.id, host.revision
 
 
 @dataclass(frozen=True)
@@ -329,7 +331,7 @@ def report(ctx: Ctx, host_ref: str, rep: ClaimReport) -> Outcome:
 
 def report_many(ctx: Ctx, host_ref: str, reps: Sequence[ClaimReport]) -> list[Outcome | HavipError]:
     """Several reports, applied in order in one transaction (one write lock, at most one
-    revision bump): a mass failover reports a claim per VIP, and a transaction each kept
+    revision, set on the hosts of the VPCs whose holders changed): a mass failover reports a claim per VIP, and a transaction each kept
     the control plane a minute behind 1,000 of them. Each report stands alone: one the
     rules refuse (its HaVip deleted meanwhile, ...) gets its error in its place and writes
     nothing; the others count. A batch from anyone but the host's agent is refused whole."""
@@ -338,16 +340,20 @@ def report_many(ctx: Ctx, host_ref: str, reps: Sequence[ClaimReport]) -> list[Ou
     with ctx.uow(write=True) as uow:
         host = _own_host(ctx, uow, host_ref)
         now = ctx.now()
+        changed: set[str] = set()  # the VPCs of the HaVips whose holder or epoch moved
         for rep in reps:
             try:
                 havip, eni, kind = _checked(uow, host, rep)
+                epoch = havip.epoch
                 # judged before anything is written: a report it refuses (from the future)
                 # leaves the transaction as it was
                 results.append(_apply(uow, host, havip, eni, kind, rep, now))
+                if results[-1] is Outcome.HOLDER_CHANGED or havip.epoch != epoch:
+                    changed.add(havip.vpc_id)
             except HavipError as e:
                 results.append(e)
-        if Outcome.HOLDER_CHANGED in results:
-            uow.bump_revision()
+        if changed:
+            uow.touch(vpc_ids=changed)
         uow.commit()
     return results
 
