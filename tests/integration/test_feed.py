@@ -11,18 +11,24 @@ from __future__ import annotations
 import datetime as dt
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
+from alembic import command
 from fastapi.testclient import TestClient
 
 from havip.api import create_app
+from havip.domain.model import Host
 from havip.service.context import Settings
 from havip.service.ports import UnitOfWork, UnitOfWorkFactory
 from havip.store import Store
+from havip.store.migrate import _config
 
+from . import pg
 from .helpers import Caller, serve, wait_until
 
 HOSTS = ("h1", "h2", "h3", "h4", "h5", "h6")
@@ -285,3 +291,48 @@ def test_a_long_poll_is_not_woken_by_a_write_in_a_vpc_its_host_is_not_in(store: 
     assert answered - started < 2
     assert state["revision"] > current
     assert heard[-1] == state["revision"]
+
+
+@pytest.fixture
+def empty_db_url(engine: str, tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[str]:
+    """A database with no schema at all (not made from the migrated template)."""
+    if engine == "sqlite":
+        yield "sqlite:///" + str(tmp_path / "empty.db")
+        return
+    cluster: pg.PgCluster = request.getfixturevalue("pg_cluster")
+    name = cluster.create_database()
+    yield cluster.url(name)
+    cluster.drop_database(name)
+
+
+def test_the_migration_gives_existing_hosts_the_global_revision(empty_db_url: str) -> None:
+    """From 0006 to head: the hosts that exist start at the global revision, so what their
+    agents applied stays in sync; new hosts start at 0; the global revision goes on growing."""
+    eng = sa.create_engine(empty_db_url)
+    with eng.connect() as conn:
+        cfg = _config()
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, "0006")
+        conn.execute(sa.text("UPDATE state_revision SET value = 41 WHERE id = 1"))
+        conn.execute(
+            sa.text(
+                "INSERT INTO hosts (id, name, region, description, created_at) "
+                "VALUES ('host-1', 'hv1', 'r1', '', :at), ('host-2', 'hv2', 'r1', '', :at)"
+            ),
+            {"at": dt.datetime(2026, 1, 1)},
+        )
+        conn.commit()
+    eng.dispose()
+    store = Store(empty_db_url)
+    try:
+        assert store.migrate() == ("0006", store.head_revision())
+        with store.uow(write=True) as uow:
+            assert {h.name: h.revision for h in uow.hosts.find()} == {"hv1": 41, "hv2": 41}
+            uow.hosts.add(Host("host-3", "hv3", "r1"))
+            assert uow.touch(host_ids=["host-1"]) == 42
+            uow.commit()
+        with store.uow() as uow:
+            assert {h.name: h.revision for h in uow.hosts.find()} == {"hv1": 42, "hv2": 41, "hv3": 0}
+            assert uow.revision() == 42
+    finally:
+        store.dispose()
