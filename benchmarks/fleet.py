@@ -3,7 +3,7 @@
 Two fleets are served at once, each by its own ``havip serve`` on its own PostgreSQL
 database (one cluster): a small one (100 hosts) and a large one (1,000). In each, every host
 has an underlay address and an interface; one VPC ("hot") spans 10 of the hosts (an
-instance on each), the other hosts' interfaces sit in a second VPC. A HaVip of the hot VPC
+instance on each), the other hosts sit in VPCs of 10 hosts each as well. A HaVip of the hot VPC
 has two members, on hot hosts 0 and 1.
 
 Every host has a simulated agent: an asyncio long-poll client (httpx, one connection each,
@@ -89,7 +89,8 @@ def _underlay(n: int) -> str:
 
 def seed(url: str, n: int, progress: Callable[[str], None]) -> Fleet:
     """``n`` hosts with underlays; ``HOT_HOSTS`` of them with an instance in the hot VPC, the
-    others with an interface each in the cold VPC; a HaVip with members on hot hosts 0 and 1."""
+    others with an interface each in VPCs of ``HOT_HOSTS`` hosts; a HaVip with members on hot
+    hosts 0 and 1."""
     store = Store(url)
     try:
         store.migrate()
@@ -109,24 +110,29 @@ def seed(url: str, n: int, progress: Callable[[str], None]) -> Fleet:
         for name in hot:
             _, eni = compute.create_instance(ctx, subnet_id=hot_net.id, placement=compute.Placement(host=name))
             enis[name] = eni
-        cold_vpc = network.create_vpc(ctx, cidr="10.20.0.0/16", name="cold", account_id=acc)
-        cold_net = network.create_subnet(ctx, vpc_id=cold_vpc.id, cidr="10.20.0.0/20", name="cold")
-        addrs = _addresses(cold_net.cidr)
         rows: list[Any] = []
-        for k, name in enumerate(names[HOT_HOSTS:]):
-            ip = next(addrs)
-            eni_row = NetworkInterface(
-                id=ids.new_id("network_interface"),
-                account_id=acc,
-                region=cold_net.region,
-                vpc_id=cold_vpc.id,
-                subnet_id=cold_net.id,
-                primary_ip=ip,
-                mac=rules.check_mac(f"02:fe:00:{k >> 8 & 255:02x}:{k & 255:02x}:01"),
-                host_id=host_ids[name],
-                device=rules.check_device(f"fl{k}"),
-            )
-            rows += [eni_row, IpAllocation(ids.new_id("allocation"), cold_net.id, ip, "network_interface", eni_row.id)]
+        cold = names[HOT_HOSTS:]
+        for g in range(0, len(cold), HOT_HOSTS):  # the other hosts in VPCs of the same size
+            vpc = network.create_vpc(ctx, cidr=f"10.{20 + g // HOT_HOSTS}.0.0/16", name=f"cold{g}", account_id=acc)
+            subnet = network.create_subnet(ctx, vpc_id=vpc.id, cidr=vpc.cidr.replace(".0.0/16", ".0.0/24"))
+            addrs = _addresses(subnet.cidr)
+            for k, name in enumerate(cold[g : g + HOT_HOSTS], start=g):
+                ip = next(addrs)
+                eni_row = NetworkInterface(
+                    id=ids.new_id("network_interface"),
+                    account_id=acc,
+                    region=subnet.region,
+                    vpc_id=vpc.id,
+                    subnet_id=subnet.id,
+                    primary_ip=ip,
+                    mac=rules.check_mac(f"02:fe:00:{k >> 8 & 255:02x}:{k & 255:02x}:01"),
+                    host_id=host_ids[name],
+                    device=rules.check_device(f"fl{k}"),
+                )
+                rows += [
+                    eni_row,
+                    IpAllocation(ids.new_id("allocation"), subnet.id, ip, "network_interface", eni_row.id),
+                ]
         _bulk(store, rows)
         havip = havips.create_havip(ctx, subnet_id=hot_net.id).havip
         members = []
@@ -157,18 +163,31 @@ class Agents:
     woken: dict[str, list[float]] = field(default_factory=dict)  # host -> monotonic times of new revisions
     answers: int = 0
 
+    retries: int = 0
+
+    async def _get(self, http: httpx.AsyncClient, url: str, headers: dict[str, str], **kw: Any) -> Any:
+        """GET, again after a transport error (as an agent retries): a connection the server
+        closed for idling (uvicorn's 5 s keep-alive) can be picked from the shared pool."""
+        for attempt in range(3):
+            try:
+                answer = await http.get(url, headers=headers, **kw)
+                answer.raise_for_status()
+                return answer.json()
+            except httpx.TransportError:
+                if attempt == 2:
+                    raise
+                self.retries += 1
+        raise AssertionError("unreachable")
+
     async def run_one(self, http: httpx.AsyncClient, host: str) -> None:
         headers = {"Authorization": f"Bearer {self.fleet.hosts[host]}"}
         path = f"{self.base}/v1/hosts/{host}/desired-state"
-        first = await http.get(path, headers=headers)
-        first.raise_for_status()
-        self.revision[host] = first.json()["revision"]
+        self.revision[host] = (await self._get(http, path, headers, timeout=300))["revision"]
         while True:
             params = {"since_revision": self.revision[host], "wait": WAIT_S}
-            answer = await http.get(path, headers=headers, params=params, timeout=WAIT_S + 30)
-            answer.raise_for_status()
+            answer = await self._get(http, path, headers, params=params, timeout=WAIT_S + 30)
             self.answers += 1
-            revision = answer.json()["revision"]
+            revision = answer["revision"]
             if revision != self.revision[host]:
                 self.woken.setdefault(host, []).append(time.monotonic())
             self.revision[host] = revision
@@ -192,6 +211,7 @@ class Measured:
     gross_ms: list[float] = field(default_factory=list)
     idle_ms: list[float] = field(default_factory=list)
     window_s: list[float] = field(default_factory=list)
+    retries: int = 0  # the simulated agents' GETs repeated after a transport error
 
     @property
     def net_ms(self) -> list[float]:
@@ -258,6 +278,8 @@ async def measure(
                 if any(t.done() for t in tasks):
                     raise RuntimeError(f"a simulated agent stopped: {_stopped(tasks)}")
             progress(f"fleet: {claims} claims per fleet sent")
+            for name, (agents, _pid) in fleets.items():
+                out[name].retries = agents.retries
         finally:
             for t in tasks:
                 t.cancel()
@@ -279,6 +301,7 @@ def _fleet_result(hosts: int, m: Measured) -> dict[str, Any]:
         "idle_ms": m.idle_ms,
         "net_ms": m.net_ms,
         "window_s": m.window_s,
+        "retries": m.retries,
         "net": stats.summary(m.net_ms).as_dict(),
         "idle_rate_ms_per_s": sum(m.idle_ms) / sum(m.window_s) if m.window_s else None,
     }
