@@ -292,9 +292,13 @@ def test_a_waiting_long_poll_reads_the_store_once_not_in_a_loop(store: Store, ne
     with serve(create_app(counting, Settings(), changes=store.changes)) as live, live.client() as http:
         agent = Caller(http, net.agent_h1.token)
         current = agent.get("/v1/hosts/h1/desired-state")["revision"]
+        started_feed: list[int | None] = []
+        stop = store.changes.subscribe("any-host", started_feed.append)
+        wait_until(lambda: None in started_feed)  # the feed's first "look again" is behind us
         before = counting.opened
         started = time.monotonic()
         state = agent.get("/v1/hosts/h1/desired-state", params={"since_revision": current, "wait": 1.0})
+        stop()
         assert time.monotonic() - started >= 1.0
     assert state["revision"] == current
     # authenticate, read the revision, (wait on the feed,) read the desired state: 3, where polling made ~20
@@ -304,7 +308,7 @@ def test_a_waiting_long_poll_reads_the_store_once_not_in_a_loop(store: Store, ne
 class DeafFeed:
     """A revision feed that lost its source: it never calls back."""
 
-    def subscribe(self, callback: Callable[[int], None]) -> Callable[[], None]:
+    def subscribe(self, host_id: str, callback: Callable[[int | None], None]) -> Callable[[], None]:
         return lambda: None
 
 

@@ -93,7 +93,9 @@ def test_a_change_the_agent_has_not_applied_is_out_of_sync(
     poll(host, agent_version="0.1.0", applied_revision=revision)
     operator.ok(
         "POST", "/v1/vpcs", 201, json={"cidr": "10.0.0.0/16", "account_id": boot.account.id}
-    )  # a write: a newer revision
+    )  # a write that does not change this host's desired state
+    assert operator.get(f"/v1/hosts/{host['id']}")["agent"]["in_sync"] is True
+    operator.ok("PATCH", f"/v1/hosts/{host['id']}", 200, json={"underlay": "192.0.2.10"})  # one that does
     agent = operator.get(f"/v1/hosts/{host['id']}")["agent"]
     assert agent["state"] == "up"
     assert agent["in_sync"] is False

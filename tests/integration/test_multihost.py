@@ -174,7 +174,7 @@ def test_the_migration_numbers_the_existing_vpcs_and_adds_the_underlay(empty_db_
     eng.dispose()
     store = Store(db_url)
     try:
-        assert store.migrate() == ("0004", "0006")
+        assert store.migrate() == ("0004", store.head_revision())
         with store.uow() as uow:
             assert {v.id: v.vni for v in uow.vpcs.find()} == {"vpc-b": 1000, "vpc-c": 1001, "vpc-a": 1002}
             assert {h.name: h.underlay for h in uow.hosts.find()} == {"hv1": None, "hv2": None}

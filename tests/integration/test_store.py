@@ -18,7 +18,7 @@ from sqlalchemy.engine import make_url
 
 from havip.domain import ids
 from havip.domain.errors import InvalidParameter, Unavailable
-from havip.domain.model import Account, QuotaOverride, Vpc
+from havip.domain.model import Account, Host, QuotaOverride, Vpc
 from havip.store import Store
 from havip.store.changes import PgListener
 
@@ -137,53 +137,82 @@ def test_an_integer_beyond_its_column_is_refused_alike(store: Store) -> None:
 
 
 class Heard:
-    def __init__(self, store: Store) -> None:
-        self.revisions: list[int] = []
-        self.unsubscribe = store.changes.subscribe(self.revisions.append)
+    """What the feed tells the subscribers of one host."""
+
+    def __init__(self, store: Store, host_id: str, *, first: bool = True) -> None:
+        self.revisions: list[int | None] = []
+        self.unsubscribe = store.changes.subscribe(host_id, self.revisions.append)
+        if first:  # the feed's source starts now, and says "look again" once it listens
+            wait_until(lambda: None in self.revisions, timeout=10)
 
 
-def bump(store: Store, *, commit: bool = True) -> int:
+@pytest.fixture
+def host_ids(store: Store) -> list[str]:
+    """Two hosts, ``[touched, untouched]`` by ``bump``."""
     with store.uow(write=True) as uow:
-        revision = uow.bump_revision()
+        made = [Host(ids.new_id("host"), name, "r") for name in ("feed-1", "feed-2")]
+        for h in made:
+            uow.hosts.add(h)
+        uow.commit()
+    return [h.id for h in made]
+
+
+def bump(store: Store, host_id: str, *, commit: bool = True) -> int:
+    with store.uow(write=True) as uow:
+        revision = uow.touch(host_ids=[host_id])
         if commit:
             uow.commit()
         return revision
 
 
-def test_the_feed_names_committed_revisions_only(store: Store) -> None:
-    heard = Heard(store)
+def test_the_feed_names_committed_revisions_only(store: Store, host_ids: list[str]) -> None:
+    heard = Heard(store, host_ids[0])
     try:
-        start = bump(store)
+        start = bump(store, host_ids[0])
         wait_until(lambda: start in heard.revisions)
-        rolled_back = bump(store, commit=False)
-        committed = bump(store)
+        rolled_back = bump(store, host_ids[0], commit=False)
+        committed = bump(store, host_ids[0])
         assert committed == rolled_back  # the rolled back bump never happened
         wait_until(lambda: committed in heard.revisions)
-        assert [r for r in heard.revisions if r > start] == [committed]
+        assert [r for r in heard.revisions if r is not None and r > start] == [committed]
+        with store.uow() as uow:
+            assert [h.revision for h in uow.hosts.find(id=host_ids, order_by="name")] == [committed, 0]
     finally:
         heard.unsubscribe()
 
 
-def test_the_feed_hears_another_store_on_the_same_database(db_url: str, store: Store) -> None:
+def test_the_feed_names_only_the_hosts_touched(store: Store, host_ids: list[str]) -> None:
+    touched, other = Heard(store, host_ids[0]), Heard(store, host_ids[1], first=False)
+    try:
+        first, second = bump(store, host_ids[0]), bump(store, host_ids[0])
+        wait_until(lambda: second in touched.revisions)
+        assert first in touched.revisions
+        assert [r for r in other.revisions if r is not None] == []  # only "look again", never a revision
+    finally:
+        touched.unsubscribe()
+        other.unsubscribe()
+
+
+def test_the_feed_hears_another_store_on_the_same_database(db_url: str, store: Store, host_ids: list[str]) -> None:
     """Another process in effect: a second Store has its own engine, pool and feed."""
     other = Store(db_url)
     try:
-        heard = Heard(store)
-        revision = bump(other)
+        heard = Heard(store, host_ids[0])
+        revision = bump(other, host_ids[0])
         wait_until(lambda: revision in heard.revisions, timeout=5)
         heard.unsubscribe()
     finally:
         other.dispose()
 
 
-def test_an_unsubscribed_callback_hears_nothing_more(store: Store) -> None:
-    heard = Heard(store)
-    first = bump(store)
+def test_an_unsubscribed_callback_hears_nothing_more(store: Store, host_ids: list[str]) -> None:
+    heard = Heard(store, host_ids[0])
+    first = bump(store, host_ids[0])
     wait_until(lambda: first in heard.revisions)
     heard.unsubscribe()
-    bump(store)
-    late = Heard(store)  # a second subscriber proves the next change was published
-    second = bump(store)
+    bump(store, host_ids[0])
+    late = Heard(store, host_ids[0], first=False)  # a second subscriber proves the next change was published
+    second = bump(store, host_ids[0])
     wait_until(lambda: second in late.revisions)
     late.unsubscribe()
     assert second not in heard.revisions
@@ -192,7 +221,10 @@ def test_an_unsubscribed_callback_hears_nothing_more(store: Store) -> None:
 def test_the_postgresql_listener_reconnects_and_catches_up(pg_database: str, pg_cluster: pg.PgCluster) -> None:
     store = Store(pg_database)
     try:
-        heard = Heard(store)
+        with store.uow(write=True) as uow:
+            uow.hosts.add(host := Host(ids.new_id("host"), "feed-pg", "r"))
+            uow.commit()
+        heard = Heard(store, host.id)
         listener = store.changes.source
         assert isinstance(listener, PgListener)
         wait_until(listener.connected.is_set)
@@ -203,10 +235,12 @@ def test_the_postgresql_listener_reconnects_and_catches_up(pg_database: str, pg_
                 (make_url(pg_database).database,),
             ).fetchone()
         assert killed is not None and killed[0] == 1
-        missed = bump(store)  # committed while the listener is down or reconnecting
-        wait_until(lambda: missed in heard.revisions, timeout=10)  # it publishes the current revision on reconnect
+        looks = heard.revisions.count(None)
+        bump(store, host.id)  # committed while the listener is down or reconnecting
+        # on reconnect it tells everyone to look again: the long poll then reads its revision
+        wait_until(lambda: heard.revisions.count(None) > looks, timeout=10)
         wait_until(listener.connected.is_set)
-        after = bump(store)
+        after = bump(store, host.id)
         wait_until(lambda: after in heard.revisions, timeout=5)
         heard.unsubscribe()
     finally:

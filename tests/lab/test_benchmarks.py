@@ -68,3 +68,20 @@ def test_crosshost_tiny(tmp_path: Path) -> None:
     assert (tmp_path / "crosshost_cdf.png").stat().st_size > 0
     report = (tmp_path / "BENCHMARKS.md").read_text()
     assert "#8 Claim across hosts" in report and "#8 repair of a lost claim message" in report
+
+
+def test_fleet_tiny(tmp_path: Path) -> None:
+    """The change feed at fleet scale: who a claim wakes is asserted (it is not a timing)."""
+    r = run_tiny(tmp_path, "fleet")
+    p = r["params"]
+    assert (p["small"], p["large"], p["claims"]) == (20, 100, 4)
+    small, large = r["fleets"]
+    assert (small["hosts"], large["hosts"]) == (20, 100)
+    for f in (small, large):
+        assert f["woken"] == [p["hot_hosts"]] * p["claims"], "a claim wakes exactly its VPC's hosts"
+        assert f["woken_outside"] == [0] * p["claims"]
+        assert len(f["net_ms"]) == p["claims"] and all(math.isfinite(x) for x in f["gross_ms"] + f["idle_ms"])
+        assert_finite_dist(f["net"], p["claims"])
+    assert r["woken_target"]["met"] is True
+    assert set(r["ratio"]) == {"estimate", "low", "high"} and isinstance(r["cpu_target"]["met"], bool)
+    assert "#9 Change feed at fleet scale" in (tmp_path / "BENCHMARKS.md").read_text()

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from havip.domain.errors import Conflict
-from havip.domain.model import Account, EventKind, HaVipEvent, IpAllocation, NetworkInterface, QuotaOverride
+from havip.domain.model import Account, EventKind, HaVipEvent, Host, IpAllocation, NetworkInterface, QuotaOverride
 from havip.service.fakes import TABLES, UNIQUE, FakeStore
 
 pytestmark = pytest.mark.unit
@@ -150,7 +150,7 @@ def test_uncommitted_changes_are_discarded(store: FakeStore, end: str) -> None:
         removed = uow.accounts.get("acc-b")
         assert removed is not None
         uow.accounts.remove(removed)
-        uow.bump_revision()
+        uow.touch(all_hosts=True)
         if end == "rollback":
             uow.rollback()
             assert uow.accounts.count() == 4
@@ -197,14 +197,40 @@ def test_revision() -> None:
     store = FakeStore()
     with store.uow(write=True) as uow:
         assert uow.revision() == 0
-        assert uow.bump_revision() == 1
-        assert uow.bump_revision() == 2
-        assert uow.revision() == 2
+        assert uow.touch(all_hosts=True) == 1
+        assert uow.touch(vpc_ids=["vpc-x"]) == 1  # one new revision per unit of work
+        assert uow.revision() == 1
         uow.flush()
         uow.commit()
-    assert store.revision == 2
+    assert store.revision == 1
     with store.uow() as uow:
-        assert uow.revision() == 2
+        assert uow.revision() == 1
+
+
+def test_touch_sets_the_revision_of_the_hosts_named_and_of_the_vpcs_hosts() -> None:
+    store = FakeStore()
+    with store.uow(write=True) as uow:
+        for name in ("h1", "h2", "h3", "h4"):
+            uow.hosts.add(Host(f"host-{name}", name, "r"))
+        for n, (host, vpc) in enumerate([("h1", "vpc-a"), ("h2", "vpc-a"), ("h3", "vpc-b")]):
+            uow.interfaces.add(
+                NetworkInterface(
+                    f"eni-{n}",
+                    "acc",
+                    "r",
+                    vpc,
+                    "vsw",
+                    f"10.0.0.{n + 1}",
+                    f"00:16:3e:00:00:0{n}",
+                    host_id=f"host-{host}",
+                )
+            )
+        uow.commit()
+    with store.uow(write=True) as uow:
+        assert uow.touch(vpc_ids=["vpc-a"], host_ids=["host-h4", "host-gone"]) == 1
+        uow.commit()
+    with store.uow() as uow:
+        assert {h.name: h.revision for h in uow.hosts.find()} == {"h1": 1, "h2": 1, "h3": 0, "h4": 1}
 
 
 def test_remove_then_get_is_none_and_count_drops(store: FakeStore) -> None:
@@ -221,7 +247,7 @@ def test_remove_then_get_is_none_and_count_drops(store: FakeStore) -> None:
     [
         pytest.param(lambda uow: uow.accounts.add(Account("acc-x", "x", T0)), id="add"),
         pytest.param(lambda uow: uow.accounts.remove(uow.accounts.get("acc-a")), id="remove"),
-        pytest.param(lambda uow: uow.bump_revision(), id="bump-revision"),
+        pytest.param(lambda uow: uow.touch(all_hosts=True), id="touch"),
         pytest.param(lambda uow: uow.commit(), id="commit"),
     ],
 )
@@ -261,7 +287,7 @@ def test_write_units_of_work_are_serialised() -> None:
                 ip = f"10.0.{len(used) // 250}.{len(used) % 250}"
                 assert ip not in used
                 uow.allocations.add(IpAllocation(f"ipa-{n}-{i}", "vsw-1", ip, "havip", f"h-{n}-{i}"))
-                uow.bump_revision()
+                uow.touch(all_hosts=True)
                 uow.commit()
 
     threads = [threading.Thread(target=worker, args=(n,)) for n in range(threads_n)]

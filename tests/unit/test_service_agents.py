@@ -262,9 +262,10 @@ def test_operator_may_read_any_hosts_desired_state(pair: Pair) -> None:
 
 
 def test_revision_moves_with_changes_that_agents_need(pair: Pair) -> None:
-    before = agents.current_revision(pair.agent1, "h1")
+    host_id, before = agents.current_revision(pair.agent1, "h1")
     havips.update_havip(pair.cloud.tenant, pair.havip_id, name="web")
-    assert agents.current_revision(pair.agent1, "h1") == before + 1
+    assert agents.current_revision(pair.agent1, "h1") == (host_id, before + 1)
+    assert agents.desired_state(pair.agent1, "h1").revision == before + 1
 
 
 def test_concurrent_claims_leave_exactly_one_holder(pair: Pair) -> None:

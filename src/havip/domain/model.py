@@ -117,7 +117,9 @@ class Host:
     """A hypervisor (a network namespace in tests and in the lab) running one agent.
 
     ``agent_*`` and ``applied_revision`` are what its agent said on its last long poll
-    (a heartbeat, never a change of the desired state: it bumps no revision). A host with
+    (a heartbeat, never a change of the desired state: it bumps no revision). ``revision``
+    is its desired state's: every write that changes it sets it to a new global revision, so
+    it only grows and the agent watches its own host's. A host with
     an ``underlay`` address reaches the other such hosts of its VPCs over a tunnel; a host
     without one keeps every address of its VPCs it does not hold itself in the sink."""
 
@@ -130,6 +132,7 @@ class Host:
     agent_version: str | None = None
     applied_revision: int | None = None
     underlay: str | None = None  # its IPv4 address on the underlay network (tunnel, claim messages); None: one host
+    revision: int = 0  # of its desired state: the global revision of the last write that changed it
 
 
 class AgentState(enum.StrEnum):

@@ -1,9 +1,10 @@
 """What a host's agent needs and what it reports: desired state and claims.
 
 Only an agent credential reaches these use cases, and only for its own host. The
-desired state is derived from the store (never stored twice) and carries the store's
-revision so the agent can watch for changes. Claims re-check ``may_claim``: the
-control plane is the authority on who holds a HaVip, the agent only acts first.
+desired state is derived from the store (never stored twice) and carries its host's
+revision (set by every write that changes it) so the agent can watch for changes.
+Claims re-check ``may_claim``: the control plane is the authority on who holds a
+HaVip, the agent only acts first.
 """
 
 from __future__ import annotations
@@ -102,9 +103,8 @@ def desired_state(ctx: Ctx, host_ref: str, heartbeat: Heartbeat | None = None) -
         vpc_rows = uow.vpcs.find(id=vpc_ids) if vpc_ids else []
         subnets: list[Subnet] = uow.subnets.find(vpc_id=vpc_ids, order_by="id") if vpc_ids else []
         havips: list[HaVip] = uow.havips.find(vpc_id=vpc_ids, order_by="id") if vpc_ids else []
-        all_hosts = uow.hosts.find()
+        remote, all_hosts = _remote_interfaces(uow, host, vpc_ids, havips)
         hosts = {h.id: h.name for h in all_hosts}
-        remote = _remote_interfaces(uow, host, all_hosts, vpc_ids)
         havip_ids = [h.id for h in havips]
         members_of = group_by(_find_in(uow.members, "havip_id", havip_ids), lambda m: m.havip_id)
         havip_eips = _find_in(uow.eips, "havip_id", havip_ids, "created_at")
@@ -135,7 +135,7 @@ def desired_state(ctx: Ctx, host_ref: str, heartbeat: Heartbeat | None = None) -
         by_id = {h.id: h for h in all_hosts}
         peers = sorted({str(e.host_id) for e in remote}, key=lambda i: by_id[i].name)
         state = DesiredState(
-            revision=uow.revision(),
+            revision=host.revision,
             host=host.name,
             vpcs={v.id: v.cidr for v in vpc_rows},
             subnets=[DesiredSubnet(s.id, s.vpc_id, s.cidr, rules.gateway_address(s.cidr)) for s in subnets],
@@ -176,17 +176,18 @@ def desired_state(ctx: Ctx, host_ref: str, heartbeat: Heartbeat | None = None) -
 
 
 def _remote_interfaces(
-    uow: UnitOfWork, host: Host, all_hosts: list[Host], vpc_ids: list[str]
-) -> list[NetworkInterface]:
-    """The interfaces of ``vpc_ids`` placed on other hosts with an underlay, in id order (one
-    query); none when ``host`` has no underlay itself."""
-    if host.underlay is None or not vpc_ids:
-        return []
-    others = [h.id for h in all_hosts if h.underlay is not None and h.id != host.id]
-    if not others:
-        return []
-    found = _find_in(uow.interfaces, "host_id", others, vpc_id=vpc_ids)
-    return sorted(found, key=_id)
+    uow: UnitOfWork, host: Host, vpc_ids: list[str], havips: list[HaVip]
+) -> tuple[list[NetworkInterface], list[Host]]:
+    """The interfaces of ``vpc_ids`` placed on other hosts with an underlay, in id order (none
+    when ``host`` has no underlay itself), and the hosts the desired state names: ``host``,
+    those interfaces' hosts and the HaVips' holders' hosts. Never the whole fleet: with
+    1,000 hosts, reading them all was most of a desired state's cost (two queries)."""
+    found = uow.interfaces.find(vpc_id=vpc_ids) if host.underlay is not None and vpc_ids else []
+    placed = [e for e in found if e.host_id is not None and e.host_id != host.id]
+    wanted = {host.id} | {str(e.host_id) for e in placed} | {str(h.holder_host_id) for h in havips if h.holder_host_id}
+    named = _find_in(uow.hosts, "id", wanted)
+    tunnelled = {h.id for h in named if h.underlay is not None}
+    return sorted((e for e in placed if e.host_id in tunnelled), key=_id), named
 
 
 class _Claimants:
@@ -301,10 +302,11 @@ def _record_heartbeat(ctx: Ctx, host: Host, beat: Heartbeat) -> None:
         uow.commit()
 
 
-def current_revision(ctx: Ctx, host_ref: str) -> int:
+def current_revision(ctx: Ctx, host_ref: str) -> tuple[str, int]:
+    """(the host's id, its revision): what a long poll compares, in one indexed read."""
     with ctx.uow() as uow:
-        _own_host(ctx, uow, host_ref)
-        return uow.revision()
+        host = _own_host(ctx, uow, host_ref)
+        return host.id, host.revision
 
 
 @dataclass(frozen=True)
@@ -329,7 +331,7 @@ def report(ctx: Ctx, host_ref: str, rep: ClaimReport) -> Outcome:
 
 def report_many(ctx: Ctx, host_ref: str, reps: Sequence[ClaimReport]) -> list[Outcome | HavipError]:
     """Several reports, applied in order in one transaction (one write lock, at most one
-    revision bump): a mass failover reports a claim per VIP, and a transaction each kept
+    revision, set on the hosts of the VPCs whose holders changed): a mass failover reports a claim per VIP, and a transaction each kept
     the control plane a minute behind 1,000 of them. Each report stands alone: one the
     rules refuse (its HaVip deleted meanwhile, ...) gets its error in its place and writes
     nothing; the others count. A batch from anyone but the host's agent is refused whole."""
@@ -338,16 +340,20 @@ def report_many(ctx: Ctx, host_ref: str, reps: Sequence[ClaimReport]) -> list[Ou
     with ctx.uow(write=True) as uow:
         host = _own_host(ctx, uow, host_ref)
         now = ctx.now()
+        changed: set[str] = set()  # the VPCs of the HaVips whose holder or epoch moved
         for rep in reps:
             try:
                 havip, eni, kind = _checked(uow, host, rep)
+                epoch = havip.epoch
                 # judged before anything is written: a report it refuses (from the future)
                 # leaves the transaction as it was
                 results.append(_apply(uow, host, havip, eni, kind, rep, now))
+                if results[-1] is Outcome.HOLDER_CHANGED or havip.epoch != epoch:
+                    changed.add(havip.vpc_id)
             except HavipError as e:
                 results.append(e)
-        if Outcome.HOLDER_CHANGED in results:
-            uow.bump_revision()
+        if changed:
+            uow.touch(vpc_ids=changed)
         uow.commit()
     return results
 

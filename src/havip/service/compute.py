@@ -49,7 +49,7 @@ def update_host(ctx: Ctx, ref: str, *, description: str | None = None, underlay:
     """Change a host's description or underlay address (``underlay=""`` removes it).
 
     A new underlay address changes the desired state of the host and of every host that
-    shares a VPC with it (their tunnel towards it), so it bumps the revision."""
+    shares a VPC with it (their tunnel towards it), so it touches them all."""
     require_operator(ctx)
     if description is not None:
         rules.check_description(description)
@@ -62,9 +62,16 @@ def update_host(ctx: Ctx, ref: str, *, description: str | None = None, underlay:
             if address is not None:
                 _check_underlay_free(uow, address, host.id)
             host.underlay = address
-            uow.bump_revision()
+            touch_host_and_peers(uow, host)
         uow.commit()
         return host
+
+
+def touch_host_and_peers(uow: UnitOfWork, host: Host) -> None:
+    """A change of ``host`` itself (its underlay, its name) changes its own desired state and
+    that of every host sharing a VPC with it (their peers and remote interfaces)."""
+    vpcs = {e.vpc_id for e in uow.interfaces.find(host_id=host.id)}
+    uow.touch(vpc_ids=vpcs, host_ids=[host.id])
 
 
 def _check_underlay_free(uow: UnitOfWork, address: str, host_id: str | None) -> None:
@@ -85,25 +92,25 @@ class AgentHealth:
     version: str | None
     applied_revision: int | None
     in_sync: bool
-    """The agent is up and has applied the newest revision of the desired state."""
+    """The agent is up and has applied its host's newest revision of the desired state."""
 
 
-def agent_health(ctx: Ctx, host: Host, revision: int) -> AgentHealth:
+def agent_health(ctx: Ctx, host: Host) -> AgentHealth:
     state = agent_state(host.agent_seen_at, ctx.now(), ctx.settings.agent_lease)
     return AgentHealth(
         state=state,
         last_seen_at=host.agent_seen_at,
         version=host.agent_version,
         applied_revision=host.applied_revision,
-        in_sync=state is AgentState.UP and host.applied_revision == revision,
+        in_sync=state is AgentState.UP and host.applied_revision == host.revision,
     )
 
 
 def list_hosts(ctx: Ctx, page: Page) -> tuple[list[tuple[Host, AgentHealth]], int]:
     scope_filters(ctx)  # tenants may see host names to place interfaces
     with ctx.uow() as uow:
-        hosts, revision = uow.hosts.find(limit=page.limit, offset=page.offset), uow.revision()
-        return [(h, agent_health(ctx, h, revision)) for h in hosts], uow.hosts.count()
+        hosts = uow.hosts.find(limit=page.limit, offset=page.offset)
+        return [(h, agent_health(ctx, h)) for h in hosts], uow.hosts.count()
 
 
 def resolve_host(uow: UnitOfWork, ref: str) -> Host:
@@ -120,7 +127,7 @@ def get_host(ctx: Ctx, ref: str) -> tuple[Host, AgentHealth]:
     scope_filters(ctx)
     with ctx.uow() as uow:
         host = resolve_host(uow, ref)
-        return host, agent_health(ctx, host, uow.revision())
+        return host, agent_health(ctx, host)
 
 
 def delete_host(ctx: Ctx, ref: str) -> None:
@@ -132,8 +139,10 @@ def delete_host(ctx: Ctx, ref: str) -> None:
         )
         for key in uow.api_keys.find(host_id=host.id):
             uow.api_keys.remove(key)
+        # it has no interfaces, so no peers; a HaVip may still name it as its holder's host
+        holding = {h.vpc_id for h in uow.havips.find(holder_host_id=host.id)}
         uow.hosts.remove(host)
-        uow.bump_revision()
+        uow.touch(vpc_ids=holding)
         uow.commit()
 
 
@@ -278,7 +287,7 @@ def create_interface(
             description=description,
         )
         remember(uow, subnet.account_id, "create_interface", token, eni.id)
-        uow.bump_revision()
+        uow.touch(vpc_ids=[eni.vpc_id])
         uow.commit()
         return eni
 
@@ -321,6 +330,7 @@ def update_interface(
             eni.name = rules.check_name(name)
         if description is not None:
             eni.description = rules.check_description(description)
+        was_on = eni.host_id
         _place(uow, eni, placement)
         if secondary_ips is not None:
             subnet = get_owned(ctx, uow.subnets, "Subnet", eni.subnet_id)
@@ -336,7 +346,7 @@ def update_interface(
                 )
                 for ip in wanted
             ]
-        uow.bump_revision()
+        uow.touch(vpc_ids=[eni.vpc_id], host_ids=[was_on] if was_on else [])  # the host it left, too
         uow.commit()
         return eni
 
@@ -373,7 +383,7 @@ def delete_interface(ctx: Ctx, eni_id: str) -> None:
             )
         check_interface_free(uow, eni)
         _drop_interface(ctx, uow, eni)
-        uow.bump_revision()
+        uow.touch(vpc_ids=[eni.vpc_id], host_ids=[eni.host_id] if eni.host_id else [])
         uow.commit()
 
 
@@ -424,7 +434,7 @@ def create_instance(
             description="",
         )
         remember(uow, subnet.account_id, "create_instance", token, inst.id)
-        uow.bump_revision()
+        uow.touch(vpc_ids=[inst.vpc_id])
         uow.commit()
         return inst, eni
 
@@ -479,5 +489,5 @@ def delete_instance(ctx: Ctx, instance_id: str) -> None:
             check_interface_free(uow, eni)
             _drop_interface(ctx, uow, eni)
         uow.instances.remove(inst)
-        uow.bump_revision()
+        uow.touch(vpc_ids=[inst.vpc_id], host_ids=[str(e.host_id) for e in enis if e.host_id])
         uow.commit()

@@ -16,6 +16,7 @@ from havip.domain.quotas import Quota
 from havip.service.accounts import limit_of
 from havip.service.common import check_client_token, release_addresses, remember, replay, used_addresses
 from havip.service.context import Ctx, Page, acting_account, check_region, get_owned, require_operator, scope_filters
+from havip.service.ports import UnitOfWork
 
 
 def create_pool(
@@ -116,12 +117,14 @@ def associate(ctx: Ctx, eip_id: str, *, havip_id: str | None = None, network_int
                 limit=limit_of(uow, havip.account_id, Quota.EIPS_PER_HAVIP),
             )
             eip.havip_id = havip.id
+            vpc_id = havip.vpc_id
         else:
             assert network_interface_id is not None
             eni = get_owned(ctx, uow.interfaces, "NetworkInterface", network_interface_id)
             eip_rules.check_interface_target(eip, eni, eips_of_interface=uow.eips.count(network_interface_id=eni.id))
             eip.network_interface_id = eni.id
-        uow.bump_revision()
+            vpc_id = eni.vpc_id
+        uow.touch(vpc_ids=[vpc_id])
         uow.commit()
         return eip
 
@@ -131,10 +134,17 @@ def unassociate(ctx: Ctx, eip_id: str) -> Eip:
     with ctx.uow(write=True) as uow:
         eip = get_owned(ctx, uow.eips, "Eip", eip_id)
         eip_rules.check_unassociable(eip)
+        uow.touch(vpc_ids=_vpcs_of(uow, eip))
         eip.havip_id = eip.network_interface_id = None
-        uow.bump_revision()
         uow.commit()
         return eip
+
+
+def _vpcs_of(uow: UnitOfWork, eip: Eip) -> list[str]:
+    """The VPC of what ``eip`` is associated with (whose hosts translate it)."""
+    havip = uow.havips.get(eip.havip_id) if eip.havip_id else None
+    eni = uow.interfaces.get(eip.network_interface_id) if eip.network_interface_id else None
+    return [t.vpc_id for t in (havip, eni) if t is not None]
 
 
 def release(ctx: Ctx, eip_id: str) -> None:

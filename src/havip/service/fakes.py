@@ -199,6 +199,7 @@ class FakeUnitOfWork:
         self.write = write
         self._tables: dict[str, _Rows] = {}
         self._revision = 0
+        self._bumped = False
         self._entered = False
         self._holds_lock = False
 
@@ -234,6 +235,7 @@ class FakeUnitOfWork:
                 f"the request conflicts with a concurrent change ({clash}); retry it", code="Conflict.Concurrent"
             )
         self._store._state = _State(copy.deepcopy(self._tables), self._revision)
+        self._bumped = False
 
     def rollback(self) -> None:
         self._check_entered()
@@ -242,9 +244,21 @@ class FakeUnitOfWork:
     def flush(self) -> None:
         self._check_entered()
 
-    def bump_revision(self) -> int:
-        self._check_writable("bump the revision")
-        self._revision += 1
+    def touch(self, *, vpc_ids: Iterable[str] = (), host_ids: Iterable[str] = (), all_hosts: bool = False) -> int:
+        self._check_writable("touch hosts")
+        if not self._bumped:
+            self._revision += 1
+            self._bumped = True
+        hosts: dict[str, m.Host] = self._tables["hosts"]
+        if all_hosts:
+            wanted = set(hosts)
+        else:
+            vpcs = set(vpc_ids)
+            wanted = set(host_ids) | {
+                str(e.host_id) for e in self._tables["interfaces"].values() if e.vpc_id in vpcs and e.host_id
+            }
+        for host_id in wanted & set(hosts):
+            hosts[host_id].revision = self._revision
         return self._revision
 
     def revision(self) -> int:
@@ -259,6 +273,7 @@ class FakeUnitOfWork:
             rows.clear()
             rows.update(fresh[name])
         self._revision = state.revision
+        self._bumped = False
 
     def _check_entered(self) -> None:
         if not self._entered:

@@ -141,7 +141,7 @@ def create_havip(
         havip.ip = take_address(uow, subnet, ip, "havip", havip.id, "HaVip address", ctx.address_rule)
         uow.havips.add(havip)
         remember(uow, acc, "create_havip", token, havip.id)
-        uow.bump_revision()
+        uow.touch(vpc_ids=[havip.vpc_id])
         uow.commit()
         return HaVipView(havip, [], [], [])
 
@@ -190,7 +190,7 @@ def update_havip(
         if binding_mode is not None:
             havip.binding_mode = BindingMode(binding_mode)
         havip.updated_at = ctx.now()
-        uow.bump_revision()
+        uow.touch(vpc_ids=[havip.vpc_id])
         uow.commit()
         return view(ctx, uow, havip)
 
@@ -210,7 +210,7 @@ def delete_havip(ctx: Ctx, havip_id: str) -> None:
         for event in uow.events.find(havip_id=havip.id, order_by="at"):
             uow.events.remove(event)
         uow.havips.remove(havip)
-        uow.bump_revision()
+        uow.touch(vpc_ids=[havip.vpc_id])
         uow.commit()
 
 
@@ -250,7 +250,7 @@ def associate(ctx: Ctx, havip_id: str, member_type: MemberType, member_id: str) 
         havip.status = status.status_for(len(existing) + 1)
         havip.updated_at = now
         _event(uow, havip, EventKind.ASSOCIATED, now, cause="api", detail={"member": member_id})
-        uow.bump_revision()
+        uow.touch(vpc_ids=[havip.vpc_id])
         uow.commit()
         return view(ctx, uow, havip)
 
@@ -280,7 +280,7 @@ def unassociate(ctx: Ctx, havip_id: str, member_id: str, *, force: bool = False)
             havip.member_type = None
         havip.updated_at = now
         _event(uow, havip, EventKind.UNASSOCIATED, now, cause="api", detail={"member": member_id, "force": str(force)})
-        uow.bump_revision()
+        uow.touch(vpc_ids=[havip.vpc_id])
         uow.commit()
         return view(ctx, uow, havip)
 

@@ -52,7 +52,7 @@ def create_vpc(
             RouteTable(ids.new_id("route_table"), acc, region, vpc.id, name=f"system ({vpc.id})", created_at=now)
         )
         remember(uow, acc, "create_vpc", token, vpc.id)
-        uow.bump_revision()
+        uow.touch(vpc_ids=[vpc.id])  # a VPC without subnets has no interfaces: it touches no host
         uow.commit()
         return vpc
 
@@ -104,7 +104,7 @@ def delete_vpc(ctx: Ctx, vpc_id: str) -> None:
         for table in uow.route_tables.find(vpc_id=vpc.id):
             uow.route_tables.remove(table)
         uow.vpcs.remove(vpc)
-        uow.bump_revision()
+        uow.touch(vpc_ids=[vpc.id])  # a VPC without subnets has no interfaces: it touches no host
         uow.commit()
 
 
@@ -143,7 +143,7 @@ def create_subnet(
         )
         uow.subnets.add(subnet)
         remember(uow, vpc.account_id, "create_subnet", token, subnet.id)
-        uow.bump_revision()
+        uow.touch(vpc_ids=[subnet.vpc_id])
         uow.commit()
         return subnet
 
@@ -189,7 +189,7 @@ def delete_subnet(ctx: Ctx, subnet_id: str) -> None:
             },
         )
         uow.subnets.remove(subnet)
-        uow.bump_revision()
+        uow.touch(vpc_ids=[subnet.vpc_id])
         uow.commit()
 
 

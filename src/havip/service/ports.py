@@ -7,7 +7,7 @@ for unit tests of the layers above).
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from types import TracebackType
 from typing import Any, Protocol, Self, TypeVar
 
@@ -113,11 +113,19 @@ class UnitOfWork(Protocol):
 
     def flush(self) -> None: ...
 
-    def bump_revision(self) -> int:
-        """Advance the desired-state revision (agents watch it); call in write transactions."""
+    def touch(self, *, vpc_ids: Iterable[str] = (), host_ids: Iterable[str] = (), all_hosts: bool = False) -> int:
+        """Say whose desired state this write changes; call in write transactions, after the change.
+
+        The first call of a unit of work advances the global revision; every call sets it as
+        the revision of the hosts named, of the hosts with an interface in one of ``vpc_ids``
+        (as the unit of work sees them now: name the hosts a change removed from a VPC in
+        ``host_ids``), or of every host with ``all_hosts``. The feed names those hosts after
+        the commit. Returns the new revision."""
         ...
 
-    def revision(self) -> int: ...
+    def revision(self) -> int:
+        """The global revision: the newest value any host's revision was set to."""
+        ...
 
 
 class UnitOfWorkFactory(Protocol):
@@ -137,13 +145,16 @@ class SchemaProbe(Protocol):
 
 
 class RevisionFeed(Protocol):
-    """News of committed revisions, also those committed by another process or replica.
+    """News of the hosts whose revision moved, also by commits of another process or replica.
 
-    The store feeds it (PostgreSQL: LISTEN/NOTIFY; SQLite: in-process, plus polling
-    for other processes); the agents' long poll waits on it instead of polling.
+    The store feeds it (PostgreSQL: LISTEN/NOTIFY naming the hosts; SQLite: in-process, plus
+    polling for other processes); the agents' long poll waits on it for its own host only, so
+    a write wakes the polls of the hosts it touched and no other.
     """
 
-    def subscribe(self, callback: Callable[[int], None]) -> Callable[[], None]:
-        """Call ``callback(revision)`` from any thread when a newer revision may be committed
-        (at least once per change, possibly more); returns the function that unsubscribes."""
+    def subscribe(self, host_id: str, callback: Callable[[int | None], None]) -> Callable[[], None]:
+        """Call ``callback(revision)`` from any thread when host ``host_id``'s revision may have
+        moved to ``revision`` (at least once per change, possibly more), ``callback(None)`` when
+        any host's may have (news that names nobody, e.g. after a lost connection); returns the
+        function that unsubscribes."""
         ...

@@ -84,7 +84,7 @@ def create_entry(
         )
         uow.route_entries.add(entry)
         remember(uow, table.account_id, "create_route_entry", token, entry.id)
-        uow.bump_revision()
+        uow.touch(vpc_ids=[entry.vpc_id])
         uow.commit()
         return entry
 
@@ -111,5 +111,5 @@ def delete_entry(ctx: Ctx, entry_id: str, route_table_id: str | None = None) -> 
         if route_table_id is not None and entry.route_table_id != route_table_id:
             raise NotFound("RouteEntry", entry_id)
         uow.route_entries.remove(entry)
-        uow.bump_revision()
+        uow.touch(vpc_ids=[entry.vpc_id])
         uow.commit()

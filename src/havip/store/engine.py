@@ -11,8 +11,8 @@ writes run at READ COMMITTED, so every statement after the lock sees what the wr
 before committed (a REPEATABLE READ snapshot would be taken before the lock is
 granted); reads run at REPEATABLE READ, one consistent snapshot per unit of work. A
 writer waits at most ``LOCK_TIMEOUT`` for the lock and is then ``Unavailable``, as
-SQLite's busy timeout makes it. The revision bump sends ``NOTIFY`` in its transaction
-(``changes``); migrations take a session advisory lock of their own, so replicas that
+SQLite's busy timeout makes it. ``touch`` sends ``NOTIFY`` naming the hosts it touched in
+its transaction (``changes``); migrations take a session advisory lock of their own, so replicas that
 start together migrate one after the other.
 """
 
@@ -20,21 +20,22 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Self
 
-from sqlalchemy import Engine, create_engine, event, func, select, text, update
+from sqlalchemy import Engine, create_engine, event, func, or_, select, update
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm.attributes import set_committed_value
 
 from havip import logs
 from havip.domain import model as m
 from havip.domain.errors import Conflict, Unavailable
 from havip.store import tables
-from havip.store.changes import CHANNEL, PgListener, RevisionHub, SqlitePoller, StoreChanges
+from havip.store.changes import CHANNEL, PgListener, RevisionHub, SqlitePoller, StoreChanges, payloads
 from havip.store.repository import SqlRepository
 from havip.store.storable import check_session
 
@@ -133,7 +134,7 @@ class Store:
                 self.changes = StoreChanges(hub, SqlitePoller(hub, self._read, poll_interval))
             elif self.dialect == "postgresql":
                 self._read, self._write = _pg_engines(parsed, lock_timeout)
-                self.changes = StoreChanges(hub, PgListener(hub, parsed, self._read))
+                self.changes = StoreChanges(hub, PgListener(hub, parsed))
             else:
                 raise ValueError(f"unsupported database {shown}; expected {EXPECTED_URLS}")
         except (ArgumentError, ImportError) as exc:
@@ -190,6 +191,7 @@ class SqlUnitOfWork:
         self._store = store
         self._write = write
         self._bumped: int | None = None
+        self._touched: set[str] = set()
 
     def __enter__(self) -> Self:
         s = self._store.session(self._write)
@@ -244,31 +246,49 @@ class SqlUnitOfWork:
             self.session.rollback()
             raise Unavailable(f"the database could not commit: {exc.orig}") from exc
         if self._bumped is not None and self._store.dialect == "sqlite":
-            self._store.changes.committed(self._bumped)  # PostgreSQL: NOTIFY reaches every replica
+            # PostgreSQL: NOTIFY reaches every replica
+            self._store.changes.committed(self._bumped, self._touched)
+        self._bumped, self._touched = None, set()
 
     def rollback(self) -> None:
         self.session.rollback()
-        self._bumped = None
+        self._bumped, self._touched = None, set()
 
     def flush(self) -> None:
         self.session.flush()
 
-    def bump_revision(self) -> int:
+    def touch(self, *, vpc_ids: Iterable[str] = (), host_ids: Iterable[str] = (), all_hosts: bool = False) -> int:
+        """Set a new global revision on the hosts this write changes (``UnitOfWork.touch``).
+
+        One statement finds and updates them (the hosts named, and those with an interface in
+        ``vpc_ids`` as this transaction sees them); on PostgreSQL the notifications naming
+        them are sent with the commit. Host rows already loaded get the new value too."""
+        if self._bumped is None:
+            self._bumped = self._advance()
+        value = self._bumped
+        self.session.flush()  # the interfaces this transaction moved count
+        h, i = tables.hosts, tables.network_interfaces
+        stmt = update(h).values(revision=value).returning(h.c.id)
+        if not all_hosts:
+            vpcs, named = sorted(set(vpc_ids)), sorted(set(host_ids))
+            if not vpcs and not named:
+                return value
+            in_vpcs = select(i.c.host_id).where(i.c.vpc_id.in_(vpcs), i.c.host_id.is_not(None))
+            stmt = stmt.where(or_(h.c.id.in_(named), h.c.id.in_(in_vpcs)))
+        touched = {str(r[0]) for r in self.session.execute(stmt)} - self._touched
+        for obj in self.session.identity_map.values():
+            if isinstance(obj, m.Host) and obj.id in touched:
+                set_committed_value(obj, "revision", value)
+        if touched and self._store.dialect == "postgresql":
+            for payload in payloads(value, touched):
+                self.session.execute(select(func.pg_notify(CHANNEL, payload)))
+        self._touched |= touched
+        return value
+
+    def _advance(self) -> int:
         t = tables.state_revision
-        if self._store.dialect == "postgresql":
-            # the notification is sent when (and only if) this transaction commits
-            value = self.session.execute(
-                text(
-                    "WITH bumped AS (UPDATE state_revision SET value = value + 1 WHERE id = 1 RETURNING value) "
-                    "SELECT value, pg_notify(:channel, value::text) FROM bumped"
-                ),
-                {"channel": CHANNEL},
-            ).scalar_one()
-            self._bumped = int(value)
-        else:
-            self.session.execute(update(t).where(t.c.id == 1).values(value=t.c.value + 1))
-            self._bumped = self.revision()
-        return self._bumped
+        stmt = update(t).where(t.c.id == 1).values(value=t.c.value + 1).returning(t.c.value)
+        return int(self.session.execute(stmt).scalar_one())
 
     def revision(self) -> int:
         t = tables.state_revision

@@ -97,6 +97,7 @@ hosts = Table(
     Column("agent_version", String(64), nullable=True),
     Column("applied_revision", BigInteger(), nullable=True),
     Column("underlay", String(15), nullable=True, unique=True),
+    Column("revision", BigInteger(), nullable=False, server_default="0"),
 )
 
 vpcs = Table(

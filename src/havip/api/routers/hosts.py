@@ -1,11 +1,12 @@
 """Routes of hosts and of their agents: desired state (a long poll) and claim reports.
 
 The long poll waits on the app's ``RevisionFeed`` (the store's LISTEN/NOTIFY on
-PostgreSQL, in-process news plus a poller on SQLite): it subscribes, then reads the
-revision once, then sleeps until the feed names another revision or the wait ends.
-A waiting agent holds no thread and costs no query; every ``RECHECK`` seconds it
-reads the revision again, in case the feed's source lost news (a dropped LISTEN
-connection). An app made without a feed falls back to reading the revision every
+PostgreSQL, in-process news plus a poller on SQLite) for its own host: it subscribes
+to the host, then reads the host's revision, then sleeps until the feed names the host
+(a write that changed its desired state) or the wait ends. A write elsewhere wakes it
+not at all. A waiting agent holds no thread and costs no query; every ``RECHECK``
+seconds it reads the revision again, in case the feed's source lost news (a dropped
+LISTEN connection). An app made without a feed falls back to reading the revision every
 ``POLL_INTERVAL`` seconds.
 """
 
@@ -34,8 +35,12 @@ from havip.service.ports import RevisionFeed
 
 router = APIRouter(prefix="/v1/hosts", tags=["hosts"], responses=ERROR_RESPONSES)
 
-RECHECK = 5.0
-"""Seconds after which a waiting long poll reads the revision again, whatever the feed said."""
+RECHECK = 30.0
+"""Seconds after which a waiting long poll reads the revision again, whatever the feed said.
+
+The last resort only: the feed itself tells every waiting poll to look again after it lost
+its source (a reconnected LISTEN). Each recheck is a read per waiting host, so it is what
+waiting costs: every 5 s was 200 reads/s with 1,000 hosts (benchmark 9)."""
 POLL_INTERVAL = 0.05
 """Seconds between two looks at the revision while a long poll waits without a feed."""
 
@@ -53,9 +58,7 @@ def create_host(ctx: CtxDep, body: c.HostCreate) -> c.HostCreated:
     host, key = svc.create_host(
         ctx, name=body.name, region=body.region, description=body.description, underlay=body.underlay
     )
-    return c.HostCreated(
-        host=views.host(host, svc.agent_health(ctx, host, revision=0)), agent_key=views.issued_key(key)
-    )
+    return c.HostCreated(host=views.host(host, svc.agent_health(ctx, host)), agent_key=views.issued_key(key))
 
 
 @router.get("/{host}", response_model=c.Host, summary="Show a host (by id or name)")
@@ -77,40 +80,49 @@ def delete_host(ctx: CtxDep, host: str) -> None:
 async def wait_for_change(
     ctx: Ctx, host: str, since_revision: int, wait: float, feed: RevisionFeed | None, waiting: Gauge
 ) -> None:
-    """Return once the revision differs from ``since_revision`` or ``wait`` seconds passed.
+    """Return once the host's revision differs from ``since_revision`` or ``wait`` seconds passed.
 
-    ``waiting`` counts the polls that are subscribed and have seen the old revision.
+    ``waiting`` counts the polls that are subscribed and have seen the old revision. Only
+    news naming this host wakes the poll (or news naming nobody); each wake reads the host's
+    revision again (one indexed row), so a wake for nothing costs no desired-state read.
     """
     deadline = time.monotonic() + wait
     if feed is None:
         await _poll_for_change(ctx, host, since_revision, deadline)
         return
+    host_id = ctx.principal.host_id  # an agent polls its own host (or is refused by the read below)
+    if host_id is None:  # an operator's poll, by name or id
+        host_id, revision = await run_in_threadpool(agents.current_revision, ctx, host)
+        if revision != since_revision:
+            return
+    assert host_id is not None
     loop = asyncio.get_running_loop()
-    changed = asyncio.Event()
+    woken = asyncio.Event()
 
-    def on_revision(revision: int) -> None:  # on the feed's thread
+    def on_revision(revision: int | None) -> None:  # on the feed's thread
         if revision != since_revision:
             with contextlib.suppress(RuntimeError):  # the loop is closing: nobody waits any more
-                loop.call_soon_threadsafe(changed.set)
+                loop.call_soon_threadsafe(woken.set)
 
-    unsubscribe = feed.subscribe(on_revision)  # before reading: a change in between still wakes us
+    unsubscribe = feed.subscribe(host_id, on_revision)  # before reading again: a change in between still wakes us
     try:
-        if await run_in_threadpool(agents.current_revision, ctx, host) != since_revision:
-            return
-        while (remaining := deadline - time.monotonic()) > 0:
-            with anyio.move_on_after(min(RECHECK, remaining)), waiting.track_inprogress():
-                await changed.wait()
+        while True:
+            if (await run_in_threadpool(agents.current_revision, ctx, host))[1] != since_revision:
                 return
-            if deadline - time.monotonic() > 0 and (
-                await run_in_threadpool(agents.current_revision, ctx, host) != since_revision
-            ):
-                return  # the feed missed it (RECHECK)
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return
+            with anyio.move_on_after(min(RECHECK, remaining)), waiting.track_inprogress():
+                await woken.wait()
+            if not woken.is_set() and deadline - time.monotonic() <= 0:
+                return  # the wait is over: the desired state read next carries the revision
+            woken.clear()  # woken or RECHECK: read the revision again
     finally:
         unsubscribe()
 
 
 async def _poll_for_change(ctx: Ctx, host: str, since_revision: int, deadline: float) -> None:
-    while await run_in_threadpool(agents.current_revision, ctx, host) == since_revision:
+    while (await run_in_threadpool(agents.current_revision, ctx, host))[1] == since_revision:
         remaining = deadline - time.monotonic()
         if remaining <= 0:
             return
