@@ -180,6 +180,8 @@ class Agents:
         for attempt in range(3):
             try:
                 answer = await http.get(url, headers=headers, **kw)
+                if answer.status_code == 304:  # a long poll that ended with nothing new
+                    return None
                 answer.raise_for_status()
                 return answer.json()
             except httpx.TransportError:
@@ -197,7 +199,7 @@ class Agents:
             self.armed[host] = time.monotonic()
             answer = await self._get(http, path, headers, params=params, timeout=WAIT_S + 30)
             self.answers += 1
-            revision = answer["revision"]
+            revision = self.revision[host] if answer is None else answer["revision"]
             if revision != self.revision[host]:
                 self.woken.setdefault(host, []).append(time.monotonic())
             self.revision[host] = revision

@@ -332,6 +332,8 @@ class _Follow:
         if self.failures:
             event(log, "control-plane-back", count=self.failures)
         self.failures = 0
+        if state is None and since is not None and ag.state is not None and ag.state.revision == since:
+            state = ag.state  # 304: unchanged since the long poll began, so the last state is the current one
         if state is not None:
             fetch = c.Fetched.of(fetch_tick, fetch_ns, state)
             settles = ag.ledger.settles_any(fetch)

@@ -302,6 +302,17 @@ def _record_heartbeat(ctx: Ctx, host: Host, beat: Heartbeat) -> None:
         uow.commit()
 
 
+def unchanged(ctx: Ctx, host_ref: str, since_revision: int, heartbeat: Heartbeat) -> bool:
+    """Is the host's desired state still at ``since_revision``? Then (a long poll that ends
+    with nothing new) only the heartbeat is recorded: no desired-state read."""
+    with ctx.uow() as uow:
+        host = _own_host(ctx, uow, host_ref)
+    if host.revision != since_revision:
+        return False
+    _record_heartbeat(ctx, host, heartbeat)
+    return True
+
+
 def current_revision(ctx: Ctx, host_ref: str) -> tuple[str, int]:
     """(the host's id, its revision): what a long poll compares, in one indexed read."""
     with ctx.uow() as uow:

@@ -18,7 +18,7 @@ import time
 from typing import Annotated
 
 import anyio
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Query, Request, Response
 from prometheus_client import Gauge
 from starlette.concurrency import run_in_threadpool
 
@@ -134,6 +134,7 @@ async def _poll_for_change(ctx: Ctx, host: str, since_revision: int, deadline: f
     response_model=c.DesiredState,
     tags=["agents"],
     summary="What the host's agent should configure (long poll with since_revision and wait)",
+    responses={304: {"description": "a long poll (since_revision and wait) ended with the revision unchanged"}},
 )
 async def desired_state(
     request: Request,
@@ -147,12 +148,14 @@ async def desired_state(
     applied_revision: Annotated[
         int | None, Query(ge=0, description="the revision the polling agent applied last (heartbeat)")
     ] = None,
-) -> c.DesiredState:
+) -> c.DesiredState | Response:
     # async so a waiting agent holds no worker thread; the store calls go to the threadpool
     beat = agents.Heartbeat(agent_version, applied_revision)  # refused before the wait when malformed
     if since_revision is not None and wait > 0:
         waiting = request.app.state.metrics.long_polls
         await wait_for_change(ctx, host, since_revision, wait, app_state(request).changes, waiting)
+        if await run_in_threadpool(agents.unchanged, ctx, host, since_revision, beat):
+            return Response(status_code=304)  # the wait ended with nothing new: the agent keeps its state
     state = await run_in_threadpool(agents.desired_state, ctx, host, beat)
     return views.one(c.DesiredState, state)
 
