@@ -13,6 +13,7 @@ holder that is neither claimant."""
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import signal
 import subprocess
@@ -23,12 +24,16 @@ from typing import Any
 
 import pytest
 
+from havip.agent import peers as p2p
 from havip.agent.arp import build_garp
 from havip.agent.dataplane.netns import Netns
+from havip.client import HavipClient
 
 from .labkit import Lab, build, wait_until
 
 pytestmark = pytest.mark.lab
+
+PEER_PORT = 4791  # the agents' default --peer-port
 
 
 @pytest.fixture(scope="module")
@@ -134,3 +139,77 @@ def test_two_claims_within_a_millisecond_end_with_one_holder_everywhere(lab: Lab
     final = lab.status()
     assert final["holder"] == "i1" and _where(final) == ["local", host1, host1]
     assert len(_split_brains(final)) == before + 1
+
+
+def _udp_socket() -> Any:
+    import socket
+
+    return socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+
+
+def _send_from(ns: str, target: str, data: bytes) -> None:
+    runner = Netns(ns)
+    try:
+        s = runner.run(_udp_socket)
+        try:
+            s.sendto(data, (target, PEER_PORT))
+        finally:
+            s.close()
+    finally:
+        runner.close()
+
+
+def _log_events(lab: Lab, proc: str, event: str) -> list[dict[str, Any]]:
+    path = lab.paths.root / f"{proc}.log"
+    out = []
+    for line in path.read_text().splitlines():
+        if event in line:
+            with contextlib.suppress(ValueError):
+                rec = json.loads(line)
+                if rec.get("event") == event:
+                    out.append(rec)
+    return out
+
+
+def test_forged_stale_and_misdirected_claim_messages_are_refused_and_an_unconfirmed_one_is_undone(lab: Lab) -> None:
+    """Datagrams crafted as a peer's agent would send them, to host 3's real agent."""
+    st = lab.status()
+    hosts = {h["name"]: h for h in st["hosts"]}
+    creds = json.loads(lab.paths.credentials.read_text())
+    api = HavipClient(creds["server"], creds["tenant_token"])
+    try:
+        holder = api.request("GET", f"/v1/havips/{st['havip_id']}")["holder"]
+        enis = api.request("GET", "/v1/network-interfaces")["items"]
+    finally:
+        api.close()
+    i2 = next(i for i in st["instances"] if i["name"] == "i2")
+    e2 = next(e["id"] for e in enis if e["instance_id"] == i2["instance_id"])
+    key = (lab.paths.root / "claim.key").read_bytes().strip()
+    epoch, here = int(holder["epoch"]), hosts["lab-host"]["underlay"]
+    assert epoch >= 1 and st["holder"] == "i1" and _where(st)[2] == here, "i1 (host 1) holds"
+
+    def batch(seq: int, e: int, sender: str = "lab-host2") -> p2p.ClaimBatch:
+        claim = p2p.PeerClaim(havip_id=st["havip_id"], interface_id=e2, epoch=e, seen_ns=time.time_ns())
+        return p2p.ClaimBatch(sender=sender, seq=seq, sent_ns=time.time_ns(), claims=(claim,))
+
+    host2_ns, host3 = hosts["lab-host2"]["namespace"], hosts["lab-host3"]["underlay"]
+    before = {e: len(_log_events(lab, "agent-host3", e)) for e in ("peer-message-dropped", "peer-claim-refused")}
+    _send_from(host2_ns, host3, p2p.encode(batch(9001, epoch + 5), b"not the fleet's key, 32 bytes..."))
+    _send_from(host2_ns, host3, p2p.encode(batch(9002, epoch), key))  # a tie with host 1's: the lower name holds
+    _send_from(hosts["lab-host"]["namespace"], host3, p2p.encode(batch(9003, epoch + 5), key))  # not from host 2
+
+    def seen() -> list[str]:
+        dropped = _log_events(lab, "agent-host3", "peer-message-dropped")[before["peer-message-dropped"] :]
+        refused = _log_events(lab, "agent-host3", "peer-claim-refused")[before["peer-claim-refused"] :]
+        return sorted([str(r["reason"]) for r in dropped] + [str(r["reason"]) for r in refused])
+
+    wait_until(lambda: len(seen()) >= 3, timeout=5)
+    assert seen() == ["bad-signature", "stale", "wrong-source"]
+    assert _where(lab.status())[2] == here, "host 3 still routes the VIP to host 1"
+
+    # a well-formed, newer claim is applied at once; the store never hears of it (no member
+    # announced), so host 3 returns to the control plane's holder when its hold expires
+    _send_from(host2_ns, host3, p2p.encode(batch(9004, epoch + 1), key))
+    wait_until(lambda: _where(lab.status())[2] == hosts["lab-host2"]["underlay"], timeout=5)
+    wait_until(lambda: _where(lab.status())[2] == here, timeout=15)
+    assert lab.status()["holder"] == "i1"
