@@ -497,6 +497,7 @@ def section(r: dict[str, Any], out: Path, rel: Path) -> fmt.Section:
             "clock); a claim is matched across hosts by its epoch. The repair times come from the kernel's route "
             "announcements in each host's namespace (`ip -tshort monitor route`), the client-seen failover "
             "from benchmark #2's probe and method. The change feed's fan-out is benchmark #9. OVN with several "
-            "chassis is not run as a peer (see #7 for OVN on one chassis)."
+            "chassis is not run as a peer: not attempted yet (research/ovn-lab.md has a recipe; #7 is OVN on one "
+            "chassis), so #8 has no OVN column."
         ],
     )

@@ -458,8 +458,8 @@ def section(r: dict[str, Any], out: Path, rel: Path) -> fmt.Section:
             "claim is the server process's utime + stime (10 ms ticks) from the report until the woken hosts have "
             "re-polled plus 0.3 s, minus an idle window of the same length right after; PostgreSQL's own CPU is not "
             "counted. The idle column is what waiting costs: each waiting poll reads its host's revision every 30 s "
-            "(RECHECK) and each poll that ends after 60 s with nothing new reads its whole desired state, so it "
-            "grows with the fleet. The simulated polls were armed together, so these come in bursts; a claim is sent "
+            "(RECHECK) and each poll that ends after 60 s with nothing new reads it once more and answers 304, "
+            "so it grows with the fleet. The simulated polls were armed together, so these come in bursts; a claim is sent "
             "only when no recheck or expiry is due within 3 s, so that its window measures the claim.",
             "Before the per-host feed every write moved one global revision and woke every waiting poll, each of "
             "which then read its whole desired state: a claim cost one full read per host (not emulated here).",

@@ -174,6 +174,14 @@ def _log_events(lab: Lab, proc: str, event: str) -> list[dict[str, Any]]:
 def test_forged_stale_and_misdirected_claim_messages_are_refused_and_an_unconfirmed_one_is_undone(lab: Lab) -> None:
     """Datagrams crafted as a peer's agent would send them, to host 3's real agent."""
     st = lab.status()
+    i1 = next(i for i in st["instances"] if i["name"] == "i1")
+    if st["holder"] != "i1":  # i1 (host 1) announces: it holds, at a newer epoch
+        _announce_together(
+            (i1["namespace"], _mac(i1["namespace"])), (i1["namespace"], _mac(i1["namespace"])), st["vip"]
+        )
+        h1 = st["hosts"][0]["underlay"]
+        wait_until(lambda: lab.status()["holder"] == "i1" and _where(lab.status()) == ["local", h1, h1], timeout=5)
+        st = lab.status()
     hosts = {h["name"]: h for h in st["hosts"]}
     creds = json.loads(lab.paths.credentials.read_text())
     api = HavipClient(creds["server"], creds["tenant_token"])
@@ -208,8 +216,16 @@ def test_forged_stale_and_misdirected_claim_messages_are_refused_and_an_unconfir
     assert _where(lab.status())[2] == here, "host 3 still routes the VIP to host 1"
 
     # a well-formed, newer claim is applied at once; the store never hears of it (no member
-    # announced), so host 3 returns to the control plane's holder when its hold expires
+    # announced): host 3 keeps it until a desired state fetched at least 5 s later (its hold,
+    # ledger.REMOTE_HOLD_NS) does not show it, then returns to the control plane's holder. Its
+    # long poll in flight ends at the write below; the next one is capped at the hold's end
     _send_from(host2_ns, host3, p2p.encode(batch(9004, epoch + 1), key))
     wait_until(lambda: _where(lab.status())[2] == hosts["lab-host2"]["underlay"], timeout=5)
-    wait_until(lambda: _where(lab.status())[2] == here, timeout=15)
+    time.sleep(5.5)
+    api = HavipClient(creds["server"], creds["tenant_token"])
+    try:  # any write in the VPC makes its hosts read their state again
+        api.request("PATCH", f"/v1/havips/{st['havip_id']}", json={"name": "renamed"})
+    finally:
+        api.close()
+    wait_until(lambda: _where(lab.status())[2] == here, timeout=5)
     assert lab.status()["holder"] == "i1"

@@ -6,6 +6,7 @@ its own view, routes the VIP into the tunnel towards h1 in one batch, and acknow
 
 from __future__ import annotations
 
+import time
 from dataclasses import replace
 
 import pytest
@@ -200,3 +201,25 @@ def test_a_probe_answer_never_takes_the_vip_back_from_a_peers_claim() -> None:
     assert h1.path.last_round.findings["havip-1"].finding is c.Finding.CLAIM_WINS
     assert h1.ledger.snapshot()[1] == {"havip-1": "eni-2"}
     assert not [e for e in h1.events if isinstance(e, c.Switched)]
+
+
+def test_a_peers_claim_the_store_never_confirms_is_read_again_once_its_hold_is_over() -> None:
+    from havip.agent.ledger import REMOTE_HOLD_NS
+
+    h3 = Host("h3", None, epoch=4)
+    assert h3.ledger.remote_hold_ends_ns() is None, "nothing held"
+    claim = p2p.PeerClaim(havip_id="havip-1", interface_id="eni-1", epoch=5, seen_ns=1)
+    h3.kernel.peers.deliver(
+        p2p.encode(p2p.ClaimBatch(sender="h1", seq=1, sent_ns=1, claims=(claim,)), KEY), UNDERLAY["h1"]
+    )
+    h3.path.step()
+    assert len(h3.kernel.switch.moves) == 1, "applied: routed into the tunnel"
+    ends = h3.ledger.remote_hold_ends_ns()
+    assert ends is not None and ends - REMOTE_HOLD_NS <= time.time_ns() < ends
+    # a desired state whose fetch started before the hold ended keeps it; one started after retires it
+    early = c.Fetched(h3.ledger.tick(), ends - 1, frozenset({"havip-1"}), {"havip-1": 4})
+    assert not h3.ledger.settles_any(early)
+    late = c.Fetched(h3.ledger.tick(), ends, frozenset({"havip-1"}), {"havip-1": 4})
+    assert h3.ledger.settles_any(late)
+    h3.ledger.settle(late, h3.view)
+    assert h3.ledger.remote_hold_ends_ns() is None

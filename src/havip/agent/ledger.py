@@ -89,6 +89,13 @@ class Ledger:
                 if x.epoch:
                     self._held[x.havip_id] = Holding(x.epoch, self._view.host)
 
+    def remote_hold_ends_ns(self) -> int | None:
+        """When the oldest peer's claim not yet settled may be retired by a desired state
+        whose fetch starts then (its hold, ``REMOTE_HOLD_NS``, is over); None: none held."""
+        with self._lock:
+            held = [c.at_ns for c in self._claims.claims.values() if c.host]
+        return min(held) + REMOTE_HOLD_NS + 1 if held else None  # retire() keeps what is not older
+
     def record_remote(self, claims: Sequence[tuple[str, str, int, int, str]]) -> None:
         """Peers' claims the claim path just routed into the tunnel: (HaVip id, interface
         id, when, epoch, host) each (call it under ``switch_lock``)."""

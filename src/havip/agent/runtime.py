@@ -313,6 +313,9 @@ class _Follow:
         ag, follow = self.agent, self.agent.settings.follow
         now = time.monotonic()
         wait = None if ag.state is None else max(0.0, min(follow.long_poll_wait, self.next_resync - now))
+        hold = ag.ledger.remote_hold_ends_ns()
+        if wait is not None and hold is not None:  # a peer's claim the store has not confirmed: read again
+            wait = min(wait, max(0.0, (hold - time.time_ns()) / 1e9 + 0.05))  # once its hold is over
         since = ag.state.revision if ag.state is not None else None
         fetch_tick, fetch_ns = ag.ledger.tick(), time.time_ns()
         try:
