@@ -136,6 +136,17 @@ def test_timeline_counts_a_non_holders_answer_after_the_switch() -> None:
     assert tl.last_old_answer_ns == 350 * MS + MS // 2
 
 
+def test_across_hosts_stale_counts_from_the_switch_on_the_host_the_requests_enter() -> None:
+    # the claimant's host switched at 300.4 ms; the client's host 2 ms later, by the claim message:
+    # a request sent in between still reached the crashed master (it keeps its address)
+    rows = [(301, 0, "i1"), (303, 0, "i2"), (305, 0, "i2"), (320, 0, "i1")]
+    strict = analyse("kill", "i1", "i2", 0, 300 * MS, 400, answers(*rows), 1 * MS)
+    assert strict.stale_answers_after_switch == 2
+    entered = analyse("kill", "i1", "i2", 0, 300 * MS, 400, answers(*rows), 1 * MS, stale_after_ns=302 * MS)
+    assert entered.stale_answers_after_switch == 1, "only the answer to the request sent at 320 ms"
+    assert entered.route_switched_ns == strict.route_switched_ns, "the timeline still shows the claimant's switch"
+
+
 def test_timeline_without_a_switch() -> None:
     tl = analyse("kill", "i1", "i2", 0, None, None, [], 10 * MS)
     assert tl.as_dict()["garp_seen_ms"] is None and tl.first_answer_ns is None and tl.lost_probes == 0

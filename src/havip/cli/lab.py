@@ -237,7 +237,8 @@ def failover(
     stale = result["stale_answers_after_switch"] + sum(
         p["stale_answers_after_switch"] for p in (result.get("paths") or {}).values()
     )
-    c.print(Text(f"answers from a non-holder after the switch: {stale}", style="green" if stale == 0 else "bold red"))
+    where = "after the switch on the host they entered" if hosts else "after the switch"
+    c.print(Text(f"answers from a non-holder {where}: {stale}", style="green" if stale == 0 else "bold red"))
     if result.get("healed"):
         rejoined = result["rejoined_as_backup"]
         message = (

@@ -139,13 +139,27 @@ class Failures:
             garp_ns = _ns(event.get("at")) if event else None
             latency_us = event.get("latency_us") if event else None
 
-            def timeline_of(answers_file: Path) -> Timeline:
-                answers = read_answers(answers_file, injected)
-                return analyse(mode, old.name, new.name, injected, garp_ns, latency_us, answers, interval_ns)
+            hosts_switched = self._host_switches(injected)
 
-            timeline = timeline_of(lab.paths.probe_log)
-            paths = {
-                p.name: _path_result(timeline_of(lab.paths.path_probe_log(p.name))) for p in lab.scenario.paths(lab)
+            def entered_at(k: int) -> int | None:
+                """When host ``k`` (where a probe's requests enter the VPC) switched, on the GARP's clock."""
+                row = next((h for h in hosts_switched if h["host"] == host_name(k)), None)
+                lat = row.get("latency_us") if row else None
+                return garp_ns + int(lat) * 1000 if garp_ns is not None and isinstance(lat, int) else None
+
+            def timeline_of(answers_file: Path, k: int) -> Timeline:
+                answers = read_answers(answers_file, injected)
+                return analyse(
+                    mode, old.name, new.name, injected, garp_ns, latency_us, answers, interval_ns, entered_at(k)
+                )
+
+            client_host = lab.client().host
+            timeline = timeline_of(lab.paths.probe_log, client_host)
+            paths = {  # the internet's requests enter at host 1 (the uplink), the gateway path's at the client's
+                p.name: _path_result(
+                    timeline_of(lab.paths.path_probe_log(p.name), 1 if p.name == "eip" else client_host)
+                )
+                for p in lab.scenario.paths(lab)
             }
             connection = self._connection_result(held, timeline) if held is not None else None
             repaired = True
@@ -180,7 +194,7 @@ class Failures:
                     "recorded_after_return_ms": cp_back_ms,
                     "event": event,
                     "paths": paths,
-                    "hosts_switched": self._host_switches(injected),
+                    "hosts_switched": hosts_switched,
                     "connection": connection,
                 }
             )

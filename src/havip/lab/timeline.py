@@ -56,14 +56,21 @@ def analyse(
     latency_us: int | None,
     answers: Sequence[Answer],
     interval_ns: int,
+    stale_after_ns: int | None = None,
 ) -> Timeline:
+    """``stale_after_ns``: when the host the probe's requests enter switched (several hosts:
+    the client's host follows the claimant's by its claim message); answers from a
+    non-holder to requests sent after it are stale. None: the claimant's switch."""
     after = sorted((a for a in answers if a.sent_ns >= injected_ns), key=lambda a: a.sent_ns)
     switched = None if garp_ns is None else garp_ns + (latency_us or 0) * 1000
+    switched_for_stale: int | None = switched
+    if stale_after_ns is not None and switched is not None:
+        switched_for_stale = max(switched, stale_after_ns)
     first_new = next((a for a in after if a.instance == new), None)
     olds = [a for a in after if a.instance == old]
     stale = 0
-    if switched is not None:
-        stale = sum(1 for a in after if a.instance != new and a.sent_ns > switched)
+    if switched_for_stale is not None:
+        stale = sum(1 for a in after if a.instance != new and a.sent_ns > switched_for_stale)
     lost = 0
     if first_new is not None and interval_ns > 0:
         window = [a for a in after if a.sent_ns < first_new.sent_ns]
