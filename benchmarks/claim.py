@@ -12,16 +12,13 @@ distribution. Target: p99 under 1 ms.
 from __future__ import annotations
 
 import datetime as dt
-import socket
 import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from benchmarks import fmt, stats
-from benchmarks.labs import havip_lab, unique_name
-from havip.agent.arp import build_garp
-from havip.agent.dataplane.netns import Netns
+from benchmarks.labs import alternate_claims, havip_lab, member_sockets, unique_name
 from havip.lab.procs import ProcessTable
 from havip.lab.spec import LabSpec
 
@@ -43,12 +40,6 @@ def _recorded(lab: Any, since_ns: int, n: int) -> list[dict[str, Any]]:
         time.sleep(0.1)
 
 
-def _packet_socket(dev: str) -> socket.socket:
-    s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)
-    s.bind((dev, 0))
-    return s
-
-
 def _at_ns(text: Any) -> int:
     t = dt.datetime.fromisoformat(str(text).replace("Z", "+00:00"))
     if t.tzinfo is None:
@@ -66,32 +57,13 @@ def run(tiny: bool, table: ProcessTable, progress: Callable[[str], None], claims
         for m in system.members.values():
             m.keepalived.stop(table)
         members = lab.members()
-        sockets = []
-        runners = []
-        for node in members:  # one packet socket per member port, opened inside its namespace
-            runner = Netns(node.namespace)
-            runners.append(runner)
-            sockets.append(runner.run(_packet_socket, "eth0"))
-        try:
-            holder = lab.holder()
-            first = next(i for i, node in enumerate(members) if node.name != holder)
-            began = time.time_ns()
-            for k in range(n):
-                # nothing polls while claims are in flight: the agent alone works on each one
-                i = (first + k) % 2
-                sockets[i].send(build_garp(members[i].mac, spec.vip))
-                time.sleep(GAP_S)
-                if (k + 1) % 50 == 0:
-                    progress(f"claim latency: {k + 1}/{n} claims")
+        with member_sockets([node.namespace for node in members]) as sockets:
+            # nothing polls while claims are in flight: the agent alone works on each one
+            began = alternate_claims(lab, sockets, n, GAP_S, progress, "claim latency")
             events = _recorded(lab, began, n)
             latencies_us = [int(e["latency_us"]) for e in events]
             if not latencies_us:
                 raise RuntimeError(f"none of the {n} claims was recorded")
-        finally:
-            for s in sockets:
-                s.close()
-            for r in runners:
-                r.close()
     ms = [u / 1000 for u in latencies_us]
     return {
         "name": "claim",

@@ -37,7 +37,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
-import socket
 import time
 from collections.abc import Callable
 from contextlib import ExitStack
@@ -46,9 +45,8 @@ from typing import Any
 
 from benchmarks import fmt, stats
 from benchmarks.failover import PHASE_S, AdvertClock, FailoverFailed, one_failover
-from benchmarks.labs import System, bridge_lab, havip_lab, unique_name
+from benchmarks.labs import System, alternate_claims, bridge_lab, havip_lab, member_sockets, unique_name
 from havip.agent.arp import build_garp
-from havip.agent.dataplane.netns import Netns
 from havip.lab import netns
 from havip.lab.build import LabBuilder
 from havip.lab.procs import ProcessTable
@@ -67,12 +65,6 @@ reconcile)."""
 REPAIR_GAP_S = 1.0
 PEER_PORT = 4791  # the agents' default --peer-port
 DROP_TABLE = ("inet", "benchdrop")  # not havip_*: the agent removes tables of its own prefix
-
-
-def _packet_socket(dev: str) -> socket.socket:
-    s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)
-    s.bind((dev, 0))
-    return s
 
 
 def _ts_ns(text: str) -> int:
@@ -159,25 +151,10 @@ def _claims(system: System, n: int, progress: Callable[[str], None]) -> dict[str
     assert lab is not None
     spec = system.spec
     members = lab.members()
-    runners = [Netns(node.namespace) for node in members]
-    sockets = [r.run(_packet_socket, "eth0") for r in runners]
-    try:
+    with member_sockets([node.namespace for node in members]) as sockets:
         time.sleep(1.0)  # the last keepalived announcements settle
-        holder = lab.holder()
-        first = next(i for i, node in enumerate(members) if node.name != holder)
-        began = time.time_ns()
-        for k in range(n):
-            i = (first + k) % 2
-            sockets[i].send(build_garp(members[i].mac, spec.vip))
-            time.sleep(GAP_S)
-            if (k + 1) % 50 == 0:
-                progress(f"cross-host claims: {k + 1}/{n}")
+        began = alternate_claims(lab, sockets, n, GAP_S, progress, "cross-host claims")
         time.sleep(1.0)
-    finally:
-        for s in sockets:
-            s.close()
-        for r in runners:
-            r.close()
     local: list[tuple[int, int]] = []
     announced: list[float] = []
     arrived: list[float] = []
@@ -225,17 +202,23 @@ def _drop_claim_messages(hosts: int, lab: str, on: bool) -> None:
             netns.run(netns.exec_args(ns, "nft", "delete", "table", family, name), check=False)
 
 
+def _stop_monitors(system: System, monitors: dict[int, str], spec: LabSpec) -> None:
+    _drop_claim_messages(spec.hosts, spec.name, False)
+    for proc in monitors.values():
+        system.table.stop(proc)
+
+
 def _repairs(system: System, n: int, progress: Callable[[str], None]) -> dict[str, Any]:
     lab = system.builder
     assert lab is not None
     spec = system.spec
     members = lab.members()
     monitors = {k: f"{spec.name}-monitor-host{k}" for k in range(1, spec.hosts + 1)}
-    runners = [Netns(node.namespace) for node in members]
-    sockets = [r.run(_packet_socket, "eth0") for r in runners]
     samples: list[float] = []
     unrepaired = 0
-    try:
+    with ExitStack() as stack:
+        sockets = stack.enter_context(member_sockets([node.namespace for node in members]))
+        stack.callback(_stop_monitors, system, monitors, spec)
         for k, proc in monitors.items():
             system.table.start(proc, ["ip", "-netns", host_namespace(spec.name, k), "-tshort", "monitor", "route"])
         _drop_claim_messages(spec.hosts, spec.name, True)
@@ -263,14 +246,6 @@ def _repairs(system: System, n: int, progress: Callable[[str], None]) -> dict[st
                 samples.append((at - sent) / 1e6)
                 progress(f"repair #{j + 1}: every other host followed after {samples[-1]:.0f} ms")
             time.sleep(REPAIR_GAP_S)
-    finally:
-        _drop_claim_messages(spec.hosts, spec.name, False)
-        for proc in monitors.values():
-            system.table.stop(proc)
-        for s in sockets:
-            s.close()
-        for r in runners:
-            r.close()
     p99 = stats.bootstrap_percentile(samples, 99)
     return {
         "sent": n,

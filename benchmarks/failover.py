@@ -14,7 +14,6 @@ interval, and bridge against itself (alternate samples) as the noise floor.
 from __future__ import annotations
 
 import contextlib
-import datetime as dt
 import logging
 import math
 import select
@@ -31,6 +30,7 @@ from typing import Any
 from benchmarks import fmt, stats
 from benchmarks.labs import Member, System, bridge_lab, havip_lab, unique_name
 from havip.agent.dataplane.netns import Netns
+from havip.lab.hostswitch import timestamp_ns
 from havip.lab.probe import Answer, read_answers
 from havip.lab.procs import ProcessTable
 from havip.lab.spec import LabSpec
@@ -87,15 +87,6 @@ def repair(system: System, member: Member) -> None:
     member.restart()
 
 
-def _event_ns(text: Any) -> int | None:
-    if not text:
-        return None
-    t = dt.datetime.fromisoformat(str(text).replace("Z", "+00:00"))
-    if t.tzinfo is None:
-        t = t.replace(tzinfo=dt.UTC)
-    return int(t.timestamp() * 1_000_000) * 1000
-
-
 def _switch(system: System, new: str, injected_ns: int) -> tuple[int | None, int | None]:
     """havip only: the agent's (GARP kernel rx, route ack) for this switch, ns."""
     b = system.builder
@@ -104,7 +95,7 @@ def _switch(system: System, new: str, injected_ns: int) -> tuple[int | None, int
     node = b.nodes[new]
     for _ in range(50):
         for e in b.api().havip_events(b.havip_id, kind="holder_changed", limit=5):
-            at = _event_ns(e.get("at"))
+            at = timestamp_ns(e.get("at"))
             if e.get("instance_id") == node.instance_id and at is not None and at >= injected_ns - 10**8:
                 return at, at + int(e.get("latency_us") or 0) * 1000
         time.sleep(0.02)

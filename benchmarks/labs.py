@@ -18,6 +18,7 @@ import ipaddress
 import logging
 import secrets
 import shutil
+import socket
 import sys
 import time
 from collections.abc import Callable, Iterator
@@ -25,6 +26,8 @@ from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from havip.agent.arp import build_garp
+from havip.agent.dataplane.netns import Netns
 from havip.lab import netns
 from havip.lab.build import LabBuilder
 from havip.lab.keepalived import Keepalived
@@ -53,6 +56,52 @@ class BenchTable(ProcessTable):
                 super()._reap_loop()
             except ChildProcessError:
                 continue
+
+
+def _packet_socket(dev: str) -> socket.socket:
+    s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)
+    s.bind((dev, 0))
+    return s
+
+
+@contextmanager
+def member_sockets(namespaces: list[str], dev: str = "eth0") -> Iterator[list[socket.socket]]:
+    """A packet socket on ``dev`` in each namespace (a member's port, to send crafted
+    frames from it), closed with their namespace handles on exit."""
+    runners = [Netns(ns) for ns in namespaces]
+    sockets: list[socket.socket] = []
+    try:
+        sockets.extend(r.run(_packet_socket, dev) for r in runners)
+        yield sockets
+    finally:
+        for s in sockets:
+            s.close()
+        for r in runners:
+            r.close()
+
+
+def alternate_claims(
+    builder: LabBuilder,
+    sockets: list[socket.socket],
+    n: int,
+    gap_s: float,
+    progress: Callable[[str], None],
+    what: str,
+) -> int:
+    """``n`` crafted GARPs for the lab's VIP out of its two members' ports (``sockets``, in
+    ``builder.members()`` order), alternately, starting with the one that does not hold it,
+    ``gap_s`` apart: each a real claim. Returns when the first left (ns since the epoch)."""
+    members = builder.members()
+    holder = builder.holder()
+    first = next(i for i, node in enumerate(members) if node.name != holder)
+    began = time.time_ns()
+    for k in range(n):
+        i = (first + k) % 2
+        sockets[i].send(build_garp(members[i].mac, builder.spec.vip))
+        time.sleep(gap_s)
+        if (k + 1) % 50 == 0:
+            progress(f"{what}: {k + 1}/{n} claims")
+    return began
 
 
 def unique_name(prefix: str) -> str:

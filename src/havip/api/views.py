@@ -55,7 +55,7 @@ def havip(v: HaVipView) -> c.HaVip:
             since=h.holder_since,
             epoch=h.epoch,
             host_agent=v.holder_agent or m.AgentState.NEVER_SEEN,
-            healthy=v.holder_agent is m.AgentState.UP,
+            healthy=v.holder_healthy,
         )
     return c.HaVip(
         id=h.id,

@@ -15,7 +15,6 @@ idle across the failover, shows how it ended (a reset, and when).
 
 from __future__ import annotations
 
-import datetime as dt
 import logging
 import signal
 import sys
@@ -29,7 +28,7 @@ from havip.domain.rules import gateway_address
 from havip.lab import netns
 from havip.lab.build import BuildError, LabBuilder, Node, wait_until
 from havip.lab.connection import Held, read_held
-from havip.lab.hostswitch import host_switches
+from havip.lab.hostswitch import host_switches, timestamp_ns
 from havip.lab.probe import read_answers
 from havip.lab.scenarios import inet_namespace
 from havip.lab.spec import UNDERLAY_NIC, host_name, host_namespace
@@ -136,7 +135,7 @@ class Failures:
                 except BuildError:
                     log.warning("the %s path saw no answer from %s within 5 s", path.name, new.name)
             time.sleep(max(0.2, 20 * lab.spec.probe_interval_ms / 1000))  # let stale answers show, if any
-            garp_ns = _ns(event.get("at")) if event else None
+            garp_ns = timestamp_ns(event.get("at")) if event else None
             latency_us = event.get("latency_us") if event else None
 
             hosts_switched = self._host_switches(injected)
@@ -254,7 +253,7 @@ class Failures:
 
     def _switch_event(self, new: Node, injected_ns: int) -> dict[str, Any] | None:
         for event in self.lab.api().havip_events(self.lab.havip_id, kind="holder_changed", limit=10):
-            at = _ns(event.get("at"))
+            at = timestamp_ns(event.get("at"))
             if event.get("instance_id") == new.instance_id and at is not None and at >= injected_ns - 10**9:
                 return event
         return None
@@ -316,12 +315,3 @@ def _path_result(t: Timeline) -> dict[str, Any]:
     d = t.as_dict()
     keys = ("first_answer_ms", "last_old_answer_ms", "lost_probes", "stale_answers_after_switch")
     return {k: d[k] for k in keys}
-
-
-def _ns(text: Any) -> int | None:
-    if not text:
-        return None
-    t = dt.datetime.fromisoformat(str(text).replace("Z", "+00:00"))
-    if t.tzinfo is None:
-        t = t.replace(tzinfo=dt.UTC)
-    return int(t.timestamp() * 1_000_000) * 1000

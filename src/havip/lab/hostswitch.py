@@ -30,7 +30,11 @@ class HostSwitch:
         return {"host": self.host, "how": self.how, "ms": self.ms, "latency_us": self.latency_us}
 
 
-def _ns(text: object) -> int | None:
+def timestamp_ns(text: object) -> int | None:
+    """ns since the epoch of an ISO-8601 time as the API and the logs write it (``Z`` or an
+    offset; none: UTC), to the microsecond; None for no time or a malformed one."""
+    if not text:
+        return None
     try:
         t = dt.datetime.fromisoformat(str(text).replace("Z", "+00:00"))
     except ValueError:
@@ -50,7 +54,7 @@ def first_switch(lines: Iterable[str], vip: str, since_ns: int) -> tuple[str, in
             rec = json.loads(line)
         except ValueError:
             continue
-        at = _ns(rec.get("ts"))
+        at = timestamp_ns(rec.get("ts"))
         if rec.get("event") in (SWITCHED, APPLIED) and rec.get("vip") == vip and at is not None and at >= since_ns:
             latency = rec.get("latency_us")
             return str(rec["event"]), at, int(latency) if latency is not None else None

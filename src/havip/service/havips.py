@@ -44,6 +44,11 @@ class HaVipView:
     """The holder's host's agent as the control plane judges it now (None: no holder).
     ``down``: its lease ran out, the host may be lost with the VIP on it."""
 
+    @property
+    def holder_healthy(self) -> bool:
+        """A holder is healthy while its host's agent is within its lease."""
+        return self.holder_agent is AgentState.UP
+
 
 def view(ctx: Ctx, uow: UnitOfWork, havip: HaVip) -> HaVipView:
     return views(ctx, uow, [havip])[0]
