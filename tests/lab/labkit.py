@@ -6,6 +6,8 @@ Everything runs as root in namespaces the lab creates; a missing tool fails the 
 
 from __future__ import annotations
 
+import ipaddress
+import json
 import secrets
 import subprocess
 import sys
@@ -77,6 +79,60 @@ class Lab:
     def host_counter(self, name: str, family: str = "netdev", table: str = "havip_antispoof") -> int:
         out = self.host("nft", "list", "counter", family, table, name)
         return int(out.split("packets")[1].split()[0])
+
+
+class SourceWatch:
+    """Every (port, IPv4 source) that entered the given ports of a lab's host, seen before
+    the agent's anti-spoofing judges it (a table of the test's own, priority below the
+    agent's), and which of them the agent's sets do not allow: so a test that finds a
+    ``bad_ip`` drop can say what was dropped, not only how many."""
+
+    def __init__(self, lab: Lab, devices: list[str]) -> None:
+        self.lab = lab
+        self.table = "lab_srcwatch_" + secrets.token_hex(3)
+        self.seen_last: set[tuple[str, str]] = set()
+        devs = ", ".join(f'"{d}"' for d in devices)
+        rules = (
+            f"table netdev {self.table} {{\n"
+            "\tset seen { type ifname . ipv4_addr; flags dynamic; size 65535; }\n"
+            f"\tchain ingress {{\n\t\ttype filter hook ingress devices = {{ {devs} }} priority -1000; policy accept;\n"
+            "\t\tmeta protocol ip add @seen { iifname . ip saddr }\n\t}\n}\n"
+        )
+        subprocess.run(
+            ["ip", "netns", "exec", lab.status()["host_namespace"], "nft", "-f", "-"],
+            input=rules,
+            text=True,
+            check=True,
+        )
+
+    def seen(self) -> set[tuple[str, str]]:
+        out = json.loads(self.lab.host("nft", "-j", "list", "set", "netdev", self.table, "seen"))
+        pairs: set[tuple[str, str]] = set()
+        for item in out["nftables"]:
+            for elem in item.get("set", {}).get("elem", []):
+                dev, addr = elem["concat"] if "concat" in elem else elem["elem"]["val"]["concat"]
+                pairs.add((dev, addr))
+        self.seen_last = pairs
+        return pairs
+
+    def refused(self) -> set[tuple[str, str]]:
+        """The seen pairs that the agent's ``port_ip`` and ``port_forward`` do not allow (now)."""
+        allowed: dict[str, list[ipaddress.IPv4Network]] = {}
+        for name in ("port_ip", "port_forward"):
+            out = json.loads(self.lab.host("nft", "-j", "list", "set", "netdev", "havip_antispoof", name))
+            for item in out["nftables"]:
+                for elem in item.get("set", {}).get("elem", []):
+                    dev, addr = elem["concat"]
+                    net = f"{addr['prefix']['addr']}/{addr['prefix']['len']}" if isinstance(addr, dict) else addr
+                    allowed.setdefault(dev, []).append(ipaddress.IPv4Network(net))
+        return {
+            (dev, src)
+            for dev, src in self.seen()
+            if not any(ipaddress.IPv4Address(src) in n for n in allowed.get(dev, []))
+        }
+
+    def close(self) -> None:
+        self.lab.host("nft", "delete", "table", "netdev", self.table)
 
 
 def build(**spec: Any) -> Iterator[Lab]:

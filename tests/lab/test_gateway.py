@@ -14,7 +14,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from .labkit import Lab, build, wait_until
+from .labkit import Lab, SourceWatch, build, wait_until
 
 pytestmark = pytest.mark.lab
 
@@ -84,6 +84,7 @@ def test_route_entry_traffic_reaches_the_new_holder_after_failover_each_way(lab:
     assert through(lab) == {f"{st['holder']}@{REMOTE_HOST}"}
     assert route_dev(lab) == f"p-{st['holder']}"
     bad_ip = lab.host_counter("bad_ip")
+    watch = SourceWatch(lab, [f"p-{i['name']}" for i in st["instances"]])
     for _ in range(2):  # there and back
         old = lab.status()["holder"]
         result = lab.failover("kill")
@@ -100,7 +101,13 @@ def test_route_entry_traffic_reaches_the_new_holder_after_failover_each_way(lab:
             f"\n{old}->{new}: the route entry's traffic reached {new} {path['first_answer_ms']:.1f} ms after the failure"
         )
     # every answer from behind the gateways came in with a source inside the entry's destination
-    assert lab.host_counter("bad_ip") == bad_ip
+    dropped = lab.host_counter("bad_ip") - bad_ip
+    refused = watch.refused()
+    watch.close()
+    print(f"sources seen on the ports: {sorted(watch.seen_last)}")
+    assert (dropped, refused) == (0, set()), (
+        f"{dropped} packets dropped as bad_ip; (port, source) not allowed: {refused}"
+    )
 
 
 def test_a_non_member_sending_from_the_routed_range_is_still_dropped(lab: Lab) -> None:
