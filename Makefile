@@ -1,6 +1,6 @@
 # Thin targets over scripts/. The README's two commands call the scripts directly
 # (a fresh Debian machine may not have make).
-.PHONY: setup demo test lint unit fmt bench
+.PHONY: setup demo test lint unit fmt bench reliability
 
 setup:
 	bash scripts/setup.sh
@@ -27,3 +27,7 @@ fmt:
 # Benchmarks (root): tables, benchmarks/results/*.json and BENCHMARKS.md; ARGS="--tiny --only claim"
 bench:
 	.venv/bin/python -m benchmarks.run $(ARGS)
+
+# The reliability report (root): faults and attacks in real labs, RELIABILITY.md; ARGS="--tiny --only attacks"
+reliability:
+	.venv/bin/python -m benchmarks.reliability $(ARGS)
