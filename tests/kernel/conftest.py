@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import shutil
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,6 +17,21 @@ from .cloud import AgentPair, Cloud
 from .netlab import Lab, sh
 
 REQUIRED_TOOLS = ("ip", "nft", "sysctl")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def agent_state_dir() -> Iterator[None]:
+    """Agents started as commands keep their claim journal in a scratch folder of the run's
+    own (HAVIP_STATE_DIR, inherited), never in the machine's /var/lib/havip."""
+    scratch = tempfile.mkdtemp(prefix="havip-kernel-state-")
+    old = os.environ.get("HAVIP_STATE_DIR")
+    os.environ["HAVIP_STATE_DIR"] = scratch
+    yield
+    if old is None:
+        os.environ.pop("HAVIP_STATE_DIR", None)
+    else:
+        os.environ["HAVIP_STATE_DIR"] = old
+    shutil.rmtree(scratch, ignore_errors=True)
 
 
 @pytest.fixture(scope="session", autouse=True)

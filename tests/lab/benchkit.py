@@ -51,3 +51,26 @@ def assert_finite_dist(d: dict[str, float], n: int) -> None:
     assert set(d) == DIST and d["n"] == n
     assert all(math.isfinite(v) for v in d.values()), d
     assert d["min"] <= d["p50"] <= d["p99"] <= d["max"]
+
+
+def run_reliability_tiny(tmp_path: Path, group: str, timeout: float = 900) -> list[dict[str, Any]]:
+    """``python -m benchmarks.reliability --tiny --only <group>`` in its own process, into
+    ``tmp_path``; its rows, after checking the run succeeded and RELIABILITY.md lists them."""
+    report = tmp_path / "RELIABILITY.md"
+    argv = ["--tiny", "--only", group, "--out", str(tmp_path), "--report", str(report)]
+    proc = subprocess.run(
+        [sys.executable, "-m", "benchmarks.reliability", *argv],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+    assert proc.returncode == 0, f"reliability {group} failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-5000:]}"
+    result = json.loads((tmp_path / f"reliability-{group}.json").read_text())
+    assert result["tiny"] is True and set(result["machine"]) == MACHINE
+    text = report.read_text()
+    for row in result["rows"]:
+        assert f"`{row['name']}`" in text, f"RELIABILITY.md does not list {row['name']}"
+    rows: list[dict[str, Any]] = result["rows"]
+    return rows

@@ -395,8 +395,9 @@ class FakeKernel(Kernel):
     flows: FakeFlows
     peers: FakePeers
 
-    def __init__(self) -> None:
-        state = FakeState()
+    def __init__(self, state: FakeState | None = None) -> None:
+        """``state``: the kernel state of an agent that stopped (it outlives the process)."""
+        state = state if state is not None else FakeState()
         super().__init__(
             state=state,
             arp=FakeArp(state),

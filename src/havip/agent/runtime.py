@@ -29,6 +29,7 @@ import logging
 import threading
 import time
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 from havip import __version__
@@ -39,6 +40,7 @@ from havip.agent.claimpath import ClaimPath
 from havip.agent.control import ControlPlane, Heartbeat
 from havip.agent.desired import DesiredHost, Uplink
 from havip.agent.dump import snapshot
+from havip.agent.journal import Entry, Journal, journal_path, key_of
 from havip.agent.kernel import Kernel
 from havip.agent.ledger import Ledger
 from havip.agent.logs import event
@@ -61,20 +63,33 @@ def _utc(ns: int) -> dt.datetime:
     return dt.datetime.fromtimestamp(ns / 1e9, tz=dt.UTC)
 
 
+def entry_of(ev: c.Switched) -> Entry:
+    """A switched claim as the journal keeps it."""
+    return Entry(ev.vip.havip_id, ev.port.interface_id, ev.kind.value, ev.at_ns, str(ev.cause), ev.latency_us, ev.epoch)
+
+
+def claim_of(e: Entry) -> c.Claimed:
+    return c.Claimed(e.havip_id, e.interface_id, e.at_ns, e.epoch)
+
+
+def queued_claim(e: Entry) -> Queued:
+    """The report of a switched claim, with the local claim it settles."""
+    rep = Report(
+        havip_id=e.havip_id,
+        interface_id=e.interface_id,
+        kind=ReportKind(e.kind),
+        at=_utc(e.at_ns),
+        cause=e.cause,
+        latency_us=e.latency_us,
+        epoch=e.epoch or None,
+    )
+    return Queued(rep, claim_of(e))
+
+
 def report_of(ev: c.Reported) -> Queued:
     """The report a claim-path event becomes (with the local claim it settles)."""
     if isinstance(ev, c.Switched):
-        claim = c.Claimed(ev.vip.havip_id, ev.port.interface_id, ev.at_ns, ev.epoch)
-        rep = Report(
-            havip_id=ev.vip.havip_id,
-            interface_id=ev.port.interface_id,
-            kind=ev.kind,
-            at=_utc(ev.at_ns),
-            cause=ev.cause,
-            latency_us=ev.latency_us,
-            epoch=ev.epoch or None,
-        )
-        return Queued(rep, claim)
+        return queued_claim(entry_of(ev))
     interface_id: str | None
     others: tuple[str, ...] = ()
     if isinstance(ev, c.Refused):
@@ -115,6 +130,10 @@ class Agent:
         self.observed: Observed | None = None
         self.reconciled_revision: int | None = None
         self.reporter = Reporter(control, self.settings.reports, self._delivered)
+        self.journal: Journal | None = None
+        if self.settings.state_dir:
+            self.journal, pending = Journal.open(journal_path(Path(self.settings.state_dir), host))
+            self._replay(pending)
         self.resetter = FlowResetter(kernel.flows, self.metrics)
         self.claim_path = ClaimPath(
             self.ledger,
@@ -137,11 +156,25 @@ class Agent:
 
     # ------------------------------------------------------- what the claim path says
 
+    def _replay(self, pending: list[Entry]) -> None:
+        """Claims a previous process switched and never saw delivered (``journal``): their
+        routes are held as local claims, so the first reconcile keeps them, and their
+        reports are queued again; the control plane judges them as it would have then."""
+        if not pending:
+            return
+        with self.ledger.switch_lock:
+            self.ledger.record([claim_of(e) for e in pending])
+        for e in pending:
+            self.reporter.put(queued_claim(e))
+            event(log, "claim-replayed", havip=e.havip_id, interface=e.interface_id, reason=e.cause)
+
     def on_claim_event(self, ev: c.ClaimEvent) -> None:
         """Called on the claim path's thread: queue the report, hand the flows over."""
         if isinstance(ev, c.PeerMoved):  # the peer reports it; this host's translations end
             self._vip_moved(ev.vip, ev.acked_ns)
             return
+        if isinstance(ev, c.Switched) and self.journal is not None:
+            self.journal.switched(entry_of(ev))
         self.reporter.put(report_of(ev))
         self.metrics.report_queue.set(self.reporter.pending())
         if isinstance(ev, c.Switched):
@@ -162,6 +195,9 @@ class Agent:
         self.metrics.report_queue.set(self.reporter.pending())
         if item.claim is not None:
             self.ledger.delivered(item.claim)
+            if self.journal is not None:
+                done = item.claim
+                self.journal.delivered(key_of(done.havip_id, done.interface_id, done.at_ns))
 
     @property
     def uplink(self) -> Uplink | None:
@@ -182,6 +218,8 @@ class Agent:
         self.loops.stop(timeout=follow.long_poll_wait + follow.request_timeout + 1)
         self.claim_path.close()
         self.kernel.close()
+        if self.journal is not None:
+            self.journal.close()
 
     def run_forever(self) -> None:
         """Until ``request_stop`` (a signal) or a loop that cannot go on (``loops.fatal``)."""

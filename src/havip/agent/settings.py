@@ -190,3 +190,7 @@ class AgentSettings:
     loops: LoopSettings = field(default_factory=LoopSettings)
     counters_interval: float = 5.0
     """Seconds between two reads of the nftables drop counters into the metrics."""
+    state_dir: str | None = None
+    """Where the agent keeps its claim journal (``havip.agent.journal``): the claims it switched
+    and has not yet seen delivered, so a restarted agent reports them instead of losing them.
+    None: no journal (a crash then loses the reports of claims not yet delivered)."""

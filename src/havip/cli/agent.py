@@ -116,6 +116,14 @@ def agent(
     tunnel_port: int = typer.Option(
         4790, "--tunnel-port", help="Several hosts: the UDP port of the VXLAN-GPE tunnel (the same on every host)."
     ),
+    state_dir: Path = typer.Option(
+        Path("/var/lib/havip"),
+        "--state-dir",
+        envvar="HAVIP_STATE_DIR",
+        help="Where the agent keeps its claim journal (claims-<host>.journal): the claims it switched and the "
+        "control plane has not yet acknowledged, so that after a crash the restarted agent reports them and "
+        "keeps their routes instead of losing them (docs/agent.md, 'The claim journal').",
+    ),
     log_level: config_file.LogLevel = typer.Option(config_file.LogLevel.info, "--log-level", help="How much to log."),
     log_format: LogFormat = config_file.log_format_option(),
 ) -> None:
@@ -149,6 +157,7 @@ def agent(
         discovery=replace(DiscoverySettings(), interval=discovery),
         uplink=UplinkSettings(uplink, uplink_gateway),
         tunnel=tunnel,
+        state_dir=str(state_dir),
     )
     if eip_host and uplink:
         raise typer.BadParameter(

@@ -275,6 +275,8 @@ class LabBuilder:
                 host_namespace(self.spec.name, k),
                 *self.scenario.agent_args(k, self.spec.hosts),
                 *several,
+                "--state-dir",
+                str(self.paths.root / "agent-state"),
             ],
             env={"HAVIP_AGENT_TOKEN": self._agent_keys[k]},
         )
