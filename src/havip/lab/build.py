@@ -160,7 +160,8 @@ class LabBuilder:
         self.scenario.namespaces(self)
 
         store = Store(self.db_url)
-        self.progress(f"control plane: havip serve ({'PostgreSQL' if store.dialect == 'postgresql' else 'SQLite'}) on a unix socket")
+        engine = "PostgreSQL" if store.dialect == "postgresql" else "SQLite"
+        self.progress(f"control plane: havip serve ({engine}) on a unix socket")
         store.migrate()
         boot = bootstrap(store.uow)
         store.dispose()
