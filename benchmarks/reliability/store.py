@@ -36,6 +36,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from tests.integration import pg
+
 from benchmarks.labs import havip_lab, unique_name
 from benchmarks.reliability.rows import Row, Verdict, worst
 from havip.client import ApiError, HavipClient
@@ -342,11 +344,11 @@ class FailoverWith(Failures):
 
     def inject(self, mode: str, node: Node) -> None:
         outage = self.outage
+        injected = time.time_ns()
+        super().inject(mode, node)  # keepalived's crash first: instant; its detection takes ~0.3 s
         if outage is not None:
             outage.down()
-        injected = time.time_ns()
-        super().inject(mode, node)
-        if outage is not None:
+            outage.figures["down_at_ms"] = (time.time_ns() - injected) / 1e6
             outage.thread = threading.Thread(target=self._restore, args=(outage, node, injected), daemon=True)
             outage.thread.start()
         self._watcher = threading.Thread(target=self._watch, args=(node, injected), daemon=True)
@@ -427,6 +429,7 @@ def failover_trial(lab: LabBuilder, outage: Outage | None = None) -> dict[str, A
         "report_delivered": report,
         "agent_up": agent_up,
         "rejoined_as_backup": result["rejoined_as_backup"],
+        "garp_seen_ms": result["garp_seen_ms"],
         **(outage.figures if outage is not None else {}),
     }
 
@@ -454,6 +457,11 @@ def outage_verdict(trials: list[dict[str, Any]], budget: int, what: str) -> tupl
     stuck = sum(not t.get("flowed_while_down", True) or t["first_answer_ms"] is None for t in trials)
     no_truth = sum(t.get("truth_ms") is None for t in trials)
     no_agent = sum(not t["agent_up"] for t in trials)
+    late = sum(  # the claim reached a control plane that was still up: the trial shows nothing
+        1 for t in trials if "down_at_ms" in t and (t["garp_seen_ms"] is None or t["garp_seen_ms"] < t["down_at_ms"])
+    )
+    if late:
+        return "not shown", f"{late} of {len(trials)} claims came before {what} was down"
     if lost_reports or over or stale or stuck or no_truth or no_agent:
         parts = [
             f"{lost_reports} holder changes never reached the control plane" if lost_reports else "",
@@ -587,6 +595,53 @@ def api_flood_row(lab: LabBuilder, times: int, progress: Progress) -> dict[str, 
     ).as_dict()
 
 
+def pg_restart(cluster: pg.PgCluster) -> tuple[Callable[[], None], Callable[[], None]]:
+    """(stop the lab's PostgreSQL, a normal fast shutdown; start it again as it was started)."""
+    options = " ".join(f"-c {k}={v}" for k, v in {**pg.SERVER_OPTIONS, "unix_socket_directories": cluster.root}.items())
+    data, log = str(cluster.data), str(cluster.log)
+
+    def stop() -> None:
+        cluster.run("pg_ctl", "stop", "-D", data, "-m", "fast", "-w", "-t", "30")
+
+    def start() -> None:
+        cluster.run("pg_ctl", "start", "-D", data, "-l", log, "-w", "-t", "60", "-o", options)
+
+    return stop, start
+
+
+def postgresql_row(tiny: bool, table: ProcessTable, progress: Progress) -> dict[str, Any]:
+    times = 2 if tiny else 5
+    progress("postgresql-restart: a PostgreSQL cluster of this run's own (a temp dir, a unix socket)")
+    cluster = pg.start()
+    try:
+        url = cluster.url(cluster.create_database())
+        with havip_lab(lab_spec(url), table, progress) as system:
+            assert system.builder is not None
+            lab = system.builder
+            stop, start = pg_restart(cluster)
+            trials: list[dict[str, Any]] = []
+            for k in range(times):
+                progress(f"postgresql-restart: {k + 1}/{times}")
+                trials.append(failover_trial(lab, Outage(stop, start)))
+            budget = detection_probes(lab.spec)
+    finally:
+        cluster.stop()
+    verdict, why = outage_verdict(trials, budget, "PostgreSQL")
+    return Row(
+        matrix="fault",
+        name="postgresql-restart",
+        title="PostgreSQL stopped and restarted",
+        injected="the lab's control plane on PostgreSQL; PostgreSQL stopped (pg_ctl -m fast) as the master's "
+        "keepalived crashes (VRRPv3 0.1 s), started again once the client is answered by the new master; truth: "
+        "from the start until the API shows the new holder",
+        times=times,
+        verdict=verdict,
+        why=why,
+        figures=outage_figures(trials),
+        trials=trials,
+    ).as_dict()
+
+
 def sqlite_lab_rows(tiny: bool, table: ProcessTable, progress: Progress) -> list[dict[str, Any]]:
     with havip_lab(lab_spec(), table, progress) as system:
         assert system.builder is not None
@@ -595,4 +650,8 @@ def sqlite_lab_rows(tiny: bool, table: ProcessTable, progress: Progress) -> list
 
 
 def run(tiny: bool, table: ProcessTable, progress: Progress) -> list[dict[str, Any]]:
-    return [disk_full_row(tiny, table, progress), *sqlite_lab_rows(tiny, table, progress)]
+    return [
+        disk_full_row(tiny, table, progress),
+        *sqlite_lab_rows(tiny, table, progress),
+        postgresql_row(tiny, table, progress),
+    ]
