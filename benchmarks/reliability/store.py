@@ -139,6 +139,8 @@ def disk_server(table: ProcessTable, progress: Progress) -> Iterator[DiskServer]
         )
         if not (server.db_dir / "havip.db").exists():
             raise RuntimeError(f"the server's database is not on its tmpfs ({server.db_dir})")
+        if f" {db} " in Path("/proc/self/mountinfo").read_text():  # private propagation: never here
+            raise RuntimeError(f"the tmpfs at {db} shows in this process's mount namespace")
         yield server
     finally:
         table.stop(name)
@@ -222,6 +224,7 @@ def disk_full_trial(server: DiskServer, subnet_id: str, instances: list[str], k:
     for n in range(attempts):  # every write while full: the WAL's free frames absorb a few
         _write(server, subnet_id, instances, n, f"full{k}", writes)
     integrity_full = server.integrity()
+    reads_while_full = len(server.api.list_all("vpcs"))  # reads need no room
     server.free()
     freed = time.monotonic()
     after = [_write(server, subnet_id, instances, n, f"back{k}", writes) for n in range(6)]
@@ -237,6 +240,7 @@ def disk_full_trial(server: DiskServer, subnet_id: str, instances: list[str], k:
         "acknowledged_lost": _lost(server, writes),
         "refused_left_behind": _phantoms(server, writes),
         "integrity_while_full": integrity_full,
+        "vpcs_read_while_full": reads_while_full,
         "integrity": server.integrity(),
         "recovered": all(after),
         "recovered_ms": recovered_ms,
@@ -368,7 +372,10 @@ class FailoverWith(Failures):
         except BuildError:
             outage.figures["flowed_while_down"] = False
         back = time.time_ns()
-        outage.up()
+        try:
+            outage.up()
+        except Exception as exc:  # the trial shows it (truth never comes); the row's verdict says so
+            outage.figures["restart_error"] = f"{type(exc).__name__}: {exc}"
         outage.figures["down_ms"] = (back - injected) / 1e6
         try:
             wait_until("the control plane to show the new holder", lambda: lab.holder() in others, 30, interval=0.01)
@@ -395,8 +402,10 @@ def failover_trial(lab: LabBuilder, outage: Outage | None = None) -> dict[str, A
     """One keepalived crash of the master (``kill``), with ``outage`` if any; the timeline and
     whether the control plane got the holder change (the HaVip's events)."""
     driver = FailoverWith(lab, outage)
-    result = driver.failover("kill")
-    driver.join()
+    try:
+        result = driver.failover("kill")
+    finally:
+        driver.join()  # the control plane is back (or its restart failed) before anything else
     new = lab.nodes[result["new_holder"]]
     injected = int(result["injected_ns"])
 
