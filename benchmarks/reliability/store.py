@@ -14,7 +14,9 @@
   beside the same failover without it.
 
 Called by ``benchmarks.reliability.__main__``; everything lives in ``havip-r*`` namespaces, temp
-dirs and the processes of ``table``, removed on exit, also after a failure.
+dirs and the processes of ``table``, removed on exit, also after a failure. One module past the
+usual size because a group is one module (``GROUPS``): the disk-full server first, then the lab
+drivers the three lab rows share (``FailoverWith``, ``failover_trial``, ``outage_verdict``).
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from __future__ import annotations
 import errno
 import json
 import os
+import shlex
 import shutil
 import signal
 import sqlite3
@@ -121,18 +124,19 @@ def disk_server(table: ProcessTable, progress: Progress) -> Iterator[DiskServer]
         boot = bootstrap(store.uow)
         store.dispose()
         db, sock = root / "db", root / "api.sock"
+        serve = [*HAVIP, "serve", "--db", f"sqlite:///{db / 'havip.db'}", "--listen", f"unix:{sock}"]
         script = (
-            f"mount -t tmpfs -o size={TMPFS_SIZE},mode=0755 havip-rel-disk {db} && "
-            f"cp {root / 'stage' / 'havip.db'} {db}/ && "
-            f"exec {' '.join(HAVIP)} serve --db sqlite:///{db / 'havip.db'} --listen unix:{sock}"
+            f"mount -t tmpfs -o size={TMPFS_SIZE},mode=0755 havip-rel-disk {shlex.quote(str(db))} && "
+            f"cp {shlex.quote(str(root / 'stage' / 'havip.db'))} {shlex.quote(str(db))}/ && "
+            f"exec {shlex.join(serve)}"
         )
         progress(f"sqlite-disk-full: havip serve on a {TMPFS_SIZE} tmpfs in its own mount namespace")
         proc = table.start(
             name, ["unshare", "--mount", "--propagation", "private", "sh", "-c", script], env={"HAVIP_HOME": str(root)}
         )
         url = f"unix://{sock}"
-        probe = HavipClient(url, None, timeout=2)
-        wait_until("the disk-full server to answer", lambda: bool(probe.healthz()), 30)
+        with HavipClient(url, None, timeout=2) as probe:
+            wait_until("the disk-full server to answer", lambda: bool(probe.healthz()), 30)
         assert boot.tenant_token and boot.operator_token
         server = DiskServer(
             root, proc.pid, HavipClient(url, boot.tenant_token), HavipClient(url, boot.operator_token), boot.account.id
@@ -141,7 +145,11 @@ def disk_server(table: ProcessTable, progress: Progress) -> Iterator[DiskServer]
             raise RuntimeError(f"the server's database is not on its tmpfs ({server.db_dir})")
         if f" {db} " in Path("/proc/self/mountinfo").read_text():  # private propagation: never here
             raise RuntimeError(f"the tmpfs at {db} shows in this process's mount namespace")
-        yield server
+        try:
+            yield server
+        finally:
+            server.api.close()
+            server.operator.close()
     finally:
         table.stop(name)
         shutil.rmtree(root, ignore_errors=True)  # the tmpfs went with the server's namespace
@@ -244,7 +252,6 @@ def disk_full_trial(server: DiskServer, subnet_id: str, instances: list[str], k:
         "integrity": server.integrity(),
         "recovered": all(after),
         "recovered_ms": recovered_ms,
-        "server_pid_unchanged": server.api.healthz() is not None,
     }
 
 
@@ -257,7 +264,7 @@ def disk_full_row(tiny: bool, table: ProcessTable, progress: Progress) -> dict[s
         for k in range(times):
             progress(f"sqlite-disk-full: fill {k + 1}/{times}, {attempts} writes, free, write again")
             trial = disk_full_trial(server, subnet_id, instances, k, attempts)
-            trial["server_pid_unchanged"] = table.alive(pid)
+            trial["server_pid_unchanged"] = table.alive(pid)  # recovered without a restart
             trials.append(trial)
     refused = sum(t["writes_refused"] for t in trials)
     unclear = sum(t["writes_refused"] - t["refused_clearly"] for t in trials)
