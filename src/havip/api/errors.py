@@ -39,6 +39,7 @@ STATUS: Mapping[Kind, int] = {
 
 STATUS_BY_CODE: Mapping[str, int] = {
     "ServiceUnavailable": 503,
+    "ServiceUnavailable.StorageFull": 503,  # the database's disk is full (store.engine.storage_full)
 }
 """Codes whose status differs from their kind's."""
 

@@ -115,7 +115,9 @@ class LabBuilder:
 
     @property
     def db_url(self) -> str:
-        return f"sqlite:///{self.paths.root / 'havip.db'}"
+        """The spec's database (an empty one: the lab migrates and bootstraps it), by default a
+        SQLite file in the lab's directory."""
+        return self.spec.db_url or f"sqlite:///{self.paths.root / 'havip.db'}"
 
     @property
     def host_ns(self) -> str:
@@ -157,8 +159,9 @@ class LabBuilder:
             self.nodes[inst.name] = Node(inst.name, inst.role, inst.address, ns, host=inst.host)
         self.scenario.namespaces(self)
 
-        self.progress("control plane: havip serve (SQLite) on a unix socket")
         store = Store(self.db_url)
+        engine = "PostgreSQL" if store.dialect == "postgresql" else "SQLite"
+        self.progress(f"control plane: havip serve ({engine}) on a unix socket")
         store.migrate()
         boot = bootstrap(store.uow)
         store.dispose()

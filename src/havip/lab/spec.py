@@ -54,6 +54,7 @@ class LabSpec:
     scenario: str = "basic"
     extra_havips: int = 0  # more HaVips on the same pair and instance (a mass failover)
     hosts: int = 1  # hypervisors: host namespaces joined by an underlay bridge (see ``placed``)
+    db_url: str = ""  # the control plane's database ("": a SQLite file in the lab's directory)
 
     def __post_init__(self) -> None:
         if not 1 <= self.hosts <= MAX_HOSTS:

@@ -14,6 +14,13 @@ writer waits at most ``LOCK_TIMEOUT`` for the lock and is then ``Unavailable``, 
 SQLite's busy timeout makes it. ``touch`` sends ``NOTIFY`` naming the hosts it touched in
 its transaction (``changes``); migrations take a session advisory lock of their own, so replicas that
 start together migrate one after the other.
+
+A database that cannot write because its storage is full (SQLite's ``SQLITE_FULL``,
+PostgreSQL's ``53100 disk_full``), wherever in a unit of work it shows (a flush, the
+revision bump, the commit), is ``Unavailable`` with the code
+``ServiceUnavailable.StorageFull`` (HTTP 503): the transaction is rolled back, so nothing of
+the refused write remains, and the next write succeeds once there is space again, without a
+restart. Any other ``OperationalError`` inside a unit of work is ``ServiceUnavailable``.
 """
 
 from __future__ import annotations
@@ -101,12 +108,40 @@ def _pg_engines(url: URL, lock_timeout: float) -> tuple[Engine, Engine]:
     return read, write
 
 
+SQLITE_FULL = 13
+"""SQLite's primary result code for "database or disk is full"."""
+PG_DISK_FULL = "53100"
+"""PostgreSQL's SQLSTATE ``disk_full``."""
+
+
+def storage_full(exc: OperationalError) -> bool:
+    """Whether the database refused because its storage is full (either engine)."""
+    orig = exc.orig
+    code = getattr(orig, "sqlite_errorcode", None)
+    if isinstance(code, int) and code & 0xFF == SQLITE_FULL:
+        return True
+    if getattr(orig, "sqlstate", None) == PG_DISK_FULL:
+        return True
+    return "database or disk is full" in str(orig)
+
+
+def unavailable(exc: OperationalError, doing: str) -> Unavailable:
+    """The error a caller sees for an ``OperationalError`` while the store was ``doing`` something."""
+    if storage_full(exc):
+        return Unavailable(
+            f"the database's storage is full: {doing} was refused and nothing of it was kept; "
+            "it succeeds again once there is space",
+            code="ServiceUnavailable.StorageFull",
+        )
+    return Unavailable(f"the database is not available ({doing}): {exc.orig}")
+
+
 @contextlib.contextmanager
 def _unavailable_on_error() -> Iterator[None]:
     try:
         yield
     except OperationalError as exc:
-        raise Unavailable(f"the database is not available: {exc.orig}") from exc
+        raise unavailable(exc, "the schema") from exc
 
 
 class Store:
@@ -203,7 +238,7 @@ class SqlUnitOfWork:
                 s.connection()  # begin now: the write lock is taken here, not mid-way
         except OperationalError as exc:
             s.close()
-            raise Unavailable(f"the database is not available: {exc.orig}") from exc
+            raise unavailable(exc, "beginning a transaction") from exc
         self.accounts = SqlRepository(s, m.Account)
         self.api_keys = SqlRepository(s, m.ApiKey)
         self.access_keys = SqlRepository(s, m.AccessKey)
@@ -231,6 +266,8 @@ class SqlUnitOfWork:
         # without expiring what the session loaded; rollback() would expire it, and
         # SQLAlchemy 2.1 then fails on any attribute read of a returned object
         self.session.close()
+        if isinstance(exc, OperationalError):  # a flush or statement the database refused
+            raise unavailable(exc, "a write" if self._write else "a read") from exc
 
     def commit(self) -> None:
         try:
@@ -244,7 +281,7 @@ class SqlUnitOfWork:
             ) from exc
         except OperationalError as exc:
             self.session.rollback()
-            raise Unavailable(f"the database could not commit: {exc.orig}") from exc
+            raise unavailable(exc, "the commit") from exc
         if self._bumped is not None and self._store.dialect == "sqlite":
             # PostgreSQL: NOTIFY reaches every replica
             self._store.changes.committed(self._bumped, self._touched)
