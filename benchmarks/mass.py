@@ -39,7 +39,7 @@ from typing import Any
 
 from benchmarks import fmt, stats
 from benchmarks.failover import FailoverFailed, inject, repair
-from benchmarks.labs import System, havip_lab, unique_name
+from benchmarks.labs import Member, System, havip_lab, unique_name
 from havip.agent.arp import GarpSeen, classify
 from havip.agent.dataplane.netlink import SO_RCVBUFFORCE, attrs
 from havip.agent.dataplane.netns import Netns
@@ -212,7 +212,17 @@ def _recorded(system: System, holder: str, since_ns: int, timeout: float) -> int
     return None
 
 
-def one_failover(system: System, obs: Observers, mode: str, settle: float) -> dict[str, Any]:
+def one_failover(
+    system: System,
+    obs: Observers,
+    mode: str,
+    settle: float,
+    inject_fn: Callable[[System, str, Member], None] = inject,
+    repair_fn: Callable[[System, Member], None] = repair,
+    timeout: float = 30,
+) -> dict[str, Any]:
+    """One mass failover: ``inject_fn`` breaks the master (``mode``), the observers time every
+    VIP's GARP, route and answer (for up to ``timeout`` s), ``repair_fn`` brings it back."""
     old = system.master()
     if old is None:
         raise FailoverFailed("no single MASTER before the failover")
@@ -220,19 +230,19 @@ def one_failover(system: System, obs: Observers, mode: str, settle: float) -> di
     port = obs.ifindex(port_device(new.name))
     injected = time.time_ns()
     w = obs.open(injected, port, new.name)
-    inject(system, mode, old)
+    inject_fn(system, mode, old)
     n = len(obs.vips)
     if obs.failed:
         raise FailoverFailed(obs.failed)
     complete = _wait(
         "every VIP switched and answering",
         lambda: len(w.route_ns) == n and len(w.answer_ns) == n,
-        30,
+        timeout,
     )
     recorded = _recorded(system, new.name, injected, 120)
     time.sleep(settle)  # late GARPs of the burst (keepalived repeats them) must not count as later
     obs.window = None
-    repair(system, old)
+    repair_fn(system, old)
     if not _wait(
         f"{old.name} to rejoin as BACKUP",
         lambda: old.keepalived.state(system.table) == "BACKUP" and system.master() is new,
