@@ -103,7 +103,7 @@ class Trial:
         }
 
 
-def judge(name: str, title: str, injected: str, control: str, trials: list[Trial], why_held: str) -> dict[str, Any]:
+def judge(attack: Attack, trials: list[Trial]) -> dict[str, Any]:
     """The row of ``trials`` by the verdict rule: a failed control makes it "not shown"."""
     attempts = [c for t in trials for c in t.attempts]
     controls = [c for t in trials for c in t.controls]
@@ -116,7 +116,7 @@ def judge(name: str, title: str, injected: str, control: str, trials: list[Trial
     elif through:
         verdict, why = "lost", "got through: " + "; ".join(through)
     else:
-        verdict, why = "held", why_held
+        verdict, why = "held", attack.held
     figures = {
         "attempts": len(attempts),
         "refused": sum(c.ok for c in attempts),
@@ -125,14 +125,14 @@ def judge(name: str, title: str, injected: str, control: str, trials: list[Trial
     }
     row = Row(
         matrix="attack",
-        name=name,
-        title=title,
-        injected=injected,
+        name=attack.name,
+        title=dict(REQUIRED_ATTACKS)[attack.name],
+        injected=attack.injected,
         times=len(trials),
         verdict=verdict,  # type: ignore[arg-type]
         why=why,
         figures=figures,
-        control=control,
+        control=attack.control,
         trials=[t.as_dict() for t in trials],
     )
     return row.as_dict()
@@ -481,43 +481,49 @@ def tenant_isolation(lab: Lab, t: Trial) -> None:
     a = b.api()
     with HavipClient(b.api_url, creds["operator_token"]) as operator:
         created = operator.request("POST", "/v1/accounts", json={"name": f"other-{secrets.token_hex(3)}"})
-    h, vpc, inst = b.havip_id, b.vpc_id, lab.node("i1").instance_id
-    name = a.get("havips", h).get("name")
+    ids = {"havip": b.havip_id, "vpc": b.vpc_id, "instance": lab.node("i1").instance_id}
+    name = a.get("havips", ids["havip"]).get("name")
     calls: list[tuple[str, str, Any, int, str]] = [
-        ("GET", f"/v1/vpcs/{vpc}", None, 404, "NotFound.Vpc"),
-        ("GET", f"/v1/instances/{inst}", None, 404, "NotFound.Instance"),
-        ("GET", f"/v1/havips/{h}", None, 404, "NotFound.HaVip"),
-        ("GET", f"/v1/havips/{h}/events", None, 404, "NotFound.HaVip"),
-        ("GET", f"/v1/havips/{h}/members", None, 404, "NotFound.HaVip"),
-        ("PATCH", f"/v1/havips/{h}", {"name": "taken"}, 404, "NotFound.HaVip"),
-        ("POST", f"/v1/havips/{h}/members", {"member_type": "instance", "member_id": inst}, 404, "NotFound.HaVip"),
-        ("DELETE", f"/v1/havips/{h}/members/{inst}?force=true", None, 404, "NotFound.HaVip"),
-        ("DELETE", f"/v1/havips/{h}", None, 404, "NotFound.HaVip"),
-        ("DELETE", f"/v1/vpcs/{vpc}", None, 404, "NotFound.Vpc"),
+        ("GET", "/v1/vpcs/{vpc}", None, 404, "NotFound.Vpc"),
+        ("GET", "/v1/instances/{instance}", None, 404, "NotFound.Instance"),
+        ("GET", "/v1/havips/{havip}", None, 404, "NotFound.HaVip"),
+        ("GET", "/v1/havips/{havip}/events", None, 404, "NotFound.HaVip"),
+        ("GET", "/v1/havips/{havip}/members", None, 404, "NotFound.HaVip"),
+        ("PATCH", "/v1/havips/{havip}", {"name": "taken"}, 404, "NotFound.HaVip"),
+        (
+            "POST",
+            "/v1/havips/{havip}/members",
+            {"member_type": "instance", "member_id": "{instance}"},
+            404,
+            "NotFound.HaVip",
+        ),
+        ("DELETE", "/v1/havips/{havip}/members/{instance}?force=true", None, 404, "NotFound.HaVip"),
+        ("DELETE", "/v1/havips/{havip}", None, 404, "NotFound.HaVip"),
+        ("DELETE", "/v1/vpcs/{vpc}", None, 404, "NotFound.Vpc"),
         ("POST", "/v1/accounts", {"name": "mine"}, 403, ""),
     ]
     with HavipClient(b.api_url, created["key"]["token"]) as other:
         for method, path, body, status, code in calls:
+            if body is not None:
+                body = {k: v.format(**ids) for k, v in body.items()}
             try:
-                other.request(method, path, json=body)
-                got = "200"
+                other.request(method, path.format(**ids), json=body)
+                got = "2xx"
             except ApiError as exc:
                 got = f"{exc.status} {exc.code}"
             ok = got.startswith(str(status)) and (not code or got.endswith(code))
             t.attempt(f"another account: {method} {path.split('?')[0]}", ok, got)
-        for collection, ident in (("havips", h), ("vpcs", vpc), ("instances", inst)):
-            ids = {str(i["id"]) for i in other.list_all(collection)}  # type: ignore[arg-type]
-            t.attempt(f"another account lists {collection}", ident not in ids, f"sees it {ident in ids}")
-    after = a.get("havips", h)
-    members = a.request("GET", f"/v1/havips/{h}/members")
-    events = a.havip_events(h, limit=5)
+        for collection, key in (("havips", "havip"), ("vpcs", "vpc"), ("instances", "instance")):
+            seen = ids[key] in {str(i["id"]) for i in other.list_all(collection)}  # type: ignore[arg-type]
+            t.attempt(f"another account lists {collection}", not seen, f"sees the owner's {seen}")
+    after = a.get("havips", ids["havip"])
+    members = a.request("GET", f"/v1/havips/{ids['havip']}/members")["items"]
+    events = a.havip_events(ids["havip"], limit=5)
+    vpc_ok = a.get("vpcs", ids["vpc"])["id"] == ids["vpc"]
     t.control(
-        "the owner reads its HaVip (unchanged, members kept), VPC and events",
-        after.get("name") == name
-        and len(members["items"] if isinstance(members, dict) else members) == 2
-        and bool(events)
-        and bool(a.get("vpcs", vpc)),
-        f"name {after.get('name')!r}, events {len(events)}",
+        "the owner reads its HaVip (unchanged, both members kept), VPC and events",
+        after.get("name") == name and len(members) == 2 and bool(events) and vpc_ok,
+        f"name {after.get('name')!r}, members {len(members)}, events {len(events)}, VPC {vpc_ok}",
     )
 
 
@@ -696,95 +702,104 @@ def tunnel(lab: Lab, t: Trial, row: str) -> None:
 # ------------------------------------------------------------------ the matrix
 
 
-ONE_HOST: tuple[tuple[str, Callable[[Lab, Trial], None], str, str, str], ...] = (
-    (
-        "arp-other-instance",
-        arp_other_instance,
-        "the client sends a GARP for i1's address and an ARP request as i1's address",
-        "i1's own ARP request is answered; i2's datagram to i1 arrives at i1",
-        "bad_arp dropped every frame; no answer came back; i1's traffic stayed with i1",
+@dataclass(frozen=True, kw_only=True)
+class Attack:
+    name: str  # its row in REQUIRED
+    run: Callable[[Lab, Trial], None]  # one trial: its attempts and controls
+    injected: str  # what it does, for the report
+    control: str  # what must succeed beside it
+    held: str  # the row's "why" when it held
+
+
+ONE_HOST: tuple[Attack, ...] = (
+    Attack(
+        name="arp-other-instance",
+        run=arp_other_instance,
+        injected="the client sends a GARP for i1's address and an ARP request as i1's address",
+        control="i1's own ARP request is answered; i2's datagram to i1 arrives at i1",
+        held="bad_arp dropped every frame; no answer came back; i1's traffic stayed with i1",
     ),
-    (
-        "garp-vip-non-member",
-        garp_vip_non_member,
-        "the client (not a member, explicit binding) sends a GARP for the VIP",
-        "the other member's GARP moves the VIP (and the holder's moves it back)",
-        "refused_claim dropped it, the API recorded claim_refused, the holder and the VIP's traffic stayed",
+    Attack(
+        name="garp-vip-non-member",
+        run=garp_vip_non_member,
+        injected="the client (not a member, explicit binding) sends a GARP for the VIP",
+        control="the other member's GARP moves the VIP (and the holder's moves it back)",
+        held="refused_claim dropped it, the API recorded claim_refused, the holder and the VIP's traffic stayed",
     ),
-    (
-        "foreign-source-mac",
-        foreign_source_mac,
-        "the client sends a datagram to i2 with i1's MAC, then a made-up MAC, as Ethernet source",
-        "the same datagram with the client's own MAC arrives at i2",
-        "bad_mac dropped each; i2 received nothing of them",
+    Attack(
+        name="foreign-source-mac",
+        run=foreign_source_mac,
+        injected="the client sends a datagram to i2 with i1's MAC, then a made-up MAC, as Ethernet source",
+        control="the same datagram with the client's own MAC arrives at i2",
+        held="bad_mac dropped each; i2 received nothing of them",
     ),
-    (
-        "foreign-arp-sha",
-        foreign_arp_sha,
-        "the client sends an ARP request whose sender MAC is i1's (Ethernet source its own)",
-        "the same request with its own sender MAC is answered",
-        "bad_arp_sha dropped it; no answer came back",
+    Attack(
+        name="foreign-arp-sha",
+        run=foreign_arp_sha,
+        injected="the client sends an ARP request whose sender MAC is i1's (Ethernet source its own)",
+        control="the same request with its own sender MAC is answered",
+        held="bad_arp_sha dropped it; no answer came back",
     ),
-    (
-        "spoofed-ip-source",
-        spoofed_ip_source,
-        "the client sends a datagram to i2 from i1's address, then from one outside the VPC",
-        "the same datagram from the client's own address arrives at i2",
-        "bad_ip dropped each; i2 received nothing of them",
+    Attack(
+        name="spoofed-ip-source",
+        run=spoofed_ip_source,
+        injected="the client sends a datagram to i2 from i1's address, then from one outside the VPC",
+        control="the same datagram from the client's own address arrives at i2",
+        held="bad_ip dropped each; i2 received nothing of them",
     ),
-    (
-        "member-sends-as-vip",
-        member_sends_as_vip,
-        "the member not holding the VIP sends from it; the client (not a member) sends from it",
-        "the holder's datagram from the VIP arrives at the client",
-        "allowed by design, as allowed-address pairs are (every claimant may send from the VIP, so a "
+    Attack(
+        name="member-sends-as-vip",
+        run=member_sends_as_vip,
+        injected="the member not holding the VIP sends from it; the client (not a member) sends from it",
+        control="the holder's datagram from the VIP arrives at the client",
+        held="allowed by design, as allowed-address pairs are (every claimant may send from the VIP, so a "
         "backup takes over without an API call): the member's datagram arrived and did not move the VIP; "
         "the non-member's was dropped (bad_ip)",
     ),
-    (
-        "tenant-isolation",
-        tenant_isolation,
-        "a second account reads, lists, changes and deletes the first's VPC, instance, HaVip, members, events",
-        "the owner reads its HaVip (unchanged), members, events and VPC",
-        "every call answered 404 with the resource's NotFound code (403 for the operator's call); nothing changed",
+    Attack(
+        name="tenant-isolation",
+        run=tenant_isolation,
+        injected="a second account reads, lists, changes and deletes the first's VPC, instance, HaVip, members, events",
+        control="the owner reads its HaVip (unchanged), members, events and VPC",
+        held="every call answered 404 with the resource's NotFound code (403 for the operator's call); nothing changed",
     ),
 )
 
-THREE_HOSTS: tuple[tuple[str, Callable[[Lab, Trial], None], str, str, str], ...] = (
-    (
-        "forged-claim",
-        forged_claim,
-        "claim messages for i2 to host 3's agent: signed with a wrong key; rightly signed but from host 1 as host 2",
-        "the same claim, rightly signed, from host 2, moves host 3's route",
-        "host 3 kept routing the VIP to host 1, the API kept i1, the client's traffic reached i1",
+THREE_HOSTS: tuple[Attack, ...] = (
+    Attack(
+        name="forged-claim",
+        run=forged_claim,
+        injected="claim messages for i2 to host 3's agent: signed with a wrong key; rightly signed but from host 1 as host 2",
+        control="the same claim, rightly signed, from host 2, moves host 3's route",
+        held="host 3 kept routing the VIP to host 1, the API kept i1, the client's traffic reached i1",
     ),
-    (
-        "replayed-claim",
-        replayed_claim,
-        "a genuine claim message captured on host 3's underlay, replayed from host 2 after i1 took the VIP back",
-        "the genuine message moved host 3's route when it was new",
-        "host 3 kept routing the VIP to host 1, the API kept i1, the client's traffic reached i1",
+    Attack(
+        name="replayed-claim",
+        run=replayed_claim,
+        injected="a genuine claim message captured on host 3's underlay, replayed from host 2 after i1 took the VIP back",
+        control="the genuine message moved host 3's route when it was new",
+        held="host 3 kept routing the VIP to host 1, the API kept i1, the client's traffic reached i1",
     ),
-    (
-        "tunnel-foreign-vni",
-        lambda lab, t: tunnel(lab, t, "tunnel-foreign-vni"),
-        "VXLAN-GPE from host 2 to host 1 with a VNI of no VPC of host 1's, to i1",
-        "the same packet with the VPC's VNI arrives at i1",
-        "tunnel_foreign_vni dropped it; i1 received nothing of it",
+    Attack(
+        name="tunnel-foreign-vni",
+        run=lambda lab, t: tunnel(lab, t, "tunnel-foreign-vni"),
+        injected="VXLAN-GPE from host 2 to host 1 with a VNI of no VPC of host 1's, to i1",
+        control="the same packet with the VPC's VNI arrives at i1",
+        held="tunnel_foreign_vni dropped it; i1 received nothing of it",
     ),
-    (
-        "tunnel-foreign-inner-source",
-        lambda lab, t: tunnel(lab, t, "tunnel-foreign-inner-source"),
-        "VXLAN-GPE from host 2 to i1 with an inner source of host 3's client, then nobody's",
-        "the same packet with an inner source of host 2's (i2) arrives at i1",
-        "tunnel_foreign_source dropped each; i1 received nothing of them",
+    Attack(
+        name="tunnel-foreign-inner-source",
+        run=lambda lab, t: tunnel(lab, t, "tunnel-foreign-inner-source"),
+        injected="VXLAN-GPE from host 2 to i1 with an inner source of host 3's client, then nobody's",
+        control="the same packet with an inner source of host 2's (i2) arrives at i1",
+        held="tunnel_foreign_source dropped each; i1 received nothing of them",
     ),
-    (
-        "tunnel-unknown-underlay",
-        lambda lab, t: tunnel(lab, t, "tunnel-unknown-underlay"),
-        "VXLAN-GPE to i1 from a namespace on the underlay with an address no host has",
-        "the same packet from host 2 arrives at i1",
-        "tunnel_unknown_host dropped it; i1 received nothing of it",
+    Attack(
+        name="tunnel-unknown-underlay",
+        run=lambda lab, t: tunnel(lab, t, "tunnel-unknown-underlay"),
+        injected="VXLAN-GPE to i1 from a namespace on the underlay with an address no host has",
+        control="the same packet from host 2 arrives at i1",
+        held="tunnel_unknown_host dropped it; i1 received nothing of it",
     ),
 )
 
@@ -814,22 +829,19 @@ def _i1_holds_alone(lab: Lab, table: ProcessTable) -> None:
         raise RuntimeError(f"i1 does not hold the VIP on every host (holder {lab.holder()})")
 
 
-def _matrix(
-    lab: Lab, rows: tuple[tuple[str, Callable[[Lab, Trial], None], str, str, str], ...], times: int, progress: Progress
-) -> list[dict[str, Any]]:
+def _matrix(lab: Lab, attacks: tuple[Attack, ...], times: int, progress: Progress) -> list[dict[str, Any]]:
     out = []
-    titles = dict(REQUIRED_ATTACKS)
-    for name, attack, injected, control, why in rows:
+    for attack in attacks:
         trials = []
         for _ in range(times):
             t = Trial()
             try:
-                attack(lab, t)
+                attack.run(lab, t)
             except Exception as exc:  # an attack that could not run shows nothing: its control failed
                 t.control(f"the attack ran ({type(exc).__name__}: {exc})", False, "")
             trials.append(t)
-        row = judge(name, titles[name], injected, control, trials, why)
-        progress(f"attack {name}: {row['verdict']} ({row['why']})")
+        row = judge(attack, trials)
+        progress(f"attack {attack.name}: {row['verdict']} ({row['why']})")
         out.append(row)
     return out
 
