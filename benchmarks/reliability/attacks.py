@@ -276,6 +276,14 @@ class Lab:
     wire: dict[str, socket.socket] = field(default_factory=dict)  # node -> a packet socket on its eth0
     box: dict[str, socket.socket] = field(default_factory=dict)  # node -> a UDP socket on PORT
     gateway: dict[str, str] = field(default_factory=dict)  # node -> its port's MAC (the gateway's)
+    captures: dict[tuple[str, int, str], socket.socket] = field(default_factory=dict)
+
+    def capture(self, ns: str, proto: int, dev: str = "eth0") -> socket.socket:
+        """A packet socket capturing ``proto`` on ``dev`` in ``ns`` (one per lab: drain it first)."""
+        key = (ns, proto, dev)
+        if key not in self.captures:
+            self.captures[key] = self.socks.wire(ns, proto, dev)
+        return self.captures[key]
 
     def node(self, name: str) -> Node:
         return self.b.nodes[name]
@@ -316,7 +324,7 @@ def delta(before: dict[str, int], after: dict[str, int], name: str) -> int:
 def arp_other_instance(lab: Lab, t: Trial) -> None:
     """The client announces i1's address (GARP) and asks as i1 (an ARP request from i1's address)."""
     i1, i2, cl = lab.node("i1"), lab.node("i2"), lab.node("client")
-    sniff_cl, sniff_i1 = lab.socks.wire(cl.namespace, ETH_P_ALL), lab.socks.wire(i1.namespace, ETH_P_ARP)
+    sniff_cl, sniff_i1 = lab.capture(cl.namespace, ETH_P_ALL), lab.capture(i1.namespace, ETH_P_ARP)
     box_i1 = lab.box["i1"]
     for what, frame in (
         ("GARP for i1's address from the client", build_garp(cl.mac, i1.address)),
@@ -403,7 +411,7 @@ def foreign_source_mac(lab: Lab, t: Trial) -> None:
 
 def foreign_arp_sha(lab: Lab, t: Trial) -> None:
     cl, i1, i2 = lab.node("client"), lab.node("i1"), lab.node("i2")
-    w = lab.socks.wire(cl.namespace, ETH_P_ARP)
+    w = lab.capture(cl.namespace, ETH_P_ARP)
     for sha, what in ((i1.mac, "i1's MAC"), (cl.mac, "")):
         drain(w)
         before = lab.antispoof("client")
@@ -619,7 +627,8 @@ def replayed_claim(lab: Lab, t: Trial) -> None:
         return
     key = (b.paths.root / "claim.key").read_bytes().strip()
     h2ul, h3ul = b.spec.underlay(2), b.spec.underlay(3)
-    capture = lab.socks.wire(host_namespace(b.spec.name, 3), 0x0800, UNDERLAY_NIC)
+    capture = lab.capture(host_namespace(b.spec.name, 3), 0x0800, UNDERLAY_NIC)
+    drain(capture)
     lab.wire["i2"].send(build_garp(lab.node("i2").mac, b.spec.vip))
     moved = wait_for(lambda: vip_route(b, 3) == h2ul and lab.holder() == "i2", 5)
     messages: list[bytes] = []
