@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import json
+import os
 import shutil
 import signal
 import sys
@@ -21,6 +22,7 @@ from pathlib import Path
 from benchmarks import machine
 from benchmarks.labs import BenchTable
 from benchmarks.reliability import GROUPS, report
+from benchmarks.reliability.faults import SOAK_ENV
 from havip.lab.procs import become_subreaper
 
 ROOT = Path(__file__).resolve().parent.parent.parent
@@ -52,7 +54,14 @@ def main(argv: list[str] | None = None) -> int:
         "--out", type=Path, default=None, help="results directory (default: benchmarks/results; with --tiny a temp one)"
     )
     parser.add_argument("--report", type=Path, default=None, help="the report (default: RELIABILITY.md, or <out>/...)")
+    parser.add_argument(
+        "--soak", type=int, default=None, help="failovers in the faults group's soak (default 1,000; --tiny 10)"
+    )
     args = parser.parse_args(argv)
+    if args.soak is not None:
+        if args.soak < 1:
+            parser.error("--soak needs at least one failover")
+        os.environ[SOAK_ENV] = str(args.soak)
     if args.out is None:  # a smoke run never overwrites the committed results
         args.out = Path(tempfile.mkdtemp(prefix="havip-rel-tiny-")) if args.tiny else ROOT / "benchmarks" / "results"
     if args.report is None:

@@ -33,7 +33,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from benchmarks import mass
@@ -71,8 +71,13 @@ class Sizes:
     soak: int
 
 
+SOAK_ENV = "HAVIP_RELIABILITY_SOAK"  # ``--soak N``: the soak's length, whatever the size
+
+
 def sizes(tiny: bool) -> Sizes:
-    return Sizes(1, 10, 1, 10) if tiny else Sizes(5, 1000, 3, 1000)
+    s = Sizes(1, 10, 1, 10) if tiny else Sizes(5, 1000, 3, 1000)
+    soak = os.environ.get(SOAK_ENV)
+    return replace(s, soak=int(soak)) if soak else s
 
 
 class Faulty(Failures):
