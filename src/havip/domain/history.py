@@ -18,12 +18,15 @@ its ``count`` grows, its ``last_seen`` moves, its ``at`` (the first occurrence) 
 
 Nothing but refusals ever merges: every holder change and split brain is an entry of its own.
 
-Retention, per HaVip (``Retention``): an entry whose ``last_seen`` is older than ``max_age`` is
-dropped; beyond ``max_count`` entries the oldest are dropped, refusals first, then the other
+Retention, per HaVip (``Retention``), enforced when an event is written: an entry last seen
+more than ``max_age`` before the HaVip's newest entry (``horizon``) is dropped; beyond ``max_count`` entries the oldest are dropped, refusals first, then the other
 kinds that are not history-critical — but never a holder change, a holder cleared or a split
 brain younger than ``max_age``, even when that leaves more than ``max_count`` entries. The work
 is bounded (``PRUNE_BATCH`` entries a HaVip per write), so one request never deletes a backlog
-at once; the next writes finish it.
+at once; the next writes finish it. Ages count back from the newest entry, not from the server's
+clock: the newest entry is never later than the server's now (reports from the future are
+refused), so whatever is younger than ``max_age`` by the clock is kept too; and a history that
+nothing writes to is left as it is (there is no periodic sweep), whatever the clocks say.
 """
 
 from __future__ import annotations
@@ -52,7 +55,7 @@ class Retention:
     """How much of each HaVip's history the store keeps (``havip serve`` options)."""
 
     max_age: dt.timedelta = dt.timedelta(days=30)
-    """Entries last seen longer ago than this are dropped, whatever their kind."""
+    """Entries last seen this long before the HaVip's newest entry are dropped, whatever their kind."""
     max_count: int = 1000
     """At most this many entries per HaVip, unless more holder changes and split brains younger
     than ``max_age`` remain (they are never dropped for the count)."""
@@ -66,6 +69,11 @@ class Retention:
 
 def last_seen(event: HaVipEvent) -> dt.datetime:
     return event.last_seen or event.at
+
+
+def horizon(newest: HaVipEvent) -> dt.datetime:
+    """The time the retention ages count back from: the newest entry's latest occurrence."""
+    return last_seen(newest)
 
 
 def merge_key(event: HaVipEvent) -> MergeKey:

@@ -42,14 +42,19 @@ def record(uow: UnitOfWork, event: HaVipEvent, *, window: dt.timedelta = history
     return event
 
 
-def prune(uow: UnitOfWork, havip_id: str, now: dt.datetime, retention: Retention) -> int:
+def prune(uow: UnitOfWork, havip_id: str, retention: Retention) -> int:
     """Enforce ``retention`` on one HaVip's history; returns how many entries it dropped (at most
-    ``history.PRUNE_BATCH`` for age and as many for the count)."""
+    ``history.PRUNE_BATCH`` for age and as many for the count). Ages count back from the newest
+    entry (``history.horizon``)."""
+    newest = uow.events.find(limit=1, order_by="-at", havip_id=havip_id)
+    if not newest:
+        return 0
+    since = history.horizon(newest[0])
     dropped = 0
     oldest = uow.events.find(limit=1, order_by="at", havip_id=havip_id)
-    if oldest and history.expired(oldest[0], now, retention):
+    if oldest and history.expired(oldest[0], since, retention):
         for event in uow.events.find(limit=history.PRUNE_BATCH, order_by="at", havip_id=havip_id):
-            if history.expired(event, now, retention):
+            if history.expired(event, since, retention):
                 uow.events.remove(event)
                 dropped += 1
         if dropped:
@@ -61,7 +66,7 @@ def prune(uow: UnitOfWork, havip_id: str, now: dt.datetime, retention: Retention
         others: list[HaVipEvent] = []
         if len(refusals) < batch:
             others = uow.events.find(limit=batch, order_by="at", havip_id=havip_id, kind=list(history.DROPPABLE))
-        for event in history.count_victims(refusals, others, excess, now, retention):
+        for event in history.count_victims(refusals, others, excess, since, retention):
             uow.events.remove(event)
             dropped += 1
         uow.flush()
