@@ -223,3 +223,12 @@ def test_the_age_limit_drops_even_holder_changes(pair: Pair) -> None:
     refuse(pair, 1, agent=with_retention(pair.agent1, Retention(max_age=dt.timedelta(days=30))))
     assert summary(pair) == [("claim_refused", 1)]
     assert havips.get_havip(pair.cloud.tenant, pair.havip_id).havip.holder_interface_id == pair.b.id
+
+
+def test_ages_count_back_from_the_newest_entry_not_from_the_clock(pair: Pair) -> None:
+    pair.report(pair.a)
+    dated = pair.cloud.clock()  # a report dated now, delivered 60 days later (a queue that waited)
+    pair.cloud.clock.current += dt.timedelta(days=60)
+    rep = ClaimReport(pair.havip_id, pair.c.id, ReportKind.REFUSED, dated, "garp")
+    agents.report(with_retention(pair.agent1, Retention(max_age=dt.timedelta(days=30))), "h1", rep)
+    assert summary(pair) == [("holder_changed", 1), ("claim_refused", 1)]

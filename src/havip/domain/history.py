@@ -44,6 +44,11 @@ merges them: a flood reads as one entry, the same refusal an hour later as a new
 PROTECTED = frozenset({EventKind.HOLDER_CHANGED, EventKind.HOLDER_CLEARED, EventKind.SPLIT_BRAIN})
 """Kinds the count limit never drops (only age does): the history of who held the VIP."""
 
+FUTURE_SLACK = dt.timedelta(seconds=10)
+"""How far after the server's clock the newest entry may be (reports up to ``claims.FUTURE_TOLERANCE``
+ahead are accepted), with a margin: an entry not expired by the clock plus this is not expired by
+the newest entry either, so the newest need not be read."""
+
 PRUNE_BATCH = 100
 """At most this many entries of one HaVip are dropped by one write."""
 

@@ -366,7 +366,7 @@ def report_many(ctx: Ctx, host_ref: str, reps: Sequence[ClaimReport]) -> list[Ou
                     written.add(havip.id)
             except HavipError as e:
                 results.append(e)
-        prune_events(ctx, uow, written)  # the retention, bounded work per HaVip (domain.history)
+        prune_events(ctx, uow, written, now)  # the retention, bounded work per HaVip (domain.history)
         if changed:
             uow.touch(vpc_ids=changed)
         uow.commit()

@@ -6,6 +6,7 @@ what those rules need inside one write transaction and commits only if all hold.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -257,7 +258,7 @@ def associate(ctx: Ctx, havip_id: str, member_type: MemberType, member_id: str) 
         havip.status = status.status_for(len(existing) + 1)
         havip.updated_at = now
         _event(uow, havip, EventKind.ASSOCIATED, now, cause="api", detail={"member": member_id})
-        prune_events(ctx, uow, [havip.id])
+        prune_events(ctx, uow, [havip.id], now)
         uow.touch(vpc_ids=[havip.vpc_id])
         uow.commit()
         return view(ctx, uow, havip)
@@ -288,7 +289,7 @@ def unassociate(ctx: Ctx, havip_id: str, member_id: str, *, force: bool = False)
             havip.member_type = None
         havip.updated_at = now
         _event(uow, havip, EventKind.UNASSOCIATED, now, cause="api", detail={"member": member_id, "force": str(force)})
-        prune_events(ctx, uow, [havip.id])
+        prune_events(ctx, uow, [havip.id], now)
         uow.touch(vpc_ids=[havip.vpc_id])
         uow.commit()
         return view(ctx, uow, havip)
@@ -332,10 +333,10 @@ record_event = _event
 the use case then calls ``prune_events`` once per HaVip it wrote events for."""
 
 
-def prune_events(ctx: Ctx, uow: UnitOfWork, havip_ids: Iterable[str]) -> None:
+def prune_events(ctx: Ctx, uow: UnitOfWork, havip_ids: Iterable[str], now: dt.datetime) -> None:
     """Enforce the event retention (``Settings.event_retention``) on these HaVips' histories."""
     for havip_id in sorted(set(havip_ids)):
-        history.prune(uow, havip_id, ctx.settings.event_retention)
+        history.prune(uow, havip_id, ctx.settings.event_retention, now)
 
 
 def drop_holder(uow: UnitOfWork, havip: HaVip, at: Any, reason: str) -> None:

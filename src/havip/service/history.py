@@ -42,17 +42,24 @@ def record(uow: UnitOfWork, event: HaVipEvent, *, window: dt.timedelta = history
     return event
 
 
-def prune(uow: UnitOfWork, havip_id: str, retention: Retention) -> int:
+def prune(uow: UnitOfWork, havip_id: str, retention: Retention, now: dt.datetime) -> int:
     """Enforce ``retention`` on one HaVip's history; returns how many entries it dropped (at most
     ``history.PRUNE_BATCH`` for age and as many for the count). Ages count back from the newest
-    entry (``history.horizon``)."""
-    newest = uow.events.find(limit=1, order_by="-at", havip_id=havip_id)
-    if not newest:
-        return 0
-    since = history.horizon(newest[0])
-    dropped = 0
+    entry (``history.horizon``), which is never after ``now`` (the server's clock) but for the
+    5 s a report may be ahead: an entry not expired by ``now`` is not expired by it either, so
+    the common case (nothing old, not too many) costs two indexed queries."""
     oldest = uow.events.find(limit=1, order_by="at", havip_id=havip_id)
-    if oldest and history.expired(oldest[0], since, retention):
+    if not oldest:
+        return 0
+    since: dt.datetime | None = None
+
+    def horizon() -> dt.datetime:
+        newest = uow.events.find(limit=1, order_by="-at", havip_id=havip_id)
+        return history.horizon(newest[0]) if newest else now
+
+    dropped = 0
+    if history.expired(oldest[0], now + history.FUTURE_SLACK, retention):
+        since = horizon()
         for event in uow.events.find(limit=history.PRUNE_BATCH, order_by="at", havip_id=havip_id):
             if history.expired(event, since, retention):
                 uow.events.remove(event)
@@ -61,6 +68,7 @@ def prune(uow: UnitOfWork, havip_id: str, retention: Retention) -> int:
             uow.flush()
     excess = uow.events.count(havip_id=havip_id) - retention.max_count
     if excess > 0:
+        since = since or horizon()
         batch = min(excess, history.PRUNE_BATCH)
         refusals = uow.events.find(limit=batch, order_by="at", havip_id=havip_id, kind=EventKind.CLAIM_REFUSED)
         others: list[HaVipEvent] = []
