@@ -21,7 +21,9 @@ from .helpers import Caller, Net, serve, wait_until
 
 pytestmark = pytest.mark.integration
 
-T0 = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)  # in the past: reports ahead of the server clock are refused
+T0 = (dt.datetime.now(dt.UTC) - dt.timedelta(hours=1)).replace(microsecond=0)
+"""An hour ago: reports ahead of the server clock are refused, and entries older than the retention
+age (30 days before the newest, the API's own included) are dropped as the history is written."""
 
 
 def at(seconds: float) -> str:

@@ -5,6 +5,7 @@ Each case also shows that the refused request changed nothing.
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 import pytest
@@ -42,7 +43,8 @@ def member(tenant: Caller, net: Net) -> dict[str, str]:
 def test_a_report_the_store_cannot_keep_is_refused(
     tenant: Caller, net: Net, member: dict[str, str], change: dict[str, Any], field: str
 ) -> None:
-    report = {"havip_id": member["havip"], "interface_id": member["eni"], "kind": "claim", "at": "2026-01-01T00:00:00Z"}
+    hour_ago = (dt.datetime.now(dt.UTC) - dt.timedelta(hours=1)).isoformat()  # within the event retention age
+    report = {"havip_id": member["havip"], "interface_id": member["eni"], "kind": "claim", "at": hour_ago}
     body = net.agent_h1.fails("POST", "/v1/hosts/h1/reports", 400, "InvalidParameter", json={**report, **change})
     assert field in body["message"]
     assert tenant.get(f"/v1/havips/{member['havip']}")["holder"] is None

@@ -15,6 +15,7 @@ the in-process app, so both topologies see the same accounts and resources.
 
 from __future__ import annotations
 
+import datetime as dt
 import ipaddress
 import itertools
 from collections.abc import Callable, Iterator
@@ -237,6 +238,7 @@ def test_concurrent_claims_leave_one_holder_and_a_consistent_history(
     for inst in members:
         tenant.post(f"/v1/havips/{h['id']}/members", {"member_type": "instance", "member_id": inst["id"]}, status=200)
     agents = {"h1": net.agent_h1.token, "h2": net.agent_h2.token}
+    hour_ago = (dt.datetime.now(dt.UTC) - dt.timedelta(hours=1)).replace(microsecond=0)  # within the event retention
 
     def claim(c: Caller, i: int) -> httpx.Response:
         host = "h1" if i % 2 == 0 else "h2"
@@ -244,7 +246,7 @@ def test_concurrent_claims_leave_one_holder_and_a_consistent_history(
             "havip_id": h["id"],
             "interface_id": members[i]["network_interfaces"][0]["id"],
             "kind": "claim",
-            "at": f"2026-01-01T00:00:{i:02d}Z",
+            "at": (hour_ago + dt.timedelta(seconds=i)).isoformat(),
         }
         return c.request(
             "POST", f"/v1/hosts/{host}/reports", json=body, headers={"Authorization": f"Bearer {agents[host]}"}

@@ -372,3 +372,35 @@ def test_the_root_help_explains_the_product(tmp_path: Path) -> None:
         "credentials.json",
     ]:
         assert words in text
+
+
+EVENTS = [
+    {
+        "id": "hve-2", "kind": "claim_refused", "at": "2024-05-01T10:00:01Z", "interface_id": "eni-9",
+        "instance_id": "i-9", "previous_interface_id": None, "host_id": "host-a", "cause": "garp",
+        "reason": "not-a-member", "latency_us": None, "count": 37, "first_seen": "2024-05-01T10:00:01Z",
+        "last_seen": "2024-05-01T10:00:09Z",
+    },
+    {
+        "id": "hve-1", "kind": "holder_changed", "at": "2024-05-01T10:00:00Z", "interface_id": "eni-1",
+        "instance_id": "i-1", "previous_interface_id": None, "host_id": "host-a", "cause": "garp-request",
+        "reason": "", "latency_us": 850, "count": 1, "first_seen": "2024-05-01T10:00:00Z",
+        "last_seen": "2024-05-01T10:00:00Z",
+    },
+]  # fmt: skip
+
+
+def test_havip_events_show_how_many_refusals_an_entry_merged(tmp_path: Path) -> None:
+    api = FakeApi({("GET", "/v1/havips/havip-1/events"): page(EVENTS)})
+    result = run(api, "havip", "events", "havip-1", home=tmp_path, env={"COLUMNS": "250"})
+    assert result.exit_code == 0, result.stderr
+    header, _rule, refused, changed = result.stdout.splitlines()
+    assert "COUNT" in header and "LAST SEEN" in header
+    assert refused.split()[1:] == ["claim_refused", "eni-9", "i-9", "-", "host-a", "garp", "not-a-member", "37",
+                                   "2024-05-01T10:00:09Z", "-"]  # fmt: skip
+    assert changed.split()[-3:] == ["1", "-", "850"]  # one occurrence: no last seen
+    printed = json.loads(run(api, "--json", "havip", "events", "havip-1", home=tmp_path).stdout)
+    assert [(e["count"], e["first_seen"], e["last_seen"]) for e in printed] == [
+        (37, "2024-05-01T10:00:01Z", "2024-05-01T10:00:09Z"),
+        (1, "2024-05-01T10:00:00Z", "2024-05-01T10:00:00Z"),
+    ]

@@ -76,6 +76,8 @@ EVENT_COLUMNS = columns(
     ("HOST", "host_id"),
     "cause",
     "reason",
+    "count",
+    ("LAST SEEN", lambda e: e.get("last_seen") if e.get("count", 1) > 1 else None),
     ("LATENCY US", "latency_us"),
 )
 
@@ -180,7 +182,10 @@ def havip_events(
     kind: EventKind | None = typer.Option(None, "--kind", help="Only events of this kind."),
     limit: int = typer.Option(50, "--limit", min=1, help="Show at most this many, newest first."),
 ) -> None:
-    """Show a HaVip's history: holder changes, refused claims, split brains, (un)associations."""
+    """Show a HaVip's history: holder changes, refused claims, split brains, (un)associations.
+
+    Repeated refusals of one interface for one reason are one line: COUNT says how many, from AT
+    (the first) to LAST SEEN (docs/events.md)."""
     state = state_of(ctx)
     client = state.client()
     events = client.havip_events(resolve(client, "havips", ident), kind=kind.value if kind else None, limit=limit)

@@ -13,6 +13,7 @@ do not pay for SQLAlchemy and FastAPI.
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import logging
 import os
 import signal
@@ -29,6 +30,7 @@ from havip.cli.credentials import credentials_path, havip_home, update
 from havip.cli.state import CliError
 from havip.cli.tls import ServerTls, check_files
 from havip.domain.errors import HavipError
+from havip.domain.history import Retention
 from havip.service.context import Settings
 
 if TYPE_CHECKING:
@@ -130,6 +132,19 @@ def serve(
         min=1.0,
         help="Seconds of silence after which a host's agent shows as down (longer than its 30 s long poll).",
     ),
+    event_retention_days: float = typer.Option(
+        30.0,
+        "--event-retention-days",
+        min=0.001,
+        help="Keep a HaVip's events this many days after they were last seen (docs/events.md).",
+    ),
+    event_max_per_havip: int = typer.Option(
+        1000,
+        "--event-max-per-havip",
+        min=1,
+        help="Keep at most this many events per HaVip, dropping merged refusals first; holder changes and split "
+        "brains younger than --event-retention-days are never dropped for the count (docs/events.md).",
+    ),
     log_level: config_file.LogLevel = typer.Option(config_file.LogLevel.info, "--log-level", help="How much to log."),
     log_format: logs.LogFormat = config_file.log_format_option(),
 ) -> None:
@@ -150,6 +165,7 @@ def serve(
         default_region=regions[0],
         agent_lease=agent_lease,
         agent_cert_required=tls is not None and tls.client_ca is not None,
+        event_retention=Retention(max_age=dt.timedelta(days=event_retention_days), max_count=event_max_per_havip),
     )
     run(url=url, where=where, settings=settings, home=home, log_level=log_level, max_body_bytes=max_body_bytes, tls=tls)
 

@@ -95,3 +95,9 @@ class Event(Resource):
     reason: str = Field(description="for refused claims: why")
     latency_us: int | None
     detail: dict[str, str]
+    count: int = Field(
+        description="how many occurrences this entry stands for: repeated refusals of one interface for one reason "
+        "merge into one entry (docs/events.md); 1 for every other kind"
+    )
+    first_seen: UtcDatetime = Field(description="the first occurrence (the same as at)")
+    last_seen: UtcDatetime = Field(description="the latest occurrence merged into this entry")

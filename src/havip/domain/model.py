@@ -260,7 +260,10 @@ class HaVipMember:
 
 @dataclass
 class HaVipEvent:
-    """One entry of a HaVip's history: holder changes, refused claims, split brains."""
+    """One entry of a HaVip's history: holder changes, refused claims, split brains.
+
+    Repeated refusals are one entry with a ``count`` (``havip.domain.history`` says when they
+    merge); ``at`` is the first occurrence, the entry's place in the history."""
 
     id: str
     havip_id: str
@@ -276,6 +279,15 @@ class HaVipEvent:
     reason: str = ""  # for refused claims: why
     latency_us: int | None = None  # switch latency the data plane measured
     detail: dict[str, str] = field(default_factory=dict)
+    count: int = 1  # how many occurrences this entry stands for (> 1: merged refusals, ``domain.history``)
+    first_seen: dt.datetime | None = None  # the first occurrence (= ``at``); None on creation means ``at``
+    last_seen: dt.datetime | None = None  # the latest occurrence merged into it; None on creation means ``at``
+
+    def __post_init__(self) -> None:
+        if self.first_seen is None:
+            self.first_seen = self.at
+        if self.last_seen is None:
+            self.last_seen = self.at
 
 
 @dataclass

@@ -44,7 +44,7 @@ from havip.domain.model import (
 from havip.service.common import group_by
 from havip.service.compute import resolve_host
 from havip.service.context import Ctx
-from havip.service.havips import record_event
+from havip.service.havips import prune_events, record_event
 from havip.service.ports import Repository, UnitOfWork
 
 
@@ -352,6 +352,7 @@ def report_many(ctx: Ctx, host_ref: str, reps: Sequence[ClaimReport]) -> list[Ou
         host = _own_host(ctx, uow, host_ref)
         now = ctx.now()
         changed: set[str] = set()  # the VPCs of the HaVips whose holder or epoch moved
+        written: set[str] = set()  # the HaVips whose history this batch wrote to
         for rep in reps:
             try:
                 havip, eni, kind = _checked(uow, host, rep)
@@ -361,8 +362,11 @@ def report_many(ctx: Ctx, host_ref: str, reps: Sequence[ClaimReport]) -> list[Ou
                 results.append(_apply(uow, host, havip, eni, kind, rep, now))
                 if results[-1] is Outcome.HOLDER_CHANGED or havip.epoch != epoch:
                     changed.add(havip.vpc_id)
+                if results[-1] not in (Outcome.UNCHANGED, Outcome.STALE):
+                    written.add(havip.id)
             except HavipError as e:
                 results.append(e)
+        prune_events(ctx, uow, written, now)  # the retention, bounded work per HaVip (domain.history)
         if changed:
             uow.touch(vpc_ids=changed)
         uow.commit()

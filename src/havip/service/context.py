@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol, TypeVar
 
 from havip.domain.errors import Forbidden, InvalidParameter, NotFound
+from havip.domain.history import Retention
 from havip.domain.limits import PAGE_DEFAULT, PAGE_MAX
 from havip.domain.model import Role, utcnow
 from havip.domain.rules import NATIVE_ADDRESSES, AddressRule
@@ -44,6 +45,9 @@ class Settings:
     agent_lease: float = 90.0
     """Seconds of silence after which a host's agent shows as down: longer than the agent's
     30 s long poll plus its request timeout and a retry, so one slow poll is no outage."""
+    event_retention: Retention = field(default_factory=Retention)
+    """How much of each HaVip's history is kept (``havip.domain.history``): by age and by
+    count, never a holder change or split brain younger than the age."""
 
 
 @dataclass(frozen=True)

@@ -6,6 +6,8 @@ what those rules need inside one write transaction and commits only if all hold.
 
 from __future__ import annotations
 
+import datetime as dt
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -26,6 +28,7 @@ from havip.domain.model import (
     agent_state,
 )
 from havip.domain.quotas import Quota
+from havip.service import history
 from havip.service.accounts import limit_of
 from havip.service.common import check_client_token, group_by, release_addresses, remember, replay, take_address
 from havip.service.context import Ctx, Page, get_owned, scope_filters
@@ -255,6 +258,7 @@ def associate(ctx: Ctx, havip_id: str, member_type: MemberType, member_id: str) 
         havip.status = status.status_for(len(existing) + 1)
         havip.updated_at = now
         _event(uow, havip, EventKind.ASSOCIATED, now, cause="api", detail={"member": member_id})
+        prune_events(ctx, uow, [havip.id], now)
         uow.touch(vpc_ids=[havip.vpc_id])
         uow.commit()
         return view(ctx, uow, havip)
@@ -285,6 +289,7 @@ def unassociate(ctx: Ctx, havip_id: str, member_id: str, *, force: bool = False)
             havip.member_type = None
         havip.updated_at = now
         _event(uow, havip, EventKind.UNASSOCIATED, now, cause="api", detail={"member": member_id, "force": str(force)})
+        prune_events(ctx, uow, [havip.id], now)
         uow.touch(vpc_ids=[havip.vpc_id])
         uow.commit()
         return view(ctx, uow, havip)
@@ -320,11 +325,18 @@ def _event(
         latency_us=latency_us,
         detail=dict(detail or {}),
     )
-    uow.events.add(event)
-    return event
+    return history.record(uow, event)
 
 
 record_event = _event
+"""Record an event (``service.history.record``: refusals that repeat merge into one entry);
+the use case then calls ``prune_events`` once per HaVip it wrote events for."""
+
+
+def prune_events(ctx: Ctx, uow: UnitOfWork, havip_ids: Iterable[str], now: dt.datetime) -> None:
+    """Enforce the event retention (``Settings.event_retention``) on these HaVips' histories."""
+    for havip_id in sorted(set(havip_ids)):
+        history.prune(uow, havip_id, ctx.settings.event_retention, now)
 
 
 def drop_holder(uow: UnitOfWork, havip: HaVip, at: Any, reason: str) -> None:

@@ -215,7 +215,11 @@ havip_events = Table(
     Column("reason", Text, nullable=False),
     Column("latency_us", BigInteger, nullable=True),
     Column("detail", JSON, nullable=False),
+    Column("count", Integer, nullable=False, server_default="1"),  # merged refusals (domain.history)
+    Column("first_seen", UtcDateTime(), nullable=False),
+    Column("last_seen", UtcDateTime(), nullable=False),
     Index("ix_havip_events_havip_at", "havip_id", "at"),
+    Index("ix_havip_events_havip_kind_at", "havip_id", "kind", "at"),
 )
 
 eip_pools = Table(
