@@ -21,8 +21,8 @@ from pathlib import Path
 
 from benchmarks import machine
 from benchmarks.labs import BenchTable
-from benchmarks.reliability import GROUPS, report
-from benchmarks.reliability.faults import SOAK_ENV
+from benchmarks.reliability import GROUPS, REQUIRED, report
+from benchmarks.reliability.faults import ROWS_ENV, SOAK_ENV
 from havip.lab.procs import become_subreaper
 
 ROOT = Path(__file__).resolve().parent.parent.parent
@@ -57,7 +57,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--soak", type=int, default=None, help="failovers in the faults group's soak (default 1,000; --tiny 10)"
     )
+    parser.add_argument(
+        "--rows",
+        default="",
+        help="comma-separated row names: run only the labs that give them and replace those rows in the "
+        "group's existing results (the faults group; the others run whole)",
+    )
     args = parser.parse_args(argv)
+    rows_only = [r for r in args.rows.split(",") if r]
+    if rows_only:
+        known = {name for name, _what in REQUIRED}
+        bad = [r for r in rows_only if r not in known]
+        if bad:
+            parser.error(f"unknown row(s) {', '.join(bad)}")
+        os.environ[ROWS_ENV] = ",".join(rows_only)
     if args.soak is not None:
         if args.soak < 1:
             parser.error("--soak needs at least one failover")
@@ -86,6 +99,11 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"group {name} failed: {type(exc).__name__}: {exc} (process logs in {logs})", file=sys.stderr)
                 failed = True
                 continue
+            path = args.out / f"reliability-{name}.json"
+            if rows_only and path.exists():  # the other rows of the group stay as they were measured
+                rerun = {r["name"] for r in rows}
+                kept = [r for r in json.loads(path.read_text())["rows"] if r["name"] not in rerun]
+                rows = kept + rows
             result = {"group": name, "machine": info, "tiny": args.tiny, "rows": rows}
             (args.out / f"reliability-{name}.json").write_text(json.dumps(result, indent=1) + "\n")
             print(table(rows), flush=True)
