@@ -629,7 +629,12 @@ def soak(s: Sizes, table: ProcessTable, progress: Callable[[str], None]) -> list
     verdict: Verdict = "lost" if problems else "held"
     why = "; ".join(problems) or (
         f"no stale answer in {s.soak} failovers, no open file more"
-        + (f" but {len(pooled)} of the server's database (one more pooled SQLite connection)" if pooled else "")
+        + (
+            f" but {len(pooled)} of the server's database (pooled SQLite connections, each with the database and "
+            "its WAL open; bounded by the pool's size)"
+            if pooled
+            else ""
+        )
         + f"; memory {growth['agent']['rss_kib']:+d} KiB (agent), {growth['server']['rss_kib']:+d} KiB (server)"
     )
     return [
